@@ -1,0 +1,7 @@
+"""``python -m quoteboard``: the same as the ``quoteboard`` command."""
+
+import sys
+
+from quoteboard.cli import main
+
+sys.exit(main())

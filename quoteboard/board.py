@@ -1,0 +1,127 @@
+"""The board state: the latest quote per watched symbol, short price histories, and what changed.
+
+This is where the data path lands: ``socket -> protocol.decode_frame -> Board.apply``. ``apply`` is
+on the hot path (up to thousands of calls a second), so it does the least it can: store the quote,
+note the price move, mark the row dirty. The screen drains the dirty set once a frame
+(:meth:`Board.take_dirty`), so a flood of quotes for one symbol costs one repaint: the latest quote
+wins. Histories are bounded deques, so memory stays flat however long the board runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from quoteboard.kabu.protocol import Quote, Rejection
+
+__all__ = ["Board", "Row"]
+
+HISTORY: Final = 120
+FLASH_SECONDS: Final = 0.5
+
+
+class Row:
+    """One watched symbol: its latest quote and how its price last moved."""
+
+    __slots__ = ("changed_at", "direction", "history", "key", "order", "quote", "updated_at", "updates")
+
+    def __init__(self, key: str, order: int, history: int = HISTORY) -> None:
+        self.key = key
+        self.order = order
+        self.quote: Quote | None = None
+        #: +1 the last price change was up, -1 down, 0 none yet.
+        self.direction = 0
+        #: ``time.monotonic()`` of the last price change (the screen flashes the cell after it).
+        self.changed_at = 0.0
+        #: ``time.monotonic()`` of the last quote.
+        self.updated_at = 0.0
+        self.updates = 0
+        self.history: deque[float] = deque(maxlen=history)
+
+    def flashing(self, now: float) -> bool:
+        return now - self.changed_at < FLASH_SECONDS
+
+
+class Board:
+    """Latest quote per symbol for the symbols on the watchlist, in the order they were added."""
+
+    def __init__(self, keys: Iterable[str] = (), history: int = HISTORY) -> None:
+        self._history = history
+        self._order = 0
+        self.rows: dict[str, Row] = {}
+        self._dirty: set[str] = set()
+        #: Quotes applied to a watched row, quotes for symbols not on the board, rejected frames.
+        self.received = 0
+        self.unwatched = 0
+        self.rejected = 0
+        self.last_rejection: Rejection | None = None
+        #: Wall-clock time (``time.time()``) of the last frame of any kind, None before the first.
+        self.last_message_at: float | None = None
+        for key in keys:
+            self.add(key)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rows
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows.values())
+
+    def add(self, key: str) -> Row:
+        """Watch ``key`` (``CODE@EX``). Adding a watched key returns its row unchanged."""
+        row = self.rows.get(key)
+        if row is None:
+            self._order += 1
+            row = self.rows[key] = Row(key, self._order, self._history)
+            self._dirty.add(key)
+        return row
+
+    def remove(self, key: str) -> bool:
+        """Stop watching ``key``; returns whether it was watched."""
+        self._dirty.discard(key)
+        return self.rows.pop(key, None) is not None
+
+    def apply(self, quote: Quote) -> bool:
+        """Store a decoded quote. Returns False (and counts it) if its symbol is not watched."""
+        self.last_message_at = quote.received_at or time.time()
+        row = self.rows.get(quote.key)
+        if row is None:
+            self.unwatched += 1
+            return False
+        self.received += 1
+        now = time.monotonic()
+        last = quote.last
+        previous = row.quote
+        if last is not None:
+            old = previous.last if previous is not None else None
+            if old is not None and last != old:
+                row.direction = 1 if last > old else -1
+                row.changed_at = now
+            elif old is None and quote.tick:
+                row.direction = quote.tick
+            if old != last or not row.history:
+                row.history.append(last)
+        row.quote = quote
+        row.updated_at = now
+        row.updates += 1
+        self._dirty.add(quote.key)
+        return True
+
+    def reject(self, rejection: Rejection) -> None:
+        """Count a frame that could not be decoded."""
+        self.rejected += 1
+        self.last_rejection = rejection
+        self.last_message_at = time.time()
+
+    def take_dirty(self) -> set[str]:
+        """The keys changed since the last call (each once, however many quotes came)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def mark_dirty(self, key: str) -> None:
+        if key in self.rows:
+            self._dirty.add(key)

@@ -1,0 +1,189 @@
+"""Command-line parsing only: build the options, then hand over to the board or a headless command.
+
+Imports are lazy so ``quoteboard stream`` never loads Textual and ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from quoteboard import __version__
+from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
+
+KEY_ENV = "QUOTEBOARD_KABU_KEY"
+#: Marks ``--kabu`` given without a KEY (then the environment or a prompt supplies it).
+ASK = object()
+
+DESCRIPTION = f"""\
+A live quote board for Kabu Station (kabuステーション), with a built-in demo market.
+
+  quoteboard --demo                 the board on the embedded simulated market (no account needed)
+  quoteboard --kabu [KEY]           the board on your Kabu Station (KEY is the API password)
+  quoteboard stream --demo          quotes as NDJSON, one object per line, for scripts
+  quoteboard serve                  the test server alone: echo + a Kabu-compatible market
+  quoteboard echo                   the tutorial's echo client
+  quoteboard bench                  how much feed this machine can take
+
+The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt; it is never shown or saved.
+Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or {VERIFY_BASE_URL} (verification).
+"""
+
+
+def symbol_list(text: str) -> list[SymbolKey]:
+    """argparse type for ``--symbols 7203@1,9433``."""
+    keys = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                keys.append(parse_symbol(part))
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+    if not keys:
+        raise argparse.ArgumentTypeError("no symbols given: use codes such as 7203@1,9433")
+    return keys
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    feed = parser.add_mutually_exclusive_group(required=required)
+    feed.add_argument("--demo", action="store_true", help="use the embedded simulated market")
+    feed.add_argument(
+        "--kabu",
+        nargs="?",
+        const=ASK,
+        metavar="KEY",
+        help=f"use Kabu Station; KEY is the API password (else ${KEY_ENV}, else a prompt)",
+    )
+    parser.add_argument(
+        "--kabu-url",
+        default=DEFAULT_BASE_URL,
+        metavar="URL",
+        help=f"Kabu Station's API base URL (default {DEFAULT_BASE_URL}; verification: {VERIFY_BASE_URL})",
+    )
+    parser.add_argument(
+        "--symbols",
+        type=symbol_list,
+        default=[],
+        metavar="LIST",
+        help="comma-separated codes, e.g. 7203@1,9433 (a bare code means exchange 1, the TSE)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quoteboard", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"quoteboard {__version__}")
+    _add_feed_options(parser, required=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    stream = commands.add_parser(
+        "stream",
+        help="print quotes as NDJSON (one JSON object per line)",
+        description="Register the symbols and print one JSON object per quote per line, with the keys "
+        "symbol, exchange, name, last, change, change_pct, bid, bid_qty, ask, ask_qty, volume, vwap, "
+        "high, low, time, received_at. bid and ask are in the usual sense (bid below ask). Status "
+        "changes go to stderr.",
+    )
+    _add_feed_options(stream, required=True)
+    stream.add_argument("--count", type=positive_int, metavar="N", help="exit after N quotes")
+    stream.add_argument("--duration", type=positive_float, metavar="S", help="exit after S seconds")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the test server: echo on / and a Kabu-compatible station on /kabusapi",
+        description="The tutorial's echo server (ws://HOST:PORT/) and a Kabu-compatible simulated "
+        "station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) on one port.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 picks a free one)")
+    serve.add_argument("--password", help="accept only this API password (default: accept any)")
+    serve.add_argument(
+        "--rate",
+        type=positive_float,
+        help="PUSH frames per second in total (default: one per symbol every ~400 ms, like Kabu)",
+    )
+
+    echo = commands.add_parser(
+        "echo",
+        help="the tutorial's echo client: send a message, print the echo and its round trip",
+    )
+    echo.add_argument("url", nargs="?", default="ws://127.0.0.1:9000/", help="default ws://127.0.0.1:9000/")
+    echo.add_argument("--interval", type=positive_float, default=1.0, metavar="S", help="seconds between")
+    echo.add_argument("--count", type=positive_int, metavar="N", help="stop after N echoes")
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure how many quotes a second this machine can take",
+        description="Starts the test server in another process pushing Kabu board frames as fast as it "
+        "can, and measures a bare websockets+decode client against quoteboard's own ingest path.",
+    )
+    bench.add_argument("--messages", type=positive_int, default=200_000, metavar="N")
+    bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench.add_argument("--tui", action="store_true", help="benchmark the board on screen instead")
+    return parser
+
+
+def resolve_password(value: object) -> str:
+    """The API password: given, else the environment, else a prompt without echo."""
+    if isinstance(value, str):
+        return value
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise SystemExit(f"quoteboard: no API password: pass --kabu KEY or set {KEY_ENV}")
+    import getpass
+
+    try:
+        return getpass.getpass("Kabu Station API password: ")
+    except (EOFError, KeyboardInterrupt):
+        raise SystemExit("quoteboard: no API password given") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command
+    if command == "serve":
+        from quoteboard.server import serve_forever
+
+        return serve_forever(args.host, args.port, args.password, args.rate)
+    if command == "echo":
+        from quoteboard.echo import run_echo
+
+        return run_echo(args.url, args.interval, args.count)
+    if command == "bench":
+        from quoteboard.bench import run_bench
+
+        return run_bench(args)
+    password = resolve_password(args.kabu) if args.kabu is not None else None
+    if command == "stream":
+        from quoteboard.stream import run_stream
+
+        return run_stream(demo=args.demo, password=password, base_url=args.kabu_url, symbols=args.symbols,
+                          count=args.count, duration=args.duration)  # fmt: skip
+    from quoteboard.app import run_board
+
+    return run_board(demo=args.demo or password is None, password=password, base_url=args.kabu_url,
+                     symbols=args.symbols)  # fmt: skip
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

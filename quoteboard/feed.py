@@ -1,0 +1,270 @@
+"""The feed: Kabu's PUSH socket plus its REST client, kept alive for a whole trading day.
+
+One :class:`Feed` serves both the real station and the demo (the demo is this same client pointed at
+the embedded test server). It reports status changes (connecting, live, reconnecting with the
+attempt and delay, error) and hands every decoded quote to a callback, which for the board is
+``Board.apply``: the hot path has no queue and no extra task in it.
+
+Kabu specifics that shape this module (see shared/kabusapi/README.md):
+- the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with
+  websockets' defaults the connection would die after ~40 s); death is seen as the socket closing;
+- the station serves one socket: a new one closes the old, so we never open two;
+- registrations normally survive a reconnect, but not a station restart or the early-morning
+  logout: after each reconnect the watched symbols are registered again (PUT /register is
+  idempotent and answers the full list).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from quoteboard.kabu.protocol import (
+    DEFAULT_BASE_URL,
+    KabuError,
+    Quote,
+    Rejection,
+    SymbolKey,
+    decode_frame,
+    websocket_url,
+)
+from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
+
+__all__ = ["Feed", "FeedStatus", "backoff_delay"]
+
+MAX_FRAME: Final = 1 << 20  # 1 MiB; a full board snapshot is about 2 KB
+FIRST_DELAY: Final = 0.5
+MAX_DELAY: Final = 30.0
+#: A connection that stayed up this long resets the back-off.
+STABLE_AFTER: Final = 10.0
+
+State = Literal["idle", "connecting", "live", "reconnecting", "error", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """Where the feed stands. ``attempt``/``delay`` are set while reconnecting."""
+
+    state: State
+    detail: str = ""
+    attempt: int = 0
+    delay: float = 0.0
+
+    def describe(self) -> str:
+        if self.state == "reconnecting":
+            text = f"reconnecting in {self.delay:.1f} s, attempt {self.attempt}"
+        else:
+            text = self.state
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential back-off with jitter: attempt 1 waits 0.25-0.5 s, doubling, capped at 30 s."""
+    base = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1))
+    return base * (rng or random).uniform(0.5, 1.0)
+
+
+QuoteHandler = Callable[[Quote], object]
+RejectHandler = Callable[[Rejection], object]
+StatusHandler = Callable[[FeedStatus], object]
+
+
+class Feed:
+    """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        password: str = "",
+        *,
+        name: str = "kabu",
+        max_symbols: int = DEFAULT_MAX_SYMBOLS,
+        rest: KabuRest | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.ws_url = websocket_url(self.base_url)
+        self.rest = rest or KabuRest(self.base_url, password, max_symbols=max_symbols)
+        #: The symbols this feed keeps registered, in the order they were added.
+        self.watch: dict[SymbolKey, None] = {}
+        self.status = FeedStatus("idle")
+        self.connections = 0
+        self.received = 0
+        self.rejected = 0
+        self._ws: ClientConnection | None = None
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return f"Feed({self.name!r}, {self.base_url!r}, {self.status.state})"
+
+    # -- REST -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Get a token and register the watched symbols, raising what goes wrong.
+
+        Headless callers (``quoteboard stream``) call this first so a wrong password or a closed
+        station is one clear error before any streaming starts.
+        """
+        await self.rest.token()
+        if self.watch:
+            await self.rest.register(list(self.watch))
+
+    async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
+        """Register ``keys`` at the station and keep them registered across reconnects."""
+        keys = list(keys)
+        registered = await self.rest.register(keys)
+        for key in keys:
+            self.watch[key] = None
+        return registered
+
+    async def unregister(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
+        """Stop watching ``keys`` and unregister them at the station."""
+        keys = list(keys)
+        for key in keys:
+            self.watch.pop(key, None)
+        return await self.rest.unregister(keys)
+
+    async def fetch_boards(
+        self, keys: Iterable[SymbolKey], on_quote: QuoteHandler, per_second: float = 8.0
+    ) -> list[tuple[SymbolKey, Exception]]:
+        """GET /board for each key, paced under Kabu's ~10 requests/s, handing each to ``on_quote``.
+
+        Kabu pushes nothing after the close or over lunch, so this is how a board opened in the
+        evening shows prices. Returns the keys that failed with their errors (nothing is raised).
+        """
+        failures: list[tuple[SymbolKey, Exception]] = []
+        for i, key in enumerate(keys):
+            if i:
+                await asyncio.sleep(1.0 / per_second)
+            try:
+                quote = await self.rest.board(key)
+            except (KabuError, StationUnreachable) as exc:
+                failures.append((key, exc))
+                continue
+            quote.received_at = time.time()
+            on_quote(quote)
+        return failures
+
+    def set_watch(self, keys: Iterable[SymbolKey]) -> None:
+        """Replace the watched symbols without a REST call; :meth:`run` registers them on connect."""
+        self.watch = dict.fromkeys(keys)
+
+    # -- PUSH -------------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        on_quote: QuoteHandler,
+        on_reject: RejectHandler | None = None,
+        on_status: StatusHandler | None = None,
+    ) -> None:
+        """Stream quotes until cancelled, reconnecting forever with back-off.
+
+        Each decoded quote goes to ``on_quote``; each undecodable frame is counted and goes to
+        ``on_reject``; each status change to ``on_status``. Returns only by cancellation (or after
+        :meth:`close`).
+        """
+
+        def report(status: FeedStatus) -> None:
+            self.status = status
+            if on_status is not None:
+                on_status(status)
+
+        attempt = 0
+        while self.status.state != "closed":
+            report(FeedStatus("connecting", self.ws_url, attempt=attempt))
+            opened_at = time.monotonic()
+            try:
+                async with connect(
+                    self.ws_url,
+                    ping_interval=None,  # Kabu answers no ping: keepalive would kill the socket
+                    max_size=MAX_FRAME,
+                    compression=None,  # the station doesn't deflate
+                    open_timeout=5,
+                    close_timeout=2,
+                    max_queue=64,
+                ) as ws:
+                    self._ws = ws
+                    self.connections += 1
+                    opened_at = time.monotonic()
+                    report(FeedStatus("live"))
+                    await self._ensure_registered(report)
+                    detail = await self._pump(ws, on_quote, on_reject)
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
+                detail = _describe_connect_error(exc)
+            except InvalidURI as exc:
+                report(FeedStatus("error", f"bad websocket URL: {exc}"))
+                raise
+            finally:
+                self._ws = None
+            if self.status.state == "closed":
+                break
+            if time.monotonic() - opened_at >= STABLE_AFTER:
+                attempt = 0
+            attempt += 1
+            delay = backoff_delay(attempt, self._rng)
+            report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
+            await asyncio.sleep(delay)
+
+    async def _pump(
+        self, ws: ClientConnection, on_quote: QuoteHandler, on_reject: RejectHandler | None
+    ) -> str:
+        """The hot loop: frames in, quotes out. Returns why the socket ended."""
+        clock = time.time
+        try:
+            while True:
+                # decode=False: msgspec reads UTF-8 bytes directly, skipping a str round trip.
+                frame = await ws.recv(decode=False)
+                decoded = decode_frame(frame, clock())
+                if type(decoded) is Quote:
+                    self.received += 1
+                    on_quote(decoded)
+                else:
+                    self.rejected += 1
+                    if on_reject is not None:
+                        on_reject(decoded)  # type: ignore[arg-type]
+        except ConnectionClosed as exc:
+            return _describe_close(exc)
+
+    async def _ensure_registered(self, report: Callable[[FeedStatus], None]) -> None:
+        """After a (re)connect, register again whatever the station may have lost."""
+        if not self.watch:
+            return
+        if self.connections == 1 and set(self.watch) <= set(self.rest.registered):
+            return  # registered just before this first connection
+        try:
+            await self.rest.register(list(self.watch))
+        except (KabuError, StationUnreachable) as exc:
+            # The socket still streams what the station has registered; say what failed.
+            report(FeedStatus("error", f"re-registering {len(self.watch)} symbols failed: {exc}"))
+
+    async def close(self) -> None:
+        """Close the socket and the REST client. :meth:`run` returns (or is cancelled) after."""
+        self.status = FeedStatus("closed")
+        ws = self._ws
+        if ws is not None:
+            await ws.close()
+        await self.rest.aclose()
+
+
+def _describe_close(exc: ConnectionClosed) -> str:
+    frame = exc.rcvd
+    if frame is None:
+        return "the connection dropped"
+    reason = f" {frame.reason}" if frame.reason else ""
+    return f"closed by the station (code {frame.code}{reason})"
+
+
+def _describe_connect_error(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is kabuステーション running with the API enabled?)"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    text = str(exc) or type(exc).__name__
+    return text

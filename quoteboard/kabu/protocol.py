@@ -1,0 +1,423 @@
+"""The Kabu Station protocol without I/O: frames in, typed quotes or rejections out.
+
+Everything here works on plain ``str``/``bytes`` so it can be tested without an event loop, a socket
+or a terminal. It imports no asyncio, httpx, websockets or textual (``tests/kabu/test_protocol.py``
+checks that in a subprocess).
+
+Kabu names the best quotes backwards: its ``BidPrice``/``BidQty`` are the best SELL order (最良売気配,
+what everyone else calls the *ask*) and ``AskPrice``/``AskQty`` the best BUY order (最良買気配, the
+*bid*). The vendor documents this as a mistake it cannot undo. The translation happens in exactly one
+place, the ``rename`` mapping of :class:`Quote`; nothing else in quoteboard sees Kabu's names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "EXCHANGES",
+    "VERIFY_BASE_URL",
+    "KabuError",
+    "Level",
+    "Quote",
+    "Rejection",
+    "SymbolKey",
+    "decode_frame",
+    "error_from_response",
+    "explain",
+    "parse_regist_list",
+    "parse_symbol",
+    "parse_token",
+    "register_body",
+    "token_body",
+    "websocket_url",
+]
+
+DEFAULT_BASE_URL: Final = "http://localhost:18080/kabusapi"
+VERIFY_BASE_URL: Final = "http://localhost:18081/kabusapi"
+
+#: Market codes the spec defines for ``CODE@EXCHANGE`` keys.
+EXCHANGES: Final[dict[int, str]] = {
+    1: "東証",
+    3: "名証",
+    5: "福証",
+    6: "札証",
+    2: "日通し",
+    23: "日中",
+    24: "夜間",
+}
+
+#: ``CurrentPriceChangeStatus`` values that say which way the last trade moved.
+UP_TICK: Final = "0057"
+DOWN_TICK: Final = "0058"
+
+
+# --------------------------------------------------------------------------------------------------
+# Quotes
+# --------------------------------------------------------------------------------------------------
+
+
+class Level(msgspec.Struct, gc=False, rename="pascal"):
+    """One price level of the order book (``Sell1``..``Sell10``, ``Buy1``..``Buy10``)."""
+
+    price: float | None = None
+    qty: float | None = None
+    time: str | None = None
+    sign: str | None = None
+
+
+_KABU_NAMES: Final[dict[str, str]] = {
+    "symbol": "Symbol",
+    "name": "SymbolName",
+    "exchange": "Exchange",
+    "exchange_name": "ExchangeName",
+    "last": "CurrentPrice",
+    "time": "CurrentPriceTime",
+    "change_status": "CurrentPriceChangeStatus",
+    "price_status": "CurrentPriceStatus",
+    "prev_close": "PreviousClose",
+    "change": "ChangePreviousClose",
+    "change_pct": "ChangePreviousClosePer",
+    "open": "OpeningPrice",
+    "high": "HighPrice",
+    "low": "LowPrice",
+    "volume": "TradingVolume",
+    "vwap": "VWAP",
+    "trading_value": "TradingValue",
+    # The one translation of Kabu's reversed naming: Kabu "Bid" is the best SELL quote (our ask),
+    # Kabu "Ask" is the best BUY quote (our bid). See the module docstring.
+    "ask": "BidPrice",
+    "ask_qty": "BidQty",
+    "ask_time": "BidTime",
+    "ask_sign": "BidSign",
+    "bid": "AskPrice",
+    "bid_qty": "AskQty",
+    "bid_time": "AskTime",
+    "bid_sign": "AskSign",
+    "market_sell_qty": "MarketOrderSellQty",
+    "market_buy_qty": "MarketOrderBuyQty",
+    **{f"sell{i}": f"Sell{i}" for i in range(1, 11)},
+    **{f"buy{i}": f"Buy{i}" for i in range(1, 11)},
+    "over_sell_qty": "OverSellQty",
+    "under_buy_qty": "UnderBuyQty",
+    "security_type": "SecurityType",
+    # Stamped by the receiver after decoding (no Kabu field has this name; any wire value is overwritten).
+    "received_at": "quoteboard:received_at",
+}
+
+
+class Quote(msgspec.Struct, gc=False, rename=_KABU_NAMES):
+    """A board snapshot for one symbol, in the usual sense: ``bid`` < ``ask``.
+
+    Every field but ``symbol`` may be ``None``: Kabu sends ``null`` for values not delivered yet
+    (before the open, for a symbol just registered, for indices that have no book).
+    """
+
+    symbol: str
+    name: str | None = None
+    exchange: int | None = None
+    exchange_name: str | None = None
+    last: float | None = None
+    time: str | None = None
+    change_status: str | None = None
+    price_status: int | None = None
+    prev_close: float | None = None
+    change: float | None = None
+    change_pct: float | None = None
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    volume: float | None = None
+    vwap: float | None = None
+    trading_value: float | None = None
+    ask: float | None = None
+    ask_qty: float | None = None
+    ask_time: str | None = None
+    ask_sign: str | None = None
+    bid: float | None = None
+    bid_qty: float | None = None
+    bid_time: str | None = None
+    bid_sign: str | None = None
+    market_sell_qty: float | None = None
+    market_buy_qty: float | None = None
+    sell1: Level | None = None
+    sell2: Level | None = None
+    sell3: Level | None = None
+    sell4: Level | None = None
+    sell5: Level | None = None
+    sell6: Level | None = None
+    sell7: Level | None = None
+    sell8: Level | None = None
+    sell9: Level | None = None
+    sell10: Level | None = None
+    buy1: Level | None = None
+    buy2: Level | None = None
+    buy3: Level | None = None
+    buy4: Level | None = None
+    buy5: Level | None = None
+    buy6: Level | None = None
+    buy7: Level | None = None
+    buy8: Level | None = None
+    buy9: Level | None = None
+    buy10: Level | None = None
+    over_sell_qty: float | None = None
+    under_buy_qty: float | None = None
+    security_type: int | None = None
+    received_at: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """``CODE@EXCHANGE``, the key quoteboard files this quote under."""
+        return f"{self.symbol}@{self.exchange if self.exchange is not None else 1}"
+
+    @property
+    def asks(self) -> list[Level | None]:
+        """The sell side of the book, best (lowest) first: ``Sell1``..``Sell10``."""
+        return [
+            self.sell1, self.sell2, self.sell3, self.sell4, self.sell5,
+            self.sell6, self.sell7, self.sell8, self.sell9, self.sell10,
+        ]  # fmt: skip
+
+    @property
+    def bids(self) -> list[Level | None]:
+        """The buy side of the book, best (highest) first: ``Buy1``..``Buy10``."""
+        return [
+            self.buy1, self.buy2, self.buy3, self.buy4, self.buy5,
+            self.buy6, self.buy7, self.buy8, self.buy9, self.buy10,
+        ]  # fmt: skip
+
+    @property
+    def tick(self) -> int:
+        """+1 if the last trade was an up tick, -1 a down tick, 0 otherwise."""
+        if self.change_status == UP_TICK:
+            return 1
+        if self.change_status == DOWN_TICK:
+            return -1
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A frame that could not be decoded into a :class:`Quote`, and why."""
+
+    reason: str
+    size: int
+
+
+_quote_decoder: Final = msgspec.json.Decoder(Quote)
+
+
+def decode_frame(frame: str | bytes | bytearray | memoryview, received_at: float = 0.0) -> Quote | Rejection:
+    """Decode one PUSH frame or ``GET /board`` answer.
+
+    Never raises: anything that is not a JSON object with a string ``Symbol`` and well-typed known
+    fields becomes a :class:`Rejection` carrying the reason. Unknown fields are ignored.
+    """
+    try:
+        size = len(frame)
+        quote = _quote_decoder.decode(frame)
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError too
+        return Rejection(str(exc), _safe_len(frame))
+    except (TypeError, ValueError, RecursionError, UnicodeError, OverflowError) as exc:
+        return Rejection(f"{type(exc).__name__}: {exc}", _safe_len(frame))
+    if not quote.symbol:
+        return Rejection("empty `Symbol`", size)
+    quote.received_at = received_at
+    return quote
+
+
+def _safe_len(frame: object) -> int:
+    try:
+        return len(frame)  # type: ignore[arg-type]
+    except TypeError:
+        return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Symbols and request bodies
+# --------------------------------------------------------------------------------------------------
+
+_CODE_RE: Final = re.compile(r"^[0-9A-Z]{1,12}$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SymbolKey:
+    """A symbol as Kabu addresses it: ``7203@1`` is Toyota on the TSE."""
+
+    code: str
+    exchange: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.code}@{self.exchange}"
+
+
+def parse_symbol(text: str) -> SymbolKey:
+    """Parse ``7203``, ``7203@1`` or `` 7203 @ 1 `` into a :class:`SymbolKey`.
+
+    A bare code means exchange 1 (TSE). Raises ``ValueError`` with a message fit for the user.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty symbol: type a code such as 7203 or 7203@1")
+    code, sep, exchange_text = raw.partition("@")
+    code = code.strip().upper()
+    if not _CODE_RE.match(code):
+        raise ValueError(f"{raw!r} is not a symbol code: use digits/letters such as 7203 or 130A")
+    exchange = 1
+    if sep:
+        try:
+            exchange = int(exchange_text.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r}: the exchange after @ must be a number such as 1 (TSE)") from None
+        if exchange not in EXCHANGES:
+            known = ", ".join(f"{k} {v}" for k, v in EXCHANGES.items())
+            raise ValueError(f"{raw!r}: unknown exchange {exchange} (known: {known})")
+    return SymbolKey(code, exchange)
+
+
+class _Symbol(msgspec.Struct, rename="pascal"):
+    symbol: str
+    exchange: int
+
+
+class _SymbolList(msgspec.Struct, rename="pascal"):
+    symbols: list[_Symbol]
+
+
+def register_body(keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> bytes:
+    """The JSON body of ``PUT /register`` and ``PUT /unregister``."""
+    return msgspec.json.encode(_SymbolList([_Symbol(k.code, k.exchange) for k in keys]))
+
+
+def token_body(password: str) -> bytes:
+    """The JSON body of ``POST /token``."""
+    return msgspec.json.encode({"APIPassword": password})
+
+
+class _TokenAnswer(msgspec.Struct, rename="pascal"):
+    result_code: int | None = None
+    token: str | None = None
+
+
+def parse_token(body: bytes | str) -> str:
+    """The token out of a ``TokenSuccess`` answer; raises :class:`KabuError` if there is none."""
+    try:
+        answer = msgspec.json.decode(body, type=_TokenAnswer)
+    except msgspec.DecodeError as exc:
+        raise KabuError(None, f"unreadable token answer: {exc}", 200) from None
+    if answer.result_code not in (0, None) or not answer.token:
+        raise KabuError(None, f"token refused (ResultCode {answer.result_code})", 200)
+    return answer.token
+
+
+class _RegistAnswer(msgspec.Struct, rename="pascal"):
+    # /unregister/all answers an object (or [] when empty) here, a list elsewhere.
+    regist_list: list[_Symbol] | dict[str, object] | None = None
+
+
+def parse_regist_list(body: bytes | str) -> list[SymbolKey]:
+    """The station's registered symbols out of a ``RegistSuccess`` answer."""
+    try:
+        answer = msgspec.json.decode(body, type=_RegistAnswer)
+    except msgspec.DecodeError as exc:
+        raise KabuError(None, f"unreadable register answer: {exc}", 200) from None
+    if not isinstance(answer.regist_list, list):
+        return []
+    return [SymbolKey(s.symbol, s.exchange) for s in answer.regist_list]
+
+
+def websocket_url(base_url: str) -> str:
+    """``http://HOST:PORT/kabusapi`` -> ``ws://HOST:PORT/kabusapi/websocket``."""
+    base = base_url.rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base[len("https://") :] + "/websocket"
+    if base.startswith("http://"):
+        return "ws://" + base[len("http://") :] + "/websocket"
+    raise ValueError(f"base URL must start with http:// or https://, got {base_url!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------
+
+#: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
+EXPLANATIONS: Final[dict[int, str]] = {
+    4001006: "too many API calls: the station allows about 10 requests a second",
+    4001007: "login failed: is kabuステーション running and logged in?",
+    4001008: "the API is not enabled: turn it on in kabuステーション's API settings",
+    4001009: "API key mismatch: the token is not valid (get a new one)",
+    4001013: "token refused: the station is logged in but the API password is wrong",
+    4001017: "login failed: kabuステーション is not logged in",
+    4001018: "could not register the symbols: the 50-symbol limit is reached",
+    4001019: "some symbols could not be registered: the 50-symbol limit is reached",
+    4001020: "could not unregister: the symbol is not registered",
+    4001021: "some symbols could not be unregistered",
+    4002001: "no such symbol",
+    4002006: "over the symbol limit: at most 50 symbols can be registered",
+}
+
+_HTTP_EXPLANATIONS: Final[dict[int, str]] = {
+    400: "bad request",
+    401: "unauthorized: the token is missing, wrong or voided",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    413: "request too large",
+    415: "unsupported media type",
+    429: "too many requests: slow down",
+    500: "internal error in the station",
+}
+
+
+def explain(code: int | None, http_status: int | None = None) -> str:
+    """An English sentence for a Kabu error code, falling back on the HTTP status."""
+    if code is not None and code in EXPLANATIONS:
+        return EXPLANATIONS[code]
+    if http_status is not None and http_status in _HTTP_EXPLANATIONS:
+        return _HTTP_EXPLANATIONS[http_status]
+    if code is not None:
+        return f"Kabu error {code}"
+    return f"HTTP {http_status}" if http_status else "unknown error"
+
+
+class KabuError(Exception):
+    """An error answer from the station: its official code, its message, and what it means."""
+
+    def __init__(self, code: int | None, message: str, http_status: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.explanation = explain(code, http_status)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code is not None:
+            parts.append(str(self.code))
+        parts.append(self.explanation)
+        text = " ".join(parts)
+        if self.message and self.message != self.explanation:
+            text += f" ({self.message})"
+        if self.http_status and self.http_status != 200:
+            text += f" [HTTP {self.http_status}]"
+        return text
+
+
+class _ErrorAnswer(msgspec.Struct, rename="pascal"):
+    code: int | None = None
+    message: str | None = None
+
+
+def error_from_response(http_status: int, body: bytes | str) -> KabuError:
+    """Turn a non-2xx answer into a :class:`KabuError`, whatever its body holds."""
+    try:
+        answer = msgspec.json.decode(body, type=_ErrorAnswer)
+    except msgspec.DecodeError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
+        return KabuError(None, text.strip()[:200], http_status)
+    return KabuError(answer.code, answer.message or "", http_status)

@@ -1,0 +1,225 @@
+"""The Kabu Station REST client: token, register, unregister, board, symbol.
+
+A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`. It owns the token:
+Kabu voids a token when a newer one is issued and at the forced early-morning logout, so a 401 gets
+one new token and one retry. A 429 (or Kabu's 4001006) gets a short, bounded back-off.
+
+The API password is kept in one private attribute and is never put in a message, a repr or a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+import httpx
+import msgspec
+
+from quoteboard.kabu.protocol import (
+    DEFAULT_BASE_URL,
+    KabuError,
+    Quote,
+    Rejection,
+    SymbolKey,
+    decode_frame,
+    error_from_response,
+    parse_regist_list,
+    parse_token,
+    register_body,
+    token_body,
+)
+
+__all__ = ["DEFAULT_MAX_SYMBOLS", "KabuRest", "StationUnreachable", "SymbolLimitError"]
+
+#: Kabu's cap on registered symbols, REST and PUSH together (the vendor has announced 100).
+DEFAULT_MAX_SYMBOLS: Final = 50
+RATE_LIMITED_CODE: Final = 4001006
+_JSON: Final = {"Content-Type": "application/json"}
+
+
+class StationUnreachable(ConnectionError):
+    """The station did not answer: not running, API disabled, wrong port, or too slow."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        self.base_url = base_url
+        self.reason = reason
+        super().__init__(f"cannot reach Kabu Station at {base_url}: {reason}")
+
+
+class SymbolLimitError(KabuError):
+    """Registering would pass the symbol cap; raised before anything is sent."""
+
+    def __init__(self, wanted: int, limit: int) -> None:
+        super().__init__(4002006, f"{wanted} symbols would pass the limit of {limit}; nothing was sent")
+        self.explanation = f"over the symbol limit: at most {limit} symbols can be registered"
+
+
+class KabuRest:
+    """REST calls to one station. Coroutines raise :class:`KabuError` for an error answer and
+    :class:`StationUnreachable` when no answer came."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        password: str = "",
+        *,
+        max_symbols: int = DEFAULT_MAX_SYMBOLS,
+        timeout: float = 5.0,
+        retries_429: int = 3,
+        backoff_429: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._password = password
+        self.max_symbols = max_symbols
+        self.retries_429 = retries_429
+        self.backoff_429 = backoff_429
+        self._token: str | None = None
+        self._token_lock = asyncio.Lock()
+        #: What the station said is registered, from its last RegistList answer.
+        self.registered: list[SymbolKey] = []
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:  # never the password or the token
+        return f"KabuRest({self.base_url!r}, token={'set' if self._token else 'none'})"
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> KabuRest:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    async def token(self) -> str:
+        """POST /token: a new token (which voids the previous one). Returns it."""
+        answer = await self._send("POST", "/token", content=token_body(self._password), auth=False)
+        self._token = parse_token(answer.content)
+        return self._token
+
+    async def register(self, keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> list[SymbolKey]:
+        """PUT /register. Returns every symbol now registered at the station."""
+        wanted = set(self.registered) | set(keys)
+        if len(wanted) > self.max_symbols:
+            raise SymbolLimitError(len(wanted), self.max_symbols)
+        answer = await self._call("PUT", "/register", content=register_body(list(keys)))
+        self.registered = parse_regist_list(answer.content)
+        return self.registered
+
+    async def unregister(self, keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> list[SymbolKey]:
+        """PUT /unregister. Returns every symbol still registered."""
+        answer = await self._call("PUT", "/unregister", content=register_body(list(keys)))
+        self.registered = parse_regist_list(answer.content)
+        return self.registered
+
+    async def unregister_all(self) -> list[SymbolKey]:
+        """PUT /unregister/all. Returns what is still registered (normally nothing)."""
+        answer = await self._call("PUT", "/unregister/all")
+        self.registered = parse_regist_list(answer.content)
+        return self.registered
+
+    async def board(self, key: SymbolKey) -> Quote:
+        """GET /board/CODE@EX: one snapshot. The station registers the symbol as a side effect."""
+        answer = await self._call("GET", f"/board/{key}")
+        decoded = decode_frame(answer.content)
+        if isinstance(decoded, Rejection):
+            raise KabuError(None, f"unreadable board answer: {decoded.reason}", answer.status_code)
+        if key not in self.registered:
+            self.registered.append(key)
+        return decoded
+
+    async def symbol(self, key: SymbolKey) -> dict[str, Any]:
+        """GET /symbol/CODE@EX: the symbol's static information (name, unit, limits, ...)."""
+        answer = await self._call("GET", f"/symbol/{key}")
+        try:
+            info = msgspec.json.decode(answer.content)
+        except msgspec.DecodeError as exc:
+            raise KabuError(None, f"unreadable symbol answer: {exc}", answer.status_code) from None
+        if not isinstance(info, dict):
+            raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
+        if key not in self.registered:
+            self.registered.append(key)
+        return info
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    async def _ensure_token(self) -> str:
+        async with self._token_lock:
+            if self._token is None:
+                await self.token()
+            assert self._token is not None
+            return self._token
+
+    async def _renew_token(self, stale: str) -> None:
+        async with self._token_lock:
+            if self._token == stale:  # another call may have renewed it already
+                self._token = None
+                await self.token()
+
+    async def _call(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """An authenticated call: one new token and one retry on 401."""
+        token = await self._ensure_token()
+        try:
+            return await self._send(method, path, content=content, token=token)
+        except KabuError as exc:
+            if exc.http_status != 401:
+                raise
+        await self._renew_token(token)
+        return await self._send(method, path, content=content, token=self._token)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        token: str | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """One request with the 429 back-off. Raises KabuError for any non-2xx answer."""
+        headers = dict(_JSON) if content is not None else {}
+        if auth and token:
+            headers["X-API-KEY"] = token
+        delay = self.backoff_429
+        for attempt in range(self.retries_429 + 1):
+            try:
+                response = await self._client.request(method, path, content=content, headers=headers)
+            except httpx.TimeoutException:
+                raise StationUnreachable(self.base_url, f"no answer to {method} {path} in time") from None
+            except httpx.TransportError as exc:
+                reason = str(exc) or type(exc).__name__
+                if isinstance(exc, httpx.ConnectError):
+                    reason = f"{reason} (is kabuステーション running with the API enabled?)"
+                raise StationUnreachable(self.base_url, reason) from None
+            if response.is_success:
+                return response
+            error = error_from_response(response.status_code, response.content)
+            rate_limited = response.status_code == 429 or error.code == RATE_LIMITED_CODE
+            if not rate_limited or attempt == self.retries_429:
+                raise error
+            await asyncio.sleep(_retry_after(response, delay))
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """Honour a Retry-After header in seconds, bounded to 5 s; else the back-off delay."""
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, min(float(value), 5.0))
+        except ValueError:
+            pass
+    return default
