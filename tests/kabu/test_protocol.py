@@ -126,7 +126,9 @@ def test_non_frames_are_rejected_not_raised(frame):
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -164,8 +166,8 @@ def test_parse_symbol(text, key):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "empty"), ("72-03", "not a symbol code"), ("7203@x", "must be a number"), ("7203@4", "unknown exchange"),
-     ("トヨタ", "not a symbol code")],
+    [("", "empty"), ("72-03", "not a symbol code"), ("7203@x", "must be a number"),
+     ("7203@4", "unknown exchange"), ("トヨタ", "not a symbol code")],
 )  # fmt: skip
 def test_parse_symbol_explains_bad_input(text, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,85 @@
+"""The board state: latest quote wins, price moves, coalescing, bounded history."""
+
+from __future__ import annotations
+
+import json
+
+from quoteboard.board import Board
+from quoteboard.kabu.protocol import Quote, decode_frame
+
+
+def quote(symbol: str = "7203", last: float | None = 2500.0, status: str = "0056", t: float = 1.0) -> Quote:
+    frame = {"Symbol": symbol, "Exchange": 1, "CurrentPrice": last, "CurrentPriceChangeStatus": status}
+    decoded = decode_frame(json.dumps(frame), received_at=t)
+    assert isinstance(decoded, Quote)
+    return decoded
+
+
+def test_rows_keep_the_order_they_were_added():
+    board = Board(["9433@1", "7203@1"])
+    board.add("6758@1")
+    board.add("9433@1")  # already there: unchanged
+    assert list(board.rows) == ["9433@1", "7203@1", "6758@1"]
+
+
+def test_latest_quote_wins_and_dirty_rows_coalesce():
+    board = Board(["7203@1", "9433@1"])
+    board.take_dirty()
+    for price in (2500.0, 2501.0, 2502.0):
+        board.apply(quote(last=price))
+    assert board.take_dirty() == {"7203@1"}
+    assert board.take_dirty() == set()
+    assert board.rows["7203@1"].quote.last == 2502.0
+    assert board.received == 3
+
+
+def test_price_direction_and_flash():
+    board = Board(["7203@1"])
+    board.apply(quote(last=2500.0))
+    row = board.rows["7203@1"]
+    assert row.direction == 0
+    board.apply(quote(last=2499.0))
+    assert row.direction == -1 and row.flashing(row.changed_at + 0.1)
+    assert not row.flashing(row.changed_at + 0.6)
+    board.apply(quote(last=2499.0))
+    assert row.direction == -1  # unchanged price keeps the last move
+    board.apply(quote(last=2505.0))
+    assert row.direction == 1
+
+
+def test_first_quote_direction_comes_from_the_tick_flag():
+    board = Board(["7203@1"])
+    board.apply(quote(last=2500.0, status="0057"))
+    assert board.rows["7203@1"].direction == 1
+
+
+def test_history_is_bounded_and_only_records_price_changes():
+    board = Board(["7203@1"], history=5)
+    for i in range(20):
+        board.apply(quote(last=2500.0 + i))
+        board.apply(quote(last=2500.0 + i))
+    assert list(board.rows["7203@1"].history) == [2515.0, 2516.0, 2517.0, 2518.0, 2519.0]
+
+
+def test_unwatched_quotes_and_rejections_are_counted_not_shown():
+    board = Board(["7203@1"])
+    assert board.apply(quote(symbol="9984")) is False
+    board.reject(decode_frame(b"garbage"))
+    assert (board.unwatched, board.rejected, board.received) == (1, 1, 0)
+    assert "9984@1" not in board
+    assert board.last_rejection is not None and "malformed" in board.last_rejection.reason
+
+
+def test_null_price_keeps_the_row_and_history_clean():
+    board = Board(["7203@1"])
+    board.apply(quote(last=None))
+    row = board.rows["7203@1"]
+    assert row.quote is not None and row.quote.last is None and not row.history
+
+
+def test_removed_rows_are_not_dirty():
+    board = Board(["7203@1"])
+    board.apply(quote())
+    assert board.remove("7203@1") is True
+    assert board.take_dirty() == set()
+    assert board.remove("7203@1") is False
