@@ -24,6 +24,7 @@ class Station:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        assert request.url.path.startswith("/kabusapi/"), request.url
         path = request.url.path.removeprefix("/kabusapi")
         if path == "/token":
             self.tokens += 1
