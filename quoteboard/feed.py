@@ -181,7 +181,7 @@ class Feed:
             report(FeedStatus("connecting", self.ws_url, attempt=attempt))
             opened_at = time.monotonic()
             try:
-                async with connect(
+                ws = await connect(
                     self.ws_url,
                     ping_interval=None,  # Kabu answers no ping: keepalive would kill the socket
                     max_size=MAX_FRAME,
@@ -189,20 +189,25 @@ class Feed:
                     open_timeout=5,
                     close_timeout=2,
                     max_queue=64,
-                ) as ws:
-                    self._ws = ws
-                    self.connections += 1
-                    opened_at = time.monotonic()
-                    report(FeedStatus("live"))
-                    await self._ensure_registered(report)
-                    detail = await self._pump(ws, on_quote, on_reject)
+                )
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 detail = _describe_connect_error(exc)
             except InvalidURI as exc:
                 report(FeedStatus("error", f"bad websocket URL: {exc}"))
                 raise
-            finally:
-                self._ws = None
+            else:
+                # Only connecting is guarded above: an exception raised by a callback (a closed
+                # stdout, say) must end run(), not pass for a network failure and reconnect.
+                self._ws = ws
+                self.connections += 1
+                opened_at = time.monotonic()
+                try:
+                    report(FeedStatus("live"))
+                    await self._ensure_registered(report)
+                    detail = await self._pump(ws, on_quote, on_reject)
+                finally:
+                    self._ws = None
+                    await ws.close()
             if self.status.state == "closed":
                 break
             if time.monotonic() - opened_at >= STABLE_AFTER:

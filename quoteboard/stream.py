@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -140,6 +141,8 @@ def run_stream(*, demo: bool, password: str | None, base_url: str, symbols: list
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): that is the end of the stream, not an error.
-        with contextlib.suppress(OSError):
-            sys.stdout = None  # type: ignore[assignment]
+        # Point stdout at devnull so the interpreter's final flush doesn't fail again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return 0

@@ -143,7 +143,7 @@ def test_fuzz_decoder_never_raises(frame):
 _FIELDS = ["Symbol", "CurrentPrice", "BidPrice", "AskPrice", "Sell1", "Buy3", "Exchange", "SymbolName"]
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=6))
 def test_fuzz_mutated_official_frame_never_raises(mutation):
     frame = copy.deepcopy(EXAMPLE)

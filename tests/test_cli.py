@@ -1,0 +1,164 @@
+"""The headless commands as a user runs them: real subprocesses, real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from quoteboard.echo import echo_session
+
+STREAM_KEYS = [
+    "symbol", "exchange", "name", "last", "change", "change_pct", "bid", "bid_qty", "ask", "ask_qty",
+    "volume", "vwap", "high", "low", "time", "received_at",
+]  # fmt: skip
+
+
+def quoteboard(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "quoteboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+
+
+async def aquoteboard(*args: str, env: dict | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "quoteboard", *args,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def server_factory():
+    """Test servers with settings of the test's choosing (a password, say)."""
+    from quoteboard.server import TestServer
+
+    return lambda **settings: TestServer(seed=1, rate_limit=None, **settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_help_lists_the_commands():
+    result = quoteboard("--help")
+    assert result.returncode == 0
+    for word in ("--demo", "--kabu", "stream", "serve", "echo", "bench", "QUOTEBOARD_KABU_KEY"):
+        assert word in result.stdout
+
+
+def test_stream_demo_prints_30_quotes_as_ndjson():
+    result = quoteboard("stream", "--demo", "--symbols", "7203@1,9433@1", "--count", "30")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 30
+    records = [json.loads(line) for line in lines]
+    assert all(list(r) == STREAM_KEYS for r in records)
+    assert {r["symbol"] for r in records} == {"7203", "9433"}
+    assert all(r["bid"] < r["ask"] for r in records)
+    assert "Traceback" not in result.stderr
+
+
+def test_stream_duration_ends_the_stream():
+    result = quoteboard("stream", "--demo", "--symbols", "7203", "--duration", "1.5")
+    assert result.returncode == 0, result.stderr
+    assert 1 <= len(result.stdout.splitlines()) <= 20
+
+
+async def test_stream_wrong_password_is_one_line_with_kabus_message(server_factory):
+    async with server_factory(password="right-one") as srv:
+        code, out, err = await aquoteboard(
+            "stream",
+            "--kabu",
+            "wrong-secret",
+            "--kabu-url",
+            srv.base_url,
+            "--symbols",
+            "7203",
+            "--count",
+            "1",
+        )
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "4001013" in err and "password is wrong" in err
+    assert "wrong-secret" not in err and "Traceback" not in err
+
+
+async def test_stream_kabu_key_from_the_environment(server_factory):
+    async with server_factory(password="env-secret") as srv:
+        code, out, err = await aquoteboard(
+            "stream", "--kabu", "--kabu-url", srv.base_url, "--symbols", "6758", "--count", "2",
+            env={"QUOTEBOARD_KABU_KEY": "env-secret"},
+        )  # fmt: skip
+    assert code == 0, err
+    assert [json.loads(line)["name"] for line in out.splitlines()] == ["ソニーグループ", "ソニーグループ"]
+    assert "env-secret" not in out + err
+
+
+def test_stream_unreachable_station_says_so():
+    url = f"http://127.0.0.1:{free_port()}/kabusapi"
+    result = quoteboard("stream", "--kabu", "k", "--kabu-url", url, "--symbols", "7203", "--count", "1")
+    assert result.returncode == 1
+    assert "cannot reach Kabu Station" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stream_kabu_without_a_key_and_no_terminal_explains():
+    env = {k: v for k, v in os.environ.items() if k != "QUOTEBOARD_KABU_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "stream", "--kabu", "--symbols", "7203"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0 and "QUOTEBOARD_KABU_KEY" in result.stderr
+
+
+def test_bad_symbols_are_a_usage_error():
+    result = quoteboard("stream", "--demo", "--symbols", "72-03")
+    assert result.returncode == 2 and "not a symbol code" in result.stderr
+
+
+async def test_echo_client_gets_its_echoes(server):
+    out = io.StringIO()
+    matched = await echo_session(server.echo_url, 0.01, 3, out)
+    assert matched == 3
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("connected") and all("rtt" in line for line in lines[1:])
+
+
+def test_echo_to_nothing_is_a_clear_error():
+    result = quoteboard("echo", f"ws://127.0.0.1:{free_port()}/", "--count", "1")
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stream_ends_cleanly_when_the_reader_goes_away():
+    """`quoteboard stream | head -1`: a closed pipe ends the stream; it must not reconnect forever."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quoteboard", "stream", "--demo", "--symbols", "7203", "--count", "1000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    try:
+        code = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert json.loads(first)["symbol"] == "7203"
+    assert code == 0, err
+    assert "reconnecting" not in err and "Traceback" not in err
