@@ -1,0 +1,13 @@
+"""``quoteboard serve``: the tutorial's echo server and a Kabu-compatible station on one port.
+
+The station speaks the vendor's contract (the official OpenAPI spec in ``shared/kabusapi``), in
+Kabu's own field names, so quoteboard's client is tested against Kabu rather than against itself:
+nothing here imports the client's types. See :mod:`.app` for the routes, :mod:`.market` for the
+simulated prices, :mod:`.catalogue` for the listed symbols and :mod:`.runner` for running it.
+"""
+
+from __future__ import annotations
+
+from .runner import BindError, TestServer, serve_forever
+
+__all__ = ["BindError", "TestServer", "serve_forever"]

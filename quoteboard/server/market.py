@@ -1,0 +1,403 @@
+"""A simulated TSE market for the test server: pure, seedable, no I/O.
+
+Each stock is a random walk of its best quotes on the TSE price grid, with trades at the best bid or
+ask. Everything the station reports is derived from that walk, so the numbers agree with each other
+the way a real board's do: ``LowPrice <= CurrentPrice <= HighPrice``, ``VWAP`` is traded value over
+volume, volume only grows, the book is ten levels a side one tick apart.
+
+Prices live as integers in tenths of a yen so the grid stays exact (see :mod:`.ticks` for the TSE
+tick table used); they become floats only in :class:`Board`.
+
+Frames are :class:`Board` structs whose field names are Kabu's own, reversed ``Bid``/``Ask`` naming
+included: ``BidPrice`` is the best SELL quote (``Sell1``), ``AskPrice`` the best BUY quote (``Buy1``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Final
+
+import msgspec
+
+from .catalogue import CATALOGUE, EXCHANGE_NAME, Listing
+from .ticks import price_limit, snap, tick_down, tick_up
+
+__all__ = ["JST", "Board", "Market", "SymbolInfo", "encode"]
+
+JST: Final = timezone(timedelta(hours=9), "JST")
+
+UP: Final = "0057"
+DOWN: Final = "0058"
+SAME: Final = "0056"
+GENERAL_QUOTE: Final = "0101"  # 一般気配
+STOCK: Final = 1  # SecurityType of an ordinary stock
+TRADING_UNIT: Final = 100
+LEVELS: Final = 10
+
+
+def _now_jst() -> datetime:
+    return datetime.now(JST)
+
+
+def _stamp(moment: datetime) -> str:
+    """The spec's time format: ``2022-04-04T15:00:00+09:00``."""
+    return moment.astimezone(JST).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------------------------------
+# Wire shapes, in Kabu's names (schemas BoardSuccess and SymbolSuccess of the official spec)
+# --------------------------------------------------------------------------------------------------
+
+
+class Level(msgspec.Struct, gc=False):
+    Price: float
+    Qty: float
+
+
+class BestLevel(msgspec.Struct, gc=False):
+    Time: str
+    Sign: str
+    Price: float
+    Qty: float
+
+
+class Board(msgspec.Struct, gc=False):
+    """A full ``BoardSuccess`` snapshot of a stock: the ``GET /board`` answer and every PUSH frame.
+
+    The derivatives-only fields (``ClearingPrice``, ``IV``, ``Gamma``, ``Theta``, ``Vega``, ``Delta``)
+    are left out, as in the spec's own stock example: the schema types them as plain numbers, so a
+    ``null`` would not validate, and a stock has no value for them.
+    """
+
+    Symbol: str
+    SymbolName: str
+    Exchange: int
+    ExchangeName: str
+    CurrentPrice: float
+    CurrentPriceTime: str
+    CurrentPriceChangeStatus: str
+    CurrentPriceStatus: int
+    CalcPrice: float
+    PreviousClose: float
+    PreviousCloseTime: str
+    ChangePreviousClose: float
+    ChangePreviousClosePer: float
+    OpeningPrice: float
+    OpeningPriceTime: str
+    HighPrice: float
+    HighPriceTime: str
+    LowPrice: float
+    LowPriceTime: str
+    TradingVolume: float
+    TradingVolumeTime: str
+    VWAP: float
+    TradingValue: float
+    # Kabu's "Bid" is the best SELL quote (最良売気配) = Sell1.
+    BidQty: float
+    BidPrice: float
+    BidTime: str
+    BidSign: str
+    MarketOrderSellQty: float
+    Sell1: BestLevel
+    Sell2: Level
+    Sell3: Level
+    Sell4: Level
+    Sell5: Level
+    Sell6: Level
+    Sell7: Level
+    Sell8: Level
+    Sell9: Level
+    Sell10: Level
+    # Kabu's "Ask" is the best BUY quote (最良買気配) = Buy1.
+    AskQty: float
+    AskPrice: float
+    AskTime: str
+    AskSign: str
+    MarketOrderBuyQty: float
+    Buy1: BestLevel
+    Buy2: Level
+    Buy3: Level
+    Buy4: Level
+    Buy5: Level
+    Buy6: Level
+    Buy7: Level
+    Buy8: Level
+    Buy9: Level
+    Buy10: Level
+    OverSellQty: float
+    UnderBuyQty: float
+    TotalMarketValue: float
+    SecurityType: int
+
+
+class SymbolInfo(msgspec.Struct, omit_defaults=True):
+    """A ``SymbolSuccess`` answer for a stock.
+
+    The derivatives-only fields are left out. With ``addinfo=false`` the spec says the additional
+    fields are ``null``; they are left out instead (they default to ``None`` and ``omit_defaults``
+    drops them) because the schema types them as plain numbers and a ``null`` would not validate.
+    """
+
+    Symbol: str
+    SymbolName: str
+    DisplayName: str
+    Exchange: int
+    ExchangeName: str
+    BisCategory: str
+    TradingUnit: float
+    PriceRangeGroup: str
+    KCMarginBuy: bool
+    KCMarginSell: bool
+    MarginBuy: bool
+    MarginSell: bool
+    UpperLimit: float
+    LowerLimit: float
+    TotalMarketValue: float | None = None
+    TotalStocks: float | None = None
+    FiscalYearEndBasic: int | None = None
+
+
+_encoder: Final = msgspec.json.Encoder()
+
+
+def encode(value: Board | SymbolInfo) -> bytes:
+    """JSON bytes for a wire shape."""
+    return _encoder.encode(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# The simulation
+# --------------------------------------------------------------------------------------------------
+
+
+class _Stock:
+    """The state of one simulated stock. All prices in tenths of a yen."""
+
+    __slots__ = (
+        "ask_sizes", "bid", "bid_sizes", "high", "high_time", "last", "last_time", "listing", "lots",
+        "low", "low_time", "lower", "open", "open_time", "over", "prev_close", "prev_close_time",
+        "quote_time", "rng", "status", "turnover", "under", "upper", "volume",
+    )  # fmt: skip
+
+    def __init__(self, listing: Listing, rng: random.Random, now: datetime) -> None:
+        self.listing = listing
+        self.rng = rng
+        stamp = _stamp(now)
+        self.prev_close = snap(round(listing.price * 10 * (1 + rng.uniform(-0.03, 0.03))))
+        width = price_limit(self.prev_close)
+        self.upper = self.prev_close + width
+        self.lower = max(self.prev_close - width, 1)
+        self.open = snap(round(self.prev_close * (1 + rng.gauss(0, 0.006))))
+        self.open = min(max(self.open, self.lower), tick_down(self.upper))
+        today = now.astimezone(JST).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.open_time = _stamp(today.replace(hour=9))
+        previous = today - timedelta(days=1)
+        while previous.weekday() >= 5:  # the previous close is from the last weekday
+            previous -= timedelta(days=1)
+        self.prev_close_time = _stamp(previous)
+        # Typical trade: a few million yen, at least one trading unit.
+        self.lots = max(1.0, 3_000_000 / (self.open / 10) / TRADING_UNIT)
+        opening_qty = TRADING_UNIT * int(self.lots * rng.uniform(20, 60) + 1)
+        self.bid = self.open if rng.random() < 0.5 else tick_down(self.open)
+        self.last = self.high = self.low = self.open
+        self.last_time = self.high_time = self.low_time = self.quote_time = stamp
+        self.volume = opening_qty
+        self.turnover = self.open * opening_qty  # in tenths of a yen
+        self.status = SAME
+        self.ask_sizes = [self._depth() for _ in range(LEVELS)]
+        self.bid_sizes = [self._depth() for _ in range(LEVELS)]
+        self.over = sum(self.ask_sizes) * rng.randint(5, 20)
+        self.under = sum(self.bid_sizes) * rng.randint(5, 20)
+
+    def _depth(self) -> int:
+        return TRADING_UNIT * (1 + int(self.rng.expovariate(1 / (self.lots * 4))))
+
+    def _trade_size(self) -> int:
+        return TRADING_UNIT * (1 + int(self.rng.expovariate(1 / self.lots)))
+
+    def step(self, stamp: str) -> None:
+        """One market event: the quotes may move a tick, then a trade at the bid or the ask."""
+        rng = self.rng
+        # Pull toward the open, harder near the daily limits, so a long demo stays in range.
+        pull = (self.bid - self.open) / (self.upper - self.lower)
+        r = rng.random()
+        if r < 0.18 * (1 - 2 * pull) and tick_up(tick_up(self.bid)) <= self.upper:
+            self.bid = tick_up(self.bid)
+            # The old best ask is now the best bid: shift both sides of the book up one level.
+            self.bid_sizes.insert(0, self.ask_sizes.pop(0))
+            self.bid_sizes.pop()
+            self.ask_sizes.append(self._depth())
+        elif r > 1 - 0.18 * (1 + 2 * pull) and tick_down(self.bid) >= self.lower:
+            self.bid = tick_down(self.bid)
+            self.ask_sizes.insert(0, self.bid_sizes.pop(0))
+            self.ask_sizes.pop()
+            self.bid_sizes.append(self._depth())
+        buy = rng.random() < 0.5
+        price = tick_up(self.bid) if buy else self.bid
+        qty = self._trade_size()
+        side = self.ask_sizes if buy else self.bid_sizes
+        side[0] -= qty
+        if side[0] <= 0:
+            side[0] = self._depth()
+        for _ in range(2):  # orders come and go further out
+            (self.ask_sizes if rng.random() < 0.5 else self.bid_sizes)[rng.randrange(LEVELS)] = self._depth()
+        self.over = max(TRADING_UNIT, self.over + TRADING_UNIT * rng.randint(-5, 5))
+        self.under = max(TRADING_UNIT, self.under + TRADING_UNIT * rng.randint(-5, 5))
+
+        self.status = UP if price > self.last else DOWN if price < self.last else SAME
+        self.last = price
+        self.last_time = self.quote_time = stamp
+        self.volume += qty
+        self.turnover += price * qty
+        if price > self.high:
+            self.high, self.high_time = price, stamp
+        if price < self.low:
+            self.low, self.low_time = price, stamp
+
+    def board(self) -> Board:
+        listing = self.listing
+        asks = [tick_up(self.bid)]
+        bids = [self.bid]
+        for _ in range(LEVELS - 1):
+            asks.append(tick_up(asks[-1]))
+            bids.append(max(tick_down(bids[-1]), 1))
+        ask_qty = float(self.ask_sizes[0])
+        bid_qty = float(self.bid_sizes[0])
+        t = self.quote_time
+        sell = [Level(p / 10, float(q)) for p, q in zip(asks, self.ask_sizes, strict=True)]
+        buy = [Level(p / 10, float(q)) for p, q in zip(bids, self.bid_sizes, strict=True)]
+        last = self.last / 10
+        change = (self.last - self.prev_close) / 10
+        return Board(
+            Symbol=listing.code,
+            SymbolName=listing.name,
+            Exchange=listing.exchange,
+            ExchangeName=EXCHANGE_NAME,
+            CurrentPrice=last,
+            CurrentPriceTime=self.last_time,
+            CurrentPriceChangeStatus=self.status,
+            CurrentPriceStatus=1,  # 現値
+            CalcPrice=last,
+            PreviousClose=self.prev_close / 10,
+            PreviousCloseTime=self.prev_close_time,
+            ChangePreviousClose=round(change, 1),
+            ChangePreviousClosePer=round(100 * (self.last - self.prev_close) / self.prev_close, 2),
+            OpeningPrice=self.open / 10,
+            OpeningPriceTime=self.open_time,
+            HighPrice=self.high / 10,
+            HighPriceTime=self.high_time,
+            LowPrice=self.low / 10,
+            LowPriceTime=self.low_time,
+            TradingVolume=float(self.volume),
+            TradingVolumeTime=self.last_time,
+            VWAP=round(self.turnover / self.volume / 10, 4),
+            TradingValue=self.turnover / 10,
+            BidQty=ask_qty,
+            BidPrice=asks[0] / 10,
+            BidTime=t,
+            BidSign=GENERAL_QUOTE,
+            MarketOrderSellQty=0.0,
+            Sell1=BestLevel(t, GENERAL_QUOTE, asks[0] / 10, ask_qty),
+            Sell2=sell[1], Sell3=sell[2], Sell4=sell[3], Sell5=sell[4], Sell6=sell[5],
+            Sell7=sell[6], Sell8=sell[7], Sell9=sell[8], Sell10=sell[9],
+            AskQty=bid_qty,
+            AskPrice=bids[0] / 10,
+            AskTime=t,
+            AskSign=GENERAL_QUOTE,
+            MarketOrderBuyQty=0.0,
+            Buy1=BestLevel(t, GENERAL_QUOTE, bids[0] / 10, bid_qty),
+            Buy2=buy[1], Buy3=buy[2], Buy4=buy[3], Buy5=buy[4], Buy6=buy[5],
+            Buy7=buy[6], Buy8=buy[7], Buy9=buy[8], Buy10=buy[9],
+            OverSellQty=float(self.over),
+            UnderBuyQty=float(self.under),
+            TotalMarketValue=last * listing.shares * 1000,
+            SecurityType=STOCK,
+        )  # fmt: skip
+
+
+class Market:
+    """The simulated market: one random walk per catalogue stock, created when first asked for.
+
+    Keys are ``CODE@EXCHANGE`` strings. With a ``seed`` each stock gets its own generator seeded from
+    it and its code, so a stock's snapshots after N steps are the same whatever else was asked for.
+    ``clock`` gives the (aware) time stamped on events; inject a fixed one for byte-exact snapshots.
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+        catalogue: Mapping[str, Listing] = CATALOGUE,
+    ) -> None:
+        self._seed = seed
+        self._clock = clock or _now_jst
+        self._catalogue = catalogue
+        self._stocks: dict[str, _Stock] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._catalogue
+
+    def listing(self, key: str) -> Listing | None:
+        return self._catalogue.get(key)
+
+    def _stock(self, key: str) -> _Stock:
+        stock = self._stocks.get(key)
+        if stock is None:
+            listing = self._catalogue[key]  # KeyError for an unknown key, on purpose
+            rng = random.Random(f"{self._seed}/{key}") if self._seed is not None else random.Random()
+            now = self._clock()
+            stock = _Stock(listing, rng, now)
+            stamp = _stamp(now)
+            for _ in range(300):  # the session so far, so high/low/VWAP have some history
+                stock.step(stamp)
+            self._stocks[key] = stock
+        return stock
+
+    def step(self, key: str) -> None:
+        """Advance ``key`` by one market event."""
+        self._stock(key).step(_stamp(self._clock()))
+
+    def board(self, key: str) -> Board:
+        """The current ``BoardSuccess`` snapshot of ``key``."""
+        return self._stock(key).board()
+
+    def frame(self, key: str) -> bytes:
+        """Advance ``key`` one event and return its PUSH frame as JSON bytes."""
+        stock = self._stock(key)
+        stock.step(_stamp(self._clock()))
+        return _encoder.encode(stock.board())
+
+    def symbol(self, key: str, addinfo: bool = True) -> SymbolInfo:
+        """The ``SymbolSuccess`` answer for ``key``."""
+        stock = self._stock(key)
+        listing = stock.listing
+        info = SymbolInfo(
+            Symbol=listing.code,
+            SymbolName=listing.name,
+            DisplayName=listing.name,
+            Exchange=listing.exchange,
+            ExchangeName=EXCHANGE_NAME,
+            BisCategory=listing.sector,
+            TradingUnit=float(TRADING_UNIT),
+            PriceRangeGroup="10003",  # the TOPIX100 tick table, see the module docstring
+            KCMarginBuy=True,
+            KCMarginSell=True,
+            MarginBuy=True,
+            MarginSell=True,
+            UpperLimit=stock.upper / 10,
+            LowerLimit=stock.lower / 10,
+        )
+        if addinfo:
+            info.TotalMarketValue = stock.last / 10 * listing.shares * 1000
+            info.TotalStocks = float(listing.shares)
+            info.FiscalYearEndBasic = _next_fiscal_end(self._clock(), listing.fiscal_end)
+        return info
+
+
+def _next_fiscal_end(now: datetime, mmdd: str) -> int:
+    """``FiscalYearEndBasic``: the coming fiscal year end as ``YYYYMMDD``."""
+    today = now.astimezone(JST).date()
+    year = today.year if f"{today:%m%d}" <= mmdd else today.year + 1
+    return int(f"{year}{mmdd}")

@@ -1,0 +1,226 @@
+"""Running the test server: in-process in the caller's event loop, or in the foreground for the CLI.
+
+:class:`TestServer` binds its own listening socket (so a busy port is a plain :class:`BindError`, not
+uvicorn's ``sys.exit``) and runs ``uvicorn.Server`` as a task in the running loop, without touching
+signal handlers or the logging configuration of the app that embeds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from types import TracebackType
+from typing import Any, Self
+
+import uvicorn
+
+from .app import KabuStation
+from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
+
+__all__ = ["BindError", "TestServer", "serve_forever"]
+
+
+class BindError(OSError):
+    """The server could not listen on the address it was given (in use, not local, refused...)."""
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its host (the app, pytest, ``asyncio.run``)
+    and stops as soon as it is told to rather than at its next 100 ms poll."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stop = asyncio.Event()
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stop.set()
+
+    async def main_loop(self) -> None:
+        # uvicorn's own loop: on_tick every 100 ms (Date header, exit check), but woken by stop().
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.1)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        # create_server only sets SO_REUSEADDR on POSIX, so a port in use is refused on Windows too.
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror):
+            reason = f"unknown host ({reason})"
+        raise BindError(exc.errno, f"cannot listen on {_netloc(host, port)}: {reason}") from None
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _client_host(host: str) -> str:
+    """Where a client should connect to reach a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+class TestServer:
+    """The echo socket and the Kabu-compatible station, on a free (or given) port, in this loop.
+
+    ::
+
+        async with TestServer(seed=1, rate_limit=None) as srv:
+            httpx.AsyncClient(base_url=srv.base_url) ...
+            websockets.connect(srv.websocket_url) ...
+
+    ``password`` None accepts any API password. ``rate`` is the total PUSH frames a second (None: the
+    Kabu-like 400 ms per symbol). ``seed`` makes the market deterministic. ``max_symbols`` is the
+    registration cap, ``rate_limit`` the REST requests a second per client and kind (None: no limit).
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        password: str | None = None,
+        rate: float | None = None,
+        seed: int | None = None,
+        max_symbols: int = 50,
+        rate_limit: float | None = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.kabu = KabuStation(
+            password=password, rate=rate, seed=seed, max_symbols=max_symbols, rate_limit=rate_limit
+        )
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # URLs ------------------------------------------------------------------------------------------
+
+    @property
+    def _origin(self) -> str:
+        return _netloc(_client_host(self.host), self.port)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._origin}/kabusapi"
+
+    @property
+    def echo_url(self) -> str:
+        return f"ws://{self._origin}/"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{self._origin}{PUSH_PATH}"
+
+    # State and controls ------------------------------------------------------------------------------
+
+    @property
+    def registered(self) -> list[str]:
+        """``CODE@EX`` keys currently registered, in registration order."""
+        return list(self.kabu.station.registered)
+
+    @property
+    def frames_sent(self) -> int:
+        return self.kabu.push.frames_sent
+
+    def void_tokens(self) -> None:
+        """Void the current token, like the station's early-morning forced logout."""
+        self.kabu.station.void_tokens()
+
+    async def drop_sockets(self) -> None:
+        """Close every PUSH socket from the server side (registrations stay)."""
+        await self.kabu.push.drop()
+
+    # Lifecycle ---------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._task is not None:
+            raise RuntimeError("TestServer is already running")
+        sock = _listen(self.host, self.port)
+        config = uvicorn.Config(
+            self.kabu.asgi,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            log_config=None,  # leave the host's logging alone (a TUI must not get uvicorn's handlers)
+            lifespan="off",
+            ws=KabuWebSocketProtocol,
+            ws_per_message_deflate=False,  # the station doesn't compress; deflate only costs CPU here
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="quoteboard-test-server")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the test server stopped while starting")
+            await asyncio.sleep(0.005)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop serving: close every connection and wait for uvicorn to finish."""
+        if self._server is None or self._task is None:
+            return
+        self._server.stop()
+        try:
+            await self._task
+        finally:
+            self._server = self._task = None
+
+
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    password: str | None = None,
+    rate: float | None = None,
+    **options: Any,
+) -> int:
+    """Run the test server in the foreground until Ctrl-C; the exit status for the CLI.
+
+    Prints one line with the URLs once listening. A port in use (or any address it cannot listen on)
+    prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``options`` go
+    to :class:`TestServer` (``seed``, ``max_symbols``, ``rate_limit``).
+    """
+    logging.basicConfig(level=logging.WARNING, format="quoteboard serve: %(levelname)s %(message)s")
+
+    async def main() -> None:
+        async with TestServer(host=host, port=port, password=password, rate=rate, **options) as srv:
+            print(
+                f"quoteboard serve: Kabu station {srv.base_url}  PUSH {srv.websocket_url}  "
+                f"echo {srv.echo_url}  (Ctrl-C to stop)",
+                flush=True,
+            )
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    except BindError as exc:
+        print(f"quoteboard serve: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,148 @@
+"""The station's bookkeeping, without HTTP: token, registered symbols, rate limits, error answers.
+
+The starlette routes in :mod:`quoteboard.server.app` only parse requests and turn
+:class:`StationError` into ``ErrorResponse`` bodies; every rule of the real station (a new token
+voids the old one, the registration cap, what counts as not found) lives here so it reads in one place.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["MESSAGES", "RateLimiter", "Station", "StationError"]
+
+#: The official messages (shared/kabusapi/error-codes.tsv) for the codes the test server answers.
+MESSAGES: Final[dict[int, str]] = {
+    4001005: "パラメータ変換エラー",
+    4001006: "API実行回数エラー",
+    4001009: "APIキー不一致",
+    4001011: "リクエスト文字列不正",
+    4001013: "トークン取得失敗：kabuステーションがログインしている状態で、APIパスワードが不正",
+    4001014: "許可されていないHTTPメソッド",
+    4001020: "銘柄が解除できませんでした",
+    4002001: "銘柄が見つからない",
+    4002006: "レジスト数エラー",
+}
+
+
+class StationError(Exception):
+    """An error answer: HTTP status plus Kabu's ``{"Code", "Message"}``."""
+
+    def __init__(self, code: int, status: int = 400) -> None:
+        self.code = code
+        self.status = status
+        self.message = MESSAGES[code]
+        super().__init__(f"{code} {self.message} [HTTP {status}]")
+
+    def body(self) -> dict[str, object]:
+        return {"Code": self.code, "Message": self.message}
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class RateLimiter:
+    """A token bucket per (client, kind): bursts of ``rate`` requests, then ``rate`` a second.
+
+    Kabu limits each kind of request separately (information, registration, orders ...), about ten a
+    second each, and answers 429 with code 4001006 beyond that.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def allow(self, client: str, kind: str) -> bool:
+        now = self._clock()
+        bucket = self._buckets.get((client, kind))
+        if bucket is None:
+            bucket = self._buckets[(client, kind)] = _Bucket(self.rate, now)
+        bucket.tokens = min(self.rate, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+
+class Station:
+    """What the station remembers between requests.
+
+    ``known`` says whether a ``CODE@EXCHANGE`` key is listed (the market's catalogue).
+    Registered symbols are kept in registration order, the order ``RegistList`` reports them in.
+    """
+
+    def __init__(
+        self,
+        known: Callable[[str], bool],
+        password: str | None = None,
+        max_symbols: int = 50,
+        rate_limit: float | None = 10.0,
+    ) -> None:
+        self._known = known
+        self.password = password
+        self.max_symbols = max_symbols
+        self.limiter = RateLimiter(rate_limit) if rate_limit else None
+        self.token: str | None = None
+        self.registered: dict[str, tuple[str, int]] = {}
+
+    # Tokens ------------------------------------------------------------------------------------
+
+    def issue_token(self, password: str) -> str:
+        """A new token, which voids the previous one. Any password goes when none is configured."""
+        if self.password is not None and not secrets.compare_digest(password, self.password):
+            raise StationError(4001013, 400)
+        self.token = secrets.token_hex(16)
+        return self.token
+
+    def void_tokens(self) -> None:
+        """Forget the token, as the station's early-morning forced logout does."""
+        self.token = None
+
+    def check_key(self, key: str | None) -> None:
+        if key is None or self.token is None or not secrets.compare_digest(key, self.token):
+            raise StationError(4001009, 401)
+
+    def check_rate(self, client: str, kind: str) -> None:
+        if self.limiter is not None and not self.limiter.allow(client, kind):
+            raise StationError(4001006, 429)
+
+    # Registrations ------------------------------------------------------------------------------
+
+    def regist_list(self) -> list[dict[str, object]]:
+        return [{"Symbol": code, "Exchange": exchange} for code, exchange in self.registered.values()]
+
+    def register(self, symbols: Iterable[tuple[str, int]]) -> None:
+        """Register all of ``symbols`` or, if one is unknown or the cap would be passed, none."""
+        wanted: dict[str, tuple[str, int]] = {}
+        for code, exchange in symbols:
+            key = f"{code}@{exchange}"
+            if not self._known(key):
+                raise StationError(4002001)
+            wanted[key] = (code, exchange)
+        new = [key for key in wanted if key not in self.registered]
+        if len(self.registered) + len(new) > self.max_symbols:
+            raise StationError(4002006)
+        for key in new:
+            self.registered[key] = wanted[key]
+
+    def unregister(self, symbols: Iterable[tuple[str, int]]) -> None:
+        """Remove ``symbols``; if none of them was registered, answer 4001020 and change nothing."""
+        keys = [f"{code}@{exchange}" for code, exchange in symbols]
+        if keys and not any(key in self.registered for key in keys):
+            raise StationError(4001020)
+        for key in keys:
+            self.registered.pop(key, None)
+
+    def unregister_all(self) -> None:
+        self.registered.clear()
