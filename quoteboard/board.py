@@ -111,6 +111,13 @@ class Board:
         self._dirty.add(quote.key)
         return True
 
+    def forget_quotes(self) -> None:
+        """Keep the rows but drop their quotes and histories (a new feed starts from nothing)."""
+        for key, row in list(self.rows.items()):
+            self.rows[key] = Row(key, row.order, self._history)
+            self._dirty.add(key)
+        self.last_message_at = None
+
     def reject(self, rejection: Rejection) -> None:
         """Count a frame that could not be decoded."""
         self.rejected += 1

@@ -1,0 +1,400 @@
+"""The board: a Textual app showing a live quote table fed by one Kabu feed (demo or real).
+
+The data path is ``Feed._pump -> decode_frame -> Board.apply`` inside the feed worker (same event
+loop, no queue), then a 30 Hz timer drains ``Board.take_dirty()`` into the table, which repaints only
+the rows that changed. REST calls (register, unregister, the first board snapshot) run in workers,
+never in a handler, and their outcome is shown in words in the register panel.
+
+The demo is the same :class:`~quoteboard.feed.Feed` pointed at the test server embedded in this
+process on a free loopback port. Switching feed (``f``) closes the old feed's socket (and the embedded
+server) and registers the same watchlist on the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar, Final
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from quoteboard.board import Board
+from quoteboard.feed import Feed, FeedStatus
+from quoteboard.kabu.protocol import DEFAULT_BASE_URL, KabuError, Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
+from quoteboard.watchlist import Watchlist, WatchlistStore
+from quoteboard.widgets.help_screen import HelpScreen
+from quoteboard.widgets.password_screen import PasswordScreen
+from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
+from quoteboard.widgets.register_panel import CodeInput, RegisterPanel
+from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
+
+__all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "run_board"]
+
+#: What the demo opens with when nothing is saved: well-known TSE names.
+DEMO_WATCHLIST: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1", "6861@1", "4063@1")
+FRAME_SECONDS: Final = 1 / 30
+STATUS_SECONDS: Final = 0.5
+#: The detail panel follows its symbol at most this often (a 21-line book is not free to lay out).
+PANEL_SECONDS: Final = 0.2
+
+
+class QuoteboardApp(App[int]):
+    """The quote board. ``demo_options`` go to the embedded TestServer (tests seed it)."""
+
+    CSS_PATH = "quoteboard.tcss"
+    TITLE = "quoteboard"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add", id="add"),
+        Binding("d,delete", "remove", "Remove", id="remove"),
+        Binding("f", "switch_feed", "Feed demo↔kabu", id="switch_feed"),
+        Binding("s", "cycle_sort", "Sort", id="cycle_sort"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        demo: bool = True,
+        password: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        symbols: Iterable[SymbolKey] = (),
+        store: WatchlistStore | None = None,
+        demo_options: dict[str, object] | None = None,
+        max_symbols: int = DEFAULT_MAX_SYMBOLS,
+    ) -> None:
+        super().__init__()
+        self._password = password
+        self._base_url = base_url
+        self._start_kind = "demo" if demo else "kabu"
+        self._extra_symbols = [str(key) for key in symbols]
+        self._store = store or WatchlistStore()
+        self._demo_options = dict(demo_options or {})
+        self.max_symbols = max_symbols
+        self.board = Board()
+        self.feed: Feed | None = None
+        self._server = None  # the embedded TestServer while the demo feed runs
+        self._feed_worker: Worker[None] | None = None
+        self._save_error: str | None = None
+        self._rate = 0.0
+        self._rate_mark = (time.monotonic(), 0)
+        self._panel_at = 0.0
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield QuoteTable(self.board, id="table")
+            yield RegisterPanel(id="panel")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def table(self) -> QuoteTable:
+        return self.query_one(QuoteTable)
+
+    @property
+    def panel(self) -> RegisterPanel:
+        return self.query_one(RegisterPanel)
+
+    async def on_mount(self) -> None:
+        loaded = self._store.load()
+        if loaded.message:
+            self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
+        keys = [str(key) for key in loaded.watchlist.symbols]
+        for key in self._extra_symbols:
+            if key not in keys:
+                keys.append(key)
+        if not keys and self._start_kind == "demo":
+            keys = list(DEMO_WATCHLIST)
+        for key in keys[: self.max_symbols]:
+            self.board.add(key)
+        if len(keys) > self.max_symbols:
+            self.notify(f"only the first {self.max_symbols} of {len(keys)} symbols are watched "
+                        "(Kabu's limit)", severity="warning")  # fmt: skip
+        sort = loaded.watchlist.sort
+        self.table.sort_mode = sort if sort in SORT_MODES else "added"
+        self.table.sync_rows()
+        self._save()
+        self.table.focus()
+        if not keys:
+            self.panel.show_outcome("the watchlist is empty: press a and type a code such as 7203")
+        self.set_interval(FRAME_SECONDS, self._frame)
+        self.set_interval(STATUS_SECONDS, self._update_status)
+        if self._start_kind == "kabu" and not self._password:
+            self._ask_password()
+        else:
+            await self._start_feed(self._start_kind)
+
+    # -- the feed --------------------------------------------------------------------------------
+
+    async def _start_feed(self, kind: str) -> None:
+        """Close the current feed (and the embedded server) and start ``kind`` on the watchlist."""
+        await self._stop_feed()
+        if kind == "demo":
+            from quoteboard.server import TestServer
+
+            server = TestServer(**self._demo_options)  # type: ignore[arg-type]
+            await server.__aenter__()
+            self._server = server
+            feed = Feed(server.base_url, "demo", name="demo", max_symbols=self.max_symbols)
+        else:
+            feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols)
+        feed.set_watch(self._watched_keys())
+        self.feed = feed
+        self._feed_worker = self._run_feed(feed)
+        self._update_status()
+
+    async def _stop_feed(self) -> None:
+        worker, feed, server = self._feed_worker, self.feed, self._server
+        self._feed_worker = self.feed = self._server = None
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        if feed is not None:
+            await feed.close()
+        if server is not None:
+            await server.aclose()
+
+    @work(group="feed", exit_on_error=False)
+    async def _run_feed(self, feed: Feed) -> None:
+        try:
+            await feed.start()
+        except KabuError as exc:
+            self._on_feed_status(feed, FeedStatus("error", str(exc)))
+            self.panel.show_outcome(f"{feed.name}: the station refused the token: {exc}", "error")
+            return
+        except StationUnreachable as exc:
+            # The socket loop below retries with back-off and registers once it connects.
+            self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
+        else:
+            if feed.watch:
+                self.panel.show_outcome(
+                    f"{feed.name}: {len(feed.rest.registered)}/{feed.rest.max_symbols} registered", "ok"
+                )
+            self._fetch_boards(feed, list(feed.watch))
+        await feed.run(self.board.apply, self.board.reject, lambda status: self._on_feed_status(feed, status))
+
+    def _on_feed_status(self, feed: Feed, status: FeedStatus) -> None:
+        if feed is self.feed:
+            self._update_status()
+
+    @work(group="rest", exit_on_error=False)
+    async def _fetch_boards(self, feed: Feed, keys: list[SymbolKey]) -> None:
+        """The first snapshot over REST: Kabu pushes nothing after the close, so this fills the board."""
+
+        def apply_if_empty(quote: Quote) -> None:
+            row = self.board.rows.get(quote.key)
+            if feed is self.feed and row is not None and row.quote is None:
+                self.board.apply(quote)
+
+        failures = await feed.fetch_boards(keys, apply_if_empty)
+        if failures and feed is self.feed:
+            key, exc = failures[0]
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            self.panel.show_outcome(f"board of {key} failed: {exc}{more}", "error")
+
+    def _watched_keys(self) -> list[SymbolKey]:
+        return [parse_symbol(key) for key in self.board.rows]
+
+    # -- the frame clock -------------------------------------------------------------------------
+
+    def _frame(self) -> None:
+        dirty = self.board.take_dirty()
+        table = self.table
+        cursor = table.cursor_key
+        table.update_rows(dirty)
+        if cursor is not None and cursor in dirty:
+            now = time.monotonic()
+            if now - self._panel_at >= PANEL_SECONDS:
+                self._panel_at = now
+                self.panel.show_row(self.board.rows.get(cursor))
+            else:
+                self.board.mark_dirty(cursor)  # show it on a later frame
+
+    def _update_status(self) -> None:
+        now = time.monotonic()
+        mark_time, mark_count = self._rate_mark
+        if now - mark_time >= 1.0:
+            self._rate = (self.board.received + self.board.unwatched - mark_count) / (now - mark_time)
+            self._rate_mark = (now, self.board.received + self.board.unwatched)
+        feed = self.feed
+        rejection = self.board.last_rejection
+        self.query_one(StatusBar).show(
+            StatusSnapshot(
+                feed=feed.name if feed is not None else self._start_kind,
+                status=feed.status if feed is not None else FeedStatus("idle"),
+                rate=self._rate,
+                last_message_at=self.board.last_message_at,
+                rejected=self.board.rejected,
+                last_rejection=rejection.reason if rejection is not None else None,
+                symbols=len(self.board),
+                max_symbols=self.max_symbols,
+                sort=self.table.sort_mode,
+            )
+        )
+
+    # -- add / remove ----------------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        self.query_one(CodeInput).focus()
+
+    @on(CodeInput.Left)
+    def _leave_input(self) -> None:
+        self.table.focus()
+
+    @on(RegisterPanel.SymbolSubmitted)
+    def _symbol_submitted(self, event: RegisterPanel.SymbolSubmitted) -> None:
+        key = str(event.key)
+        self.table.focus()
+        if key in self.board:
+            self.table.move_cursor_to(key)
+            self.panel.show_outcome(f"{key} is already on the board")
+            return
+        if len(self.board) >= self.max_symbols:
+            self.panel.show_outcome(
+                f"{key} not added: 4002006 over the symbol limit: at most {self.max_symbols} symbols", "error"
+            )
+            return
+        previous = self.table.cursor_key
+        self.board.add(key)
+        self.table.sync_rows()
+        self.table.move_cursor_to(key)
+        self._save()
+        if self.feed is not None:
+            self.panel.show_outcome(f"registering {key}…")
+            self._register_symbol(self.feed, event.key, previous)
+
+    @work(group="rest", exit_on_error=False)
+    async def _register_symbol(self, feed: Feed, key: SymbolKey, previous: str | None) -> None:
+        """Register ``key``; if the station refuses it, take the row away again."""
+        try:
+            registered = await feed.register([key])
+        except KabuError as exc:
+            if feed is self.feed:
+                self._drop(str(key))
+                if previous is not None:
+                    self.table.move_cursor_to(previous)
+            self.panel.show_outcome(f"{key} not registered: {exc}", "error")
+            return
+        except StationUnreachable as exc:
+            feed.watch[key] = None  # registered when the station answers again
+            self.panel.show_outcome(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
+            return
+        self.panel.show_outcome(f"{key} registered ({len(registered)}/{feed.rest.max_symbols})", "ok")
+        await self._fetch_boards(feed, [key]).wait()
+
+    def action_remove(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            self.panel.show_outcome("nothing to remove: the board is empty")
+            return
+        self._drop(key)
+        if self.feed is not None:
+            self._unregister_symbol(self.feed, parse_symbol(key))
+
+    def _drop(self, key: str) -> None:
+        if self.board.remove(key):
+            self.table.sync_rows()
+            self._save()
+
+    @work(group="rest", exit_on_error=False)
+    async def _unregister_symbol(self, feed: Feed, key: SymbolKey) -> None:
+        try:
+            registered = await feed.unregister([key])
+        except (KabuError, StationUnreachable) as exc:
+            self.panel.show_outcome(f"{key} removed from the board; unregistering failed: {exc}", "error")
+            return
+        self.panel.show_outcome(f"{key} unregistered ({len(registered)}/{feed.rest.max_symbols})", "ok")
+
+    def _save(self) -> None:
+        error = self._store.save(Watchlist(symbols=self._watched_keys(), sort=self.table.sort_mode))
+        if error and error != self._save_error:
+            self.notify(error, title="watchlist not saved", severity="error", timeout=12)
+        self._save_error = error
+
+    # -- the rest of the keys ----------------------------------------------------------------------
+
+    @on(QuoteTable.Highlighted)
+    def _highlighted(self, event: QuoteTable.Highlighted) -> None:
+        self._panel_at = time.monotonic()
+        self.panel.show_row(self.board.rows.get(event.key) if event.key else None)
+
+    def action_cycle_sort(self) -> None:
+        table = self.table
+        table.sort_mode = SORT_MODES[(SORT_MODES.index(table.sort_mode) + 1) % len(SORT_MODES)]
+        self._save()
+        self._update_status()
+
+    async def action_switch_feed(self) -> None:
+        current = self.feed.name if self.feed is not None else self._start_kind
+        if current == "demo":
+            if self._password:
+                await self._switch_to("kabu")
+            else:
+                self._ask_password()
+        else:
+            await self._switch_to("demo")
+
+    def _ask_password(self) -> None:
+        async def got(password: str | None) -> None:
+            if password:
+                self._password = password
+                await self._switch_to("kabu")
+            else:
+                self.panel.show_outcome("Kabu Station not opened: no password given")
+
+        self.push_screen(PasswordScreen(self._base_url), got)
+
+    async def _switch_to(self, kind: str) -> None:
+        self._start_kind = kind
+        self.panel.show_outcome(f"switching to the {kind} feed…")
+        # The old feed's prices must not pass for the new feed's: rows wait for fresh quotes.
+        self.board.forget_quotes()
+        await self._start_feed(kind)
+        self.panel.show_row(self.board.rows.get(self.table.cursor_key or ""))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        await self._stop_feed()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self._stop_feed()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Add symbol", "Type a code to register (a)", self.action_add)
+        yield SystemCommand("Remove symbol", "Remove the highlighted symbol (d)", self.action_remove)
+        yield SystemCommand("Switch feed", "Demo ↔ Kabu Station (f)", self.action_switch_feed)
+        yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
+        yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
+
+
+def run_board(
+    *,
+    demo: bool,
+    password: str | None,
+    base_url: str,
+    symbols: list[SymbolKey],
+    replay: Path | None = None,
+    speed: float = 1.0,
+    record: Path | None = None,
+) -> int:
+    """Run the board until the user quits; returns the exit status."""
+    app = QuoteboardApp(demo=demo, password=password, base_url=base_url, symbols=symbols)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,69 @@
+"""The help screen (``?``): what the board shows and every key."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+__all__ = ["HelpScreen"]
+
+KEYS = (
+    ("a", "focus the code input; Enter registers the code (7203 or 7203@1)"),
+    ("d / Delete", "remove the highlighted symbol (unregisters it at the station)"),
+    ("f", "switch feed: demo ↔ Kabu Station (asks for the API password if needed)"),
+    ("s", "cycle the sort: as added, code, change %, volume"),
+    ("↑ ↓ PgUp PgDn", "move the highlight; the side panel shows its book"),
+    ("Escape", "leave the input, close this screen"),
+    ("Ctrl+P", "command palette: the same actions by name"),
+    ("?", "this help"),
+    ("q", "quit (the watchlist is saved as you go)"),
+)
+
+ABOUT = (
+    "Prices are Kabu Station's PUSH board snapshots (about one per symbol every 400 ms). Bid is the "
+    "best buy, ask the best sell (Kabu's own field names are the other way round; quoteboard "
+    "translates). Last flashes green or red for half a second when it moves. No updates over the "
+    "lunch break or after the close is normal. The watchlist is shared by both feeds and kept in "
+    "watchlist.toml in the config directory; the API password is never saved."
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close help"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 86; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    HelpScreen #help-about { margin: 1 0 0 0; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("quoteboard: keys", style="bold"))
+            yield Static(help_table(), id="help-keys")
+            yield Static(Text(ABOUT), id="help-about")
+            yield Static(Text("Escape closes this screen.", style="dim"))
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
