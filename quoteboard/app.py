@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -37,6 +37,9 @@ from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
 from quoteboard.widgets.register_panel import CodeInput, RegisterPanel
 from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
 
+if TYPE_CHECKING:
+    from quoteboard.server import TestServer
+
 __all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "run_board"]
 
 #: What the demo opens with when nothing is saved: well-known TSE names.
@@ -48,7 +51,11 @@ PANEL_SECONDS: Final = 0.2
 
 
 class QuoteboardApp(App[int]):
-    """The quote board. ``demo_options`` go to the embedded TestServer (tests seed it)."""
+    """The quote board.
+
+    ``demo_server`` makes the embedded test server for the demo feed (tests pass a seeded or frozen
+    one); by default it is ``TestServer()`` on a free loopback port.
+    """
 
     CSS_PATH = "quoteboard.tcss"
     TITLE = "quoteboard"
@@ -70,7 +77,7 @@ class QuoteboardApp(App[int]):
         base_url: str = DEFAULT_BASE_URL,
         symbols: Iterable[SymbolKey] = (),
         store: WatchlistStore | None = None,
-        demo_options: dict[str, object] | None = None,
+        demo_server: Callable[[], TestServer] | None = None,
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
     ) -> None:
         super().__init__()
@@ -79,11 +86,11 @@ class QuoteboardApp(App[int]):
         self._start_kind = "demo" if demo else "kabu"
         self._extra_symbols = [str(key) for key in symbols]
         self._store = store or WatchlistStore()
-        self._demo_options = dict(demo_options or {})
+        self._demo_server = demo_server
         self.max_symbols = max_symbols
         self.board = Board()
         self.feed: Feed | None = None
-        self._server = None  # the embedded TestServer while the demo feed runs
+        self._server: TestServer | None = None  # embedded while the demo feed runs
         self._feed_worker: Worker[None] | None = None
         self._save_error: str | None = None
         self._rate = 0.0
@@ -101,13 +108,21 @@ class QuoteboardApp(App[int]):
 
     @property
     def table(self) -> QuoteTable:
-        return self.query_one(QuoteTable)
+        return self._table
 
     @property
     def panel(self) -> RegisterPanel:
-        return self.query_one(RegisterPanel)
+        return self._panel
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self._status_bar
 
     async def on_mount(self) -> None:
+        # Held, not queried: App.query_one searches the screen on top (help, password), not the board.
+        self._table = self.query_one(QuoteTable)
+        self._panel = self.query_one(RegisterPanel)
+        self._status_bar = self.query_one(StatusBar)
         loaded = self._store.load()
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
@@ -142,9 +157,7 @@ class QuoteboardApp(App[int]):
         """Close the current feed (and the embedded server) and start ``kind`` on the watchlist."""
         await self._stop_feed()
         if kind == "demo":
-            from quoteboard.server import TestServer
-
-            server = TestServer(**self._demo_options)  # type: ignore[arg-type]
+            server = self._demo_server() if self._demo_server is not None else _default_demo_server()
             await server.__aenter__()
             self._server = server
             feed = Feed(server.base_url, "demo", name="demo", max_symbols=self.max_symbols)
@@ -172,7 +185,8 @@ class QuoteboardApp(App[int]):
         try:
             await feed.start()
         except KabuError as exc:
-            self._on_feed_status(feed, FeedStatus("error", str(exc)))
+            feed.status = FeedStatus("error", str(exc))
+            self._on_feed_status(feed, feed.status)
             self.panel.show_outcome(f"{feed.name}: the station refused the token: {exc}", "error")
             return
         except StationUnreachable as exc:
@@ -196,10 +210,15 @@ class QuoteboardApp(App[int]):
 
         def apply_if_empty(quote: Quote) -> None:
             row = self.board.rows.get(quote.key)
-            if feed is self.feed and row is not None and row.quote is None:
+            if row is None and parse_symbol(quote.key) not in feed.watch:
+                # Removed while its GET was on the way, and the GET registered it again.
+                self._unregister_symbol(feed, parse_symbol(quote.key))
+            elif feed is self.feed and row is not None and row.quote is None:
                 self.board.apply(quote)
 
-        failures = await feed.fetch_boards(keys, apply_if_empty)
+        # Lazily filtered: GET /board registers its symbol as a side effect (Kabu does so too), so a
+        # symbol removed while the snapshots are being fetched must not be asked for.
+        failures = await feed.fetch_boards((key for key in keys if key in feed.watch), apply_if_empty)
         if failures and feed is self.feed:
             key, exc = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -225,13 +244,17 @@ class QuoteboardApp(App[int]):
 
     def _update_status(self) -> None:
         now = time.monotonic()
-        mark_time, mark_count = self._rate_mark
-        if now - mark_time >= 1.0:
-            self._rate = (self.board.received + self.board.unwatched - mark_count) / (now - mark_time)
-            self._rate_mark = (now, self.board.received + self.board.unwatched)
         feed = self.feed
+        # PUSH frames only (REST snapshots are not the feed's rate), decoded or not.
+        pushed = feed.received + feed.rejected if feed is not None else 0
+        mark_time, mark_count = self._rate_mark
+        if pushed < mark_count:  # a new feed started counting from zero
+            self._rate_mark = (now, pushed)
+        elif now - mark_time >= 1.0:
+            self._rate = (pushed - mark_count) / (now - mark_time)
+            self._rate_mark = (now, pushed)
         rejection = self.board.last_rejection
-        self.query_one(StatusBar).show(
+        self._status_bar.show(
             StatusSnapshot(
                 feed=feed.name if feed is not None else self._start_kind,
                 status=feed.status if feed is not None else FeedStatus("idle"),
@@ -248,7 +271,7 @@ class QuoteboardApp(App[int]):
     # -- add / remove ----------------------------------------------------------------------------
 
     def action_add(self) -> None:
-        self.query_one(CodeInput).focus()
+        self._panel.query_one(CodeInput).focus()
 
     @on(CodeInput.Left)
     def _leave_input(self) -> None:
@@ -382,6 +405,12 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Switch feed", "Demo ↔ Kabu Station (f)", self.action_switch_feed)
         yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
         yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
+
+
+def _default_demo_server() -> TestServer:
+    from quoteboard.server import TestServer  # the server stack loads only when the demo runs
+
+    return TestServer()
 
 
 def run_board(

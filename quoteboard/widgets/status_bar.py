@@ -44,6 +44,11 @@ class StatusSnapshot:
     sort: str
 
 
+def clock_text(epoch: float) -> str:
+    """Local wall-clock time of ``epoch`` as HH:MM:SS (snapshot tests pin it)."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
 def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
     now = time.time() if now is None else now
     sep = Text(" │ ", style="dim")
@@ -62,7 +67,7 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
         text.append("no quotes yet", style="dim")
     else:
         age = now - snap.last_message_at
-        clock = time.strftime("%H:%M:%S", time.localtime(snap.last_message_at))
+        clock = clock_text(snap.last_message_at)
         if age >= QUIET_AFTER:
             text.append(f"no updates since {clock}", style="dim")
         else:

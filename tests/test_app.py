@@ -1,0 +1,275 @@
+"""The board driven headless with Pilot against the real test server (embedded for the demo feed, a
+separate in-process one standing in for Kabu Station)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quoteboard.app import DEMO_WATCHLIST
+from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.server import TestServer
+from quoteboard.watchlist import Watchlist, WatchlistStore
+from quoteboard.widgets.help_screen import HelpScreen
+from quoteboard.widgets.password_screen import PasswordScreen
+from tests.app_support import make_app, screen_text, table_lines, wait_for
+
+SIZE = (160, 48)
+
+
+def all_quoted(app) -> bool:
+    """Every row has a quote, and the table has drawn it."""
+    return (
+        len(app.board) > 0
+        and all(row.quote is not None for row in app.board)
+        and not any("waiting for the first quote" in line for line in table_lines(app))
+    )
+
+
+async def test_demo_opens_on_the_default_watchlist_with_moving_quotes(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app), what="a quote on every row")
+        assert app.table.order == list(DEMO_WATCHLIST)
+        lines = table_lines(app)
+        assert lines[0].split()[:3] == ["Code", "Name", "Last"]
+        assert "トヨタ自動車" in lines[1] and lines[1].startswith("7203@1")
+        # PUSH frames keep coming after the REST snapshots.
+        pushed = app.feed.received
+        await wait_for(pilot, lambda: app.feed.received >= pushed + 10, what="pushed quotes")
+        assert "DEMO" in app.status_bar.text and "live" in app.status_bar.text
+
+
+async def test_full_width_names_keep_the_columns_aligned(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("8306"), SymbolKey("9433")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        lines = table_lines(app)[1:4]
+        # Last's column ends at the same terminal cell on every row, whatever the name's width.
+        ends = {cell_len(line[: line.index(".") + 2]) for line in lines}
+        assert len(ends) == 1, lines
+
+
+async def test_add_registers_at_the_station_and_shows_the_row(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await pilot.press("a")
+        assert app.focused is app.query_one("#code")
+        await pilot.press(*"6758", "enter")
+        assert app.focused is app.table
+        await wait_for(pilot, lambda: "6758@1" in app._server.registered, what="registration")
+        await wait_for(pilot, lambda: all_quoted(app))
+        assert app.table.order == ["7203@1", "6758@1"]
+        assert app.table.cursor_key == "6758@1"
+        assert any("ソニーグループ" in line for line in table_lines(app))
+        assert "6758@1 registered (2/50)" in app.panel.outcome
+        assert WatchlistStore(tmp_path / "watchlist.toml").load().watchlist.symbols == [
+            SymbolKey("7203"), SymbolKey("6758"),
+        ]  # fmt: skip
+
+
+async def test_remove_unregisters_the_highlighted_row_at_once(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433"), SymbolKey("6758")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app._server.registered) == 3)
+        await pilot.press("down")
+        assert app.table.cursor_key == "9433@1"
+        await pilot.press("d")
+        assert app.table.order == ["7203@1", "6758@1"]  # gone before the station answers
+        assert app.table.cursor_key == "6758@1"
+        await wait_for(pilot, lambda: app._server.registered == ["7203@1", "6758@1"], what="unregister")
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: app._server.registered == ["7203@1"])
+        assert app.table.order == ["7203@1"]
+        assert "unregistered (1/50)" in app.panel.outcome
+
+
+async def test_unknown_code_shows_kabus_error_in_words_and_no_row(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await pilot.press("a", *"1111", "enter")
+        await wait_for(pilot, lambda: "1111" in app.panel.outcome and "4002001" in app.panel.outcome)
+        assert "no such symbol" in app.panel.outcome
+        await wait_for(pilot, lambda: app.table.order == ["7203@1"], what="the row taken away again")
+        assert app.table.cursor_key == "7203@1"
+
+
+async def test_a_code_that_is_not_a_code_is_refused_in_the_panel(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", *"[red]!", "enter")
+        assert "is not a symbol code" in app.panel.outcome
+        assert app.table.order == ["7203@1"]
+        await pilot.press("escape")
+        assert app.focused is app.table
+
+
+async def test_the_symbol_cap_is_checked_before_asking(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], max_symbols=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app._server.registered) == 2)
+        await pilot.press("a", *"6758", "enter")
+        assert "4002006" in app.panel.outcome and "at most 2" in app.panel.outcome
+        assert app.table.order == ["7203@1", "9433@1"]
+        assert app._server.registered == ["7203@1", "9433@1"]
+
+
+async def test_sort_cycles_through_added_code_change_and_volume(tmp_path: Path) -> None:
+    keys = [SymbolKey(c) for c in ("9984", "7203", "8306", "4063")]
+    app = make_app(tmp_path, symbols=keys)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        assert app.table.order == ["9984@1", "7203@1", "8306@1", "4063@1"]
+        await pilot.press("s")
+        assert app.table.sort_mode == "code"
+        assert app.table.order == sorted(app.table.order)
+        await pilot.press("s")
+        assert app.table.sort_mode == "change"
+        changes = [app.board.rows[k].quote.change_pct for k in app.table.order]
+        assert changes == sorted(changes, reverse=True)
+        await pilot.press("s")
+        volumes = [app.board.rows[k].quote.volume for k in app.table.order]
+        assert volumes == sorted(volumes, reverse=True)
+        await pilot.press("s")
+        assert app.table.sort_mode == "added"
+        assert app.table.order == ["9984@1", "7203@1", "8306@1", "4063@1"]
+        assert "sort: added" in app.status_bar.text
+
+
+async def test_help_opens_on_question_mark_and_closes_on_escape(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "cycle the sort" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_q_quits_with_status_zero_and_the_watchlist_comes_back(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", *"9433", "enter")
+        await wait_for(pilot, lambda: "9433@1" in app._server.registered)
+        await pilot.press("s")
+        await pilot.press("q")
+    assert app.return_code == 0
+    again = make_app(tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(again._server.registered) == 2, what="re-registration at start")
+        assert set(again.table.order) == {"7203@1", "9433@1"}
+        assert again.table.sort_mode == "code"
+
+
+async def test_a_corrupt_watchlist_is_moved_aside_with_a_notice(tmp_path: Path) -> None:
+    (tmp_path / "watchlist.toml").write_text("symbols = [7203@1\n", encoding="utf-8")
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        assert app.table.order == list(DEMO_WATCHLIST)
+        assert any("watchlist" in n.message and ".bak" in n.message for n in app._notifications)
+    assert (tmp_path / "watchlist.toml.bak").read_text(encoding="utf-8") == "symbols = [7203@1\n"
+
+
+@pytest.fixture
+async def station():
+    """A second station standing in for Kabu Station, with a password."""
+    async with TestServer(seed=3, rate_limit=None, password="s3cret-pw") as srv:
+        yield srv
+
+
+async def test_switching_to_kabu_asks_the_password_and_registers_the_same_watchlist(
+    tmp_path: Path, station: TestServer
+) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], base_url=station.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        demo = app._server
+        await pilot.press("f")
+        assert isinstance(app.screen, PasswordScreen)
+        await pilot.press(*"s3cret-pw")
+        assert "s3cret-pw" not in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: station.registered == ["7203@1", "9433@1"], what="kabu registration")
+        assert app.feed.name == "kabu" and app._server is None
+        await wait_for(pilot, lambda: app.feed.status.state == "live" and all_quoted(app))
+        assert demo.kabu.push._current is None  # the demo's socket is closed and its server gone
+        assert "KABU" in app.status_bar.text
+        assert "s3cret-pw" not in screen_text(app)
+        # ... and back to the demo, which gets the same watchlist.
+        kabu_socket_count = station.kabu.push
+        await pilot.press("f")
+        await wait_for(pilot, lambda: app.feed.name == "demo" and app._server is not None)
+        await wait_for(pilot, lambda: app._server.registered == ["7203@1", "9433@1"])
+        await wait_for(pilot, lambda: kabu_socket_count._current is None, what="the kabu socket closed")
+
+
+async def test_a_wrong_password_shows_kabus_answer(tmp_path: Path, station: TestServer) -> None:
+    app = make_app(tmp_path, demo=False, password="wrong", base_url=station.base_url,
+                   symbols=[SymbolKey("7203")])  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "4001013" in app.panel.outcome, what="the token refusal")
+        assert app.feed.status.state == "error"
+        assert "API password is wrong" in app.status_bar.text
+        assert station.registered == []
+
+
+async def test_an_unreachable_station_is_said_and_retried(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo=False, password="pw", base_url="http://127.0.0.1:9/kabusapi",
+                   symbols=[SymbolKey("7203")])  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "cannot reach" in app.panel.outcome)
+        await wait_for(pilot, lambda: app.feed.status.state == "reconnecting", what="a retry")
+        assert "reconnecting" in app.status_bar.text
+        assert app.table.order == ["7203@1"]  # the watchlist is kept
+
+
+async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
+    keys = [SymbolKey(c) for c in ("7203", "9433", "6758", "9984", "8306")]
+    app = make_app(tmp_path, symbols=keys)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await app._stop_feed()
+        await pilot.pause(0.6)  # let flashes end
+        table = app.table
+        app._frame()
+        before = table.rows_rendered
+        quote = app.board.rows["9433@1"].quote
+        app.board.apply(quote)
+        app._frame()
+        await pilot.pause(0.1)
+        assert table.rows_rendered - before == 1
+
+
+async def test_quote_text_is_never_parsed_as_markup(tmp_path: Path) -> None:
+    import msgspec
+
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await app._stop_feed()
+        quote = msgspec.structs.replace(app.board.rows["7203@1"].quote, name="[red]Evil[/red] [link=x]")
+        app.board.apply(quote)
+        app._frame()
+        await pilot.pause(0.1)
+        assert "[red]Evil[/red] [link=x]" in table_lines(app)[1]
+        assert "[red]Evil[/red]" in screen_text(app)  # the panel's title too
+
+
+async def test_the_watchlist_is_saved_without_the_password(tmp_path: Path, station: TestServer) -> None:
+    app = make_app(tmp_path, demo=False, password="s3cret-pw", base_url=station.base_url,
+                   symbols=[SymbolKey("7203")])  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: station.registered == ["7203@1"])
+        await pilot.press("q")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"s3cret-pw" not in path.read_bytes(), path
+    assert WatchlistStore(tmp_path / "watchlist.toml").load().watchlist == Watchlist(
+        symbols=[SymbolKey("7203")], sort="added"
+    )
