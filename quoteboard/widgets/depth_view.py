@@ -119,6 +119,7 @@ class DepthView(Vertical):
         history = row.history
         seen = (len(history), history[-1] if history else None)
         if row.key != self.key or seen != self._history_seen:
-            spark.data = list(history)
+            # One point draws as a solid block, which reads as a chart of nothing.
+            spark.data = list(history) if len(history) > 1 else []
             self._history_seen = seen
         self.key = row.key

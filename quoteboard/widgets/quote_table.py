@@ -118,8 +118,8 @@ class QuoteTable(ScrollView, can_focus=True):
         scrollbar-gutter: stable;
     }
     QuoteTable > .quote-table--header { text-style: bold; color: $text-muted; background: $panel; }
-    QuoteTable > .quote-table--cursor { background: $boost 300%; }
-    QuoteTable:focus > .quote-table--cursor { background: $accent 40%; }
+    QuoteTable > .quote-table--cursor { background: $primary 25%; }
+    QuoteTable:focus > .quote-table--cursor { background: $primary 50%; }
     QuoteTable > .quote-table--up { color: $text-success; }
     QuoteTable > .quote-table--down { color: $text-error; }
     QuoteTable > .quote-table--flash-up { background: $success 70%; color: $text; text-style: bold; }

@@ -1,0 +1,77 @@
+"""Snapshot tests of the board on a frozen, seeded market (pytest-textual-snapshot).
+
+The market never moves and nothing is pushed, so every run draws the same screen. After a deliberate
+change to the look, run ``pytest tests/test_snapshots.py --snapshot-update``, open the report and look
+at every picture before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.widgets import status_bar
+from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
+
+SIZE = (160, 48)
+SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306", "7974", "6861", "4063")]
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The status bar shows the local time of the last message; pin it.
+    monkeypatch.setattr(status_bar, "clock_text", lambda epoch: "15:00:02")
+
+
+def frozen_board(tmp_path: Path):
+    return make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
+
+
+async def settled(pilot) -> None:
+    app = pilot.app
+    await wait_for(
+        pilot,
+        lambda: (
+            all(row.quote is not None for row in app.board)
+            and not any("waiting" in line for line in table_lines(app))
+            and app.panel.shown_key == app.table.cursor_key
+        ),
+        what="every row drawn",
+    )
+    await pilot.pause(0.6)  # the status bar's next refresh
+
+
+def test_board_with_the_depth_of_the_highlighted_symbol(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(
+        frozen_board(tmp_path), terminal_size=SIZE, press=["down", "down"], run_before=settled
+    )
+
+
+def test_board_sorted_by_change(snap_compare, tmp_path: Path) -> None:
+    async def sort_by_change(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("s", "s")
+        await pilot.pause(0.2)
+
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=sort_by_change)
+
+
+def test_help_screen(snap_compare, tmp_path: Path) -> None:
+    async def open_help(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=open_help)
+
+
+def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
+    async def add_unknown(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("a", *"1111", "enter")
+        await wait_for(pilot, lambda: "4002001" in pilot.app.panel.outcome)
+        await pilot.pause(0.2)
+
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=add_unknown)
