@@ -1,0 +1,284 @@
+"""The flood server of ``quoteboard bench``: Kabu PUSH frames as fast as a client can take them.
+
+It runs in a child process (``multiprocessing``'s ``spawn`` context, so it starts the same way on
+Windows) so that it has its own core and its own interpreter lock: the client being measured shares
+nothing with it but the loopback socket.
+
+Every connection gets exactly ``messages`` frames, then a normal close. The frames are full
+``BoardSuccess`` snapshots in Kabu's own field names, made by the test server's simulated market
+(:mod:`quoteboard.server.market`) for 50 symbols, several steps each, so the board sees prices move.
+They are encoded once, WebSocket header included; what changes per frame is ``CurrentPriceTime``,
+overwritten with the wall-clock time as the frame is built, just before it is written to the socket
+(a fixed-width ISO time with microseconds, spliced between the pre-encoded halves). The client reads
+it back to measure how long a quote took from the server's send to the board.
+
+The server speaks WebSocket over a plain blocking socket rather than through ``websockets``: a
+``websockets`` server manages about as many frames a second as the client being measured, so the
+benchmark would have measured the server. Like Kabu's station it answers no ping and ignores
+whatever the client sends; unlike it, it serves any path.
+
+:class:`FloodServer` is the parent's handle: it starts the process, waits for the port, and always
+stops the process again (also when the parent is interrupted).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import multiprocessing
+import socket
+import struct
+import time
+from datetime import datetime, timedelta, timezone
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Final, Self
+
+__all__ = ["FloodError", "FloodServer", "stamp"]
+
+SYMBOLS: Final = 50  # Kabu's registration cap
+STEPS: Final = 20  # frames per symbol, sent round robin
+START_TIMEOUT: Final = 60.0  # a spawned interpreter imports everything again; Windows is slow at it
+PUSH_PATH: Final = "/kabusapi/websocket"
+#: Frames written to the socket at once: one system call per frame would make the server, not the
+#: client, the bottleneck. Each frame is still stamped as it is built, tens of microseconds before
+#: the write.
+_BATCH: Final = 16
+_WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_CLOSE_NORMAL: Final = b"\x88\x02\x03\xe8"  # a close frame with code 1000, unmasked (from the server)
+_HEADER: Final = 4  # a server's text frame header for 126..65535 bytes: FIN|text, 126, length
+
+#: Kabu's times are Japan's (the test server's market uses the same offset).
+JST: Final = timezone(timedelta(hours=9), "JST")
+
+
+class FloodError(Exception):
+    """The flood server could not be started (the message is one line, fit for the user)."""
+
+
+def stamp(moment: float) -> bytes:
+    """``time.time()`` as the spec's time format with microseconds, always 32 bytes:
+    ``2025-06-02T09:00:00.123456+09:00``."""
+    return _format(moment).encode()
+
+
+def _format(moment: float) -> str:
+    return datetime.fromtimestamp(moment, JST).isoformat(timespec="microseconds")
+
+
+#: What ``CurrentPriceTime`` holds in the pre-encoded frames, as wide as a stamp.
+PLACEHOLDER: Final = "<send-time>".ljust(len(_format(0.0)), "~")
+
+
+def build_frames(seed: int = 1) -> tuple[list[str], list[tuple[bytes, bytes]]]:
+    """The symbols and, for each frame, the bytes before and after ``CurrentPriceTime``: a whole
+    WebSocket text frame once the stamp goes between them."""
+    import msgspec
+
+    from quoteboard.server.catalogue import CATALOGUE
+    from quoteboard.server.market import Market, encode
+
+    market = Market(seed)
+    keys = list(CATALOGUE)[:SYMBOLS]
+    frames: list[tuple[bytes, bytes]] = []
+    for _ in range(STEPS):
+        for key in keys:
+            market.step(key)
+            board = msgspec.structs.replace(market.board(key), CurrentPriceTime=PLACEHOLDER)
+            payload = encode(board)
+            before, found, after = payload.partition(PLACEHOLDER.encode())
+            if not found or PLACEHOLDER.encode() in after or not 126 <= len(payload) <= 0xFFFF:
+                raise RuntimeError("a frame must hold the send-time placeholder once and be 126-65535 bytes")
+            # The WebSocket header goes in front once: a stamp never changes a frame's length.
+            header = struct.pack("!BBH", 0x81, 126, len(payload))
+            frames.append((header + before, after))
+    return keys, frames
+
+
+# --------------------------------------------------------------------------------------------------
+# The child process
+# --------------------------------------------------------------------------------------------------
+
+
+def serve_flood(conn: Connection, messages: int, host: str, port: int) -> None:
+    """The child process's entry point. Reports ``("ready", port, keys, frame_bytes)`` or
+    ``("error", text)`` on ``conn``, then serves one connection at a time until the parent says stop
+    or goes away (either makes ``conn`` readable)."""
+    try:
+        keys, frames = build_frames()
+        try:
+            listener = socket.create_server((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            _report(conn, ("error", f"the flood server cannot listen on {host}:{port}: {reason}"))
+            raise SystemExit(1) from None
+        with listener:
+            listener.settimeout(0.1)  # so the loop notices the parent's stop
+            size = sum(len(head) + len(tail) for head, tail in frames) // len(frames) + len(PLACEHOLDER)
+            _report(conn, ("ready", listener.getsockname()[1], keys, size - _HEADER))
+            while not conn.poll():
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with client:
+                    client.settimeout(None)
+                    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    try:
+                        if _handshake(client):
+                            _flood(client, frames, messages)
+                    except OSError:
+                        pass  # the client left early (it was interrupted): serve the next one
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reaches the whole process group; the parent reports it
+    except Exception as exc:  # the parent shows it as one line and exits non-zero
+        _report(conn, ("error", f"the flood server failed: {type(exc).__name__}: {exc}"))
+        raise SystemExit(1) from None
+
+
+def _report(conn: Connection, message: tuple[Any, ...]) -> None:
+    with contextlib.suppress(OSError):  # the parent is gone: there is nobody left to tell
+        conn.send(message)
+
+
+def _handshake(client: socket.socket) -> bool:
+    """Answer the opening handshake (RFC 6455 4.2): no extensions, no subprotocol, like Kabu."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = client.recv(4096)
+        if not chunk or len(request) > 65536:
+            return False
+        request += chunk
+    key = None
+    for line in request.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-key":
+            key = value.strip()
+    if key is None:
+        client.sendall(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        return False
+    accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
+    client.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+    return True
+
+
+def _flood(client: socket.socket, frames: list[tuple[bytes, bytes]], messages: int) -> None:
+    """``messages`` frames round robin, each stamped as it is built, then a normal close."""
+    clock = time.time
+    count = len(frames)
+    batch: list[bytes] = []
+    for i in range(messages):
+        head, tail = frames[i % count]
+        batch += (head, stamp(clock()), tail)
+        if len(batch) == 3 * _BATCH:
+            client.sendall(b"".join(batch))
+            batch.clear()
+    batch.append(_CLOSE_NORMAL)
+    client.sendall(b"".join(batch))
+    # The client answers the close frame and then waits for us to close TCP (RFC 6455 7.1.1):
+    # wait for its answer (it sends nothing else), but not forever.
+    client.settimeout(5)
+    with contextlib.suppress(TimeoutError):  # no answer: closing anyway is what the RFC says to do
+        client.recv(4096)
+
+
+# --------------------------------------------------------------------------------------------------
+# The parent's handle
+# --------------------------------------------------------------------------------------------------
+
+
+class FloodServer:
+    """The flood server in a child process, as a context manager::
+
+        with FloodServer(200_000) as flood:
+            ...connect to flood.base_url (REST base) or flood.websocket_url...
+
+    Entering raises :class:`FloodError` (after stopping the child) if the server does not come up.
+    Leaving always stops the child: politely first, then ``terminate()``, then ``kill()``.
+    """
+
+    def __init__(self, messages: int, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.messages = messages
+        self.host = host
+        self.port = port
+        self.keys: list[str] = []
+        self.frame_bytes = 0
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/kabusapi"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{PUSH_PATH}"
+
+    def __enter__(self) -> Self:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe()
+        self.process = ctx.Process(
+            target=serve_flood,
+            args=(child_conn, self.messages, self.host, self.port),
+            name="quoteboard-bench-flood",
+            daemon=True,  # multiprocessing stops it at exit even if we never get to close()
+        )
+        try:
+            self.process.start()
+            child_conn.close()  # ours is closed so that the child's death reads as EOF
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self._conn is not None and self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._conn.poll(0.05):
+            if not self.process.is_alive():
+                raise self._died()
+            if time.monotonic() > deadline:
+                raise FloodError(f"the flood server did not start within {START_TIMEOUT:.0f} s")
+        try:
+            message = self._conn.recv()
+        except EOFError:
+            self.process.join(5)
+            raise self._died() from None
+        if message[0] != "ready":
+            raise FloodError(str(message[1]).splitlines()[0])
+        _, self.port, self.keys, self.frame_bytes = message
+
+    def _died(self) -> FloodError:
+        code = self.process.exitcode if self.process is not None else None
+        return FloodError(f"the flood server exited (code {code}) before it was ready")
+
+    def close(self) -> None:
+        """Stop the child process and wait for it."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):  # it is already gone
+                self._conn.send("stop")
+            self._conn.close()
+            self._conn = None
+        process = self.process
+        if process is None or process.pid is None:
+            return
+        process.join(3)
+        if process.is_alive():
+            process.terminate()
+            process.join(3)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,100 @@
+"""``quoteboard bench``: its report, its flood server's frames, and its errors. No timing is asserted:
+the numbers depend on the machine; what is pinned is that they are measured and make sense."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedOK
+
+import quoteboard.bench
+from quoteboard.bench.flood import FloodError, FloodServer
+from quoteboard.cli import main
+from quoteboard.kabu.protocol import Quote, decode_frame
+
+REPORT_KEYS = {
+    "pipeline_msg_s", "raw_msg_s", "ratio", "rss_growth_mb", "messages", "latency_ms_p50", "latency_ms_p99",
+}  # fmt: skip
+
+
+def test_bench_json_reports_both_rates_their_ratio_latency_and_memory_on_the_last_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "bench", "--messages", "3000", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report.keys() >= REPORT_KEYS
+    assert report["messages"] == 3000
+    assert report["raw_msg_s"] > 0 and report["pipeline_msg_s"] > 0
+    assert report["ratio"] == pytest.approx(report["pipeline_msg_s"] / report["raw_msg_s"], rel=1e-3)
+    assert report["ratio"] > 0
+    assert 0 <= report["latency_ms_p50"] <= report["latency_ms_p99"]
+    if report["rss_growth_mb"] is None:
+        assert report["rss_note"]
+    else:
+        assert isinstance(report["rss_growth_mb"], float)
+    assert report["frame_bytes"] > 1000  # full board snapshots, not a token frame
+
+
+async def test_flood_sends_kabu_push_frames_stamped_with_their_send_time_then_closes_normally():
+    with FloodServer(5) as flood:
+        assert len(flood.keys) == 50
+        async with connect(flood.websocket_url, ping_interval=None, compression=None) as ws:
+            frames = [await ws.recv() for _ in range(5)]
+            received_at = time.time()
+            with pytest.raises(ConnectionClosedOK):
+                await ws.recv()
+        assert ws.close_code == 1000
+    assert all(isinstance(frame, str) for frame in frames)  # text frames, as Kabu sends them
+    quotes = [decode_frame(frame) for frame in frames]
+    assert all(type(quote) is Quote for quote in quotes), quotes
+    assert [quote.key for quote in quotes] == flood.keys[:5]
+    assert all(quote.bid is not None and quote.ask is not None and quote.bid < quote.ask for quote in quotes)
+    sent = [datetime.fromisoformat(quote.time).timestamp() for quote in quotes]
+    assert sent == sorted(sent)
+    assert received_at - 5 < sent[0] <= sent[-1] <= received_at
+
+
+def test_flood_server_that_cannot_listen_raises_one_line_and_leaves_no_process():
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        flood = FloodServer(10, port=busy.getsockname()[1])
+        with pytest.raises(FloodError, match="cannot listen") as caught:
+            flood.__enter__()
+    assert "\n" not in str(caught.value)
+    assert flood.process is not None and not flood.process.is_alive()
+
+
+def test_bench_whose_server_cannot_start_exits_1_with_one_line(monkeypatch, capsys):
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        monkeypatch.setattr(
+            quoteboard.bench, "FloodServer", functools.partial(FloodServer, port=busy.getsockname()[1])
+        )
+        status = main(["bench", "--messages", "10", "--json"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert out == ""
+    assert err.startswith("quoteboard bench: the flood server cannot listen on 127.0.0.1:")
+    assert err.count("\n") == 1
+
+
+def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "quoteboard.bench_tui", None)  # makes the import fail
+    status = main(["bench", "--tui"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("quoteboard bench: the screen benchmark (--tui) is not available")
+    assert err.count("\n") == 1
