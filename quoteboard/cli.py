@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from quoteboard import __version__
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
@@ -22,12 +23,15 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
 
   quoteboard --demo                 the board on the embedded simulated market (no account needed)
   quoteboard --kabu [KEY]           the board on your Kabu Station (KEY is the API password)
+  quoteboard --replay FILE          the board on a recording (Kabu pushes nothing after the close)
   quoteboard stream --demo          quotes as NDJSON, one object per line, for scripts
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   the tutorial's echo client
   quoteboard bench                  how much feed this machine can take
 
-The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt; it is never shown or saved.
+Record during the day with --record FILE (the board or stream), replay in the evening with
+--replay FILE [--speed X]. The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt;
+it is never shown or saved, nor written to a recording.
 Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or {VERIFY_BASE_URL} (verification).
 """
 
@@ -60,7 +64,7 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: bool = False) -> None:
     feed = parser.add_mutually_exclusive_group(required=required)
     feed.add_argument("--demo", action="store_true", help="use the embedded simulated market")
     feed.add_argument(
@@ -69,6 +73,21 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool) -> Non
         const=ASK,
         metavar="KEY",
         help=f"use Kabu Station; KEY is the API password (else ${KEY_ENV}, else a prompt)",
+    )
+    feed.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="replay a recording made with --record, through the embedded test server, with its "
+        "recorded timing (registers the recorded symbols unless --symbols is given)",
+    )
+    _add_replay_pacing(parser, loop=loop)
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="append every frame received to FILE (NDJSON, one frame per line with its receive time; "
+        "never the password) for a later --replay",
     )
     parser.add_argument(
         "--kabu-url",
@@ -85,6 +104,19 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool) -> Non
     )
 
 
+def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool) -> None:
+    parser.add_argument(
+        "--speed",
+        type=positive_float,
+        metavar="X",
+        help="with --replay: play X times as fast as recorded (default 1; 60 plays an hour a minute)",
+    )
+    if loop:
+        parser.add_argument(
+            "--loop", action="store_true", help="with --replay: start over after the last frame"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quoteboard", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -99,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Register the symbols and print one JSON object per quote per line, with the keys "
         "symbol, exchange, name, last, change, change_pct, bid, bid_qty, ask, ask_qty, volume, vwap, "
         "high, low, time, received_at. bid and ask are in the usual sense (bid below ask). Status "
-        "changes go to stderr.",
+        "changes go to stderr. With --record FILE every frame received up to the last quote printed "
+        "is appended to FILE; --replay FILE streams such a recording again and ends with it.",
     )
-    _add_feed_options(stream, required=True)
+    _add_feed_options(stream, required=True, loop=True)
     stream.add_argument("--count", type=positive_int, metavar="N", help="exit after N quotes")
     stream.add_argument("--duration", type=positive_float, metavar="S", help="exit after S seconds")
 
@@ -109,16 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the test server: echo on / and a Kabu-compatible station on /kabusapi",
         description="The tutorial's echo server (ws://HOST:PORT/) and a Kabu-compatible simulated "
-        "station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) on one port.",
+        "station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) on one port. "
+        "With --replay FILE the station pushes a recording instead of its simulated market: the "
+        "recorded frames of the symbols a client registers, in the recorded order and timing "
+        "(scaled by --speed), starting when a client registers a symbol and pausing while no PUSH "
+        "socket is open; GET /board answers the last replayed frame.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 picks a free one)")
     serve.add_argument("--password", help="accept only this API password (default: accept any)")
-    serve.add_argument(
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument(
         "--rate",
         type=positive_float,
         help="PUSH frames per second in total (default: one per symbol every ~400 ms, like Kabu)",
     )
+    source.add_argument(
+        "--replay", type=Path, metavar="FILE", help="push a recording made with --record instead"
+    )
+    _add_replay_pacing(serve, loop=True)
 
     echo = commands.add_parser(
         "echo",
@@ -161,10 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command
+    replay: Path | None = getattr(args, "replay", None)
+    if replay is None and (getattr(args, "speed", None) is not None or getattr(args, "loop", False)):
+        parser.error("--speed and --loop apply to --replay FILE")
+    speed = args.speed if getattr(args, "speed", None) is not None else 1.0
     if command == "serve":
         from quoteboard.server import serve_forever
 
-        return serve_forever(args.host, args.port, args.password, args.rate)
+        return serve_forever(args.host, args.port, args.password, args.rate,
+                             replay=replay, speed=speed, loop=args.loop)  # fmt: skip
     if command == "echo":
         from quoteboard.echo import run_echo
 
@@ -178,11 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quoteboard.stream import run_stream
 
         return run_stream(demo=args.demo, password=password, base_url=args.kabu_url, symbols=args.symbols,
-                          count=args.count, duration=args.duration)  # fmt: skip
+                          count=args.count, duration=args.duration, record=args.record,
+                          replay=replay, speed=speed, loop=args.loop)  # fmt: skip
     from quoteboard.app import run_board
 
     return run_board(demo=args.demo or password is None, password=password, base_url=args.kabu_url,
-                     symbols=args.symbols)  # fmt: skip
+                     symbols=args.symbols, replay=replay, speed=speed, record=args.record)  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,8 @@
 One :class:`Feed` serves both the real station and the demo (the demo is this same client pointed at
 the embedded test server). It reports status changes (connecting, live, reconnecting with the
 attempt and delay, error) and hands every decoded quote to a callback, which for the board is
-``Board.apply``: the hot path has no queue and no extra task in it.
+``Board.apply``: the hot path has no queue and no extra task in it. An optional ``on_frame`` hook sees
+every frame as received, before decoding (``--record`` writes them with :class:`quoteboard.record.Recorder`).
 
 Kabu specifics that shape this module (see shared/kabusapi/README.md):
 - the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with
@@ -72,6 +73,8 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
 
 
 QuoteHandler = Callable[[Quote], object]
+#: Called with each raw frame (bytes as received) and its receive time, before decoding.
+FrameHandler = Callable[[bytes, float], object]
 RejectHandler = Callable[[Rejection], object]
 StatusHandler = Callable[[FeedStatus], object]
 
@@ -87,8 +90,11 @@ class Feed:
         name: str = "kabu",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         rest: KabuRest | None = None,
+        on_frame: FrameHandler | None = None,
     ) -> None:
         self.name = name
+        #: Sees every frame before it is decoded (a recorder); read when a connection opens.
+        self.on_frame = on_frame
         self.base_url = base_url.rstrip("/")
         self.ws_url = websocket_url(self.base_url)
         self.rest = rest or KabuRest(self.base_url, password, max_symbols=max_symbols)
@@ -222,11 +228,15 @@ class Feed:
     ) -> str:
         """The hot loop: frames in, quotes out. Returns why the socket ended."""
         clock = time.time
+        on_frame = self.on_frame
         try:
             while True:
                 # decode=False: msgspec reads UTF-8 bytes directly, skipping a str round trip.
                 frame = await ws.recv(decode=False)
-                decoded = decode_frame(frame, clock())
+                received_at = clock()
+                if on_frame is not None:
+                    on_frame(frame, received_at)
+                decoded = decode_frame(frame, received_at)
                 if type(decoded) is Quote:
                     self.received += 1
                     on_quote(decoded)

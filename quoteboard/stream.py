@@ -1,7 +1,13 @@
-"""``quoteboard stream``: quotes as NDJSON for scripts, from the demo market or Kabu Station.
+"""``quoteboard stream``: quotes as NDJSON for scripts, from the demo market, Kabu Station or a replay.
 
 The same feed the board uses; each quote becomes one JSON object on one line. Status changes and
 errors go to stderr as single lines, never a traceback.
+
+``--record FILE`` writes every frame the feed receives to a recording (:mod:`quoteboard.record`) up to
+the quote that reaches ``--count``, so a recording holds exactly what the stream printed (plus any
+undecodable frames in between). ``--replay FILE`` streams a recording through the embedded test
+server, registering the recorded symbols unless ``--symbols`` says otherwise, and ends when the
+recording does (unless ``--loop``).
 """
 
 from __future__ import annotations
@@ -10,17 +16,22 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
-from typing import IO, Final
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Final
 
 import msgspec
 
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.protocol import KabuError, Quote, SymbolKey
-from quoteboard.kabu.rest import StationUnreachable
+from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
+from quoteboard.record import Recorder, RecordingError
 
-__all__ = ["DEMO_SYMBOLS", "quote_record", "run_stream", "stream_quotes"]
+if TYPE_CHECKING:
+    from quoteboard.server.replay import Replay
+
+__all__ = ["DEMO_SYMBOLS", "open_feed", "quote_record", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
 _encoder: Final = msgspec.json.Encoder()
@@ -51,13 +62,16 @@ def quote_record(quote: Quote) -> dict[str, object]:
 
 
 @contextlib.asynccontextmanager
-async def open_feed(demo: bool, password: str | None, base_url: str) -> AsyncIterator[Feed]:
-    """A started-up feed: for the demo, on an embedded test server on a free loopback port."""
-    if demo:
+async def open_feed(
+    demo: bool, password: str | None, base_url: str, replay: Replay | None = None
+) -> AsyncIterator[Feed]:
+    """A feed, closed on exit: for the demo or a ``replay``, on an embedded test server on a free
+    loopback port."""
+    if demo or replay is not None:
         from quoteboard.server import TestServer
 
-        async with TestServer() as server:
-            feed = Feed(server.base_url, "demo", name="demo")
+        async with TestServer(replay=replay) as server:
+            feed = Feed(server.base_url, "demo", name="demo" if replay is None else "replay")
             try:
                 yield feed
             finally:
@@ -76,8 +90,12 @@ async def stream_quotes(
     err: IO[str],
     count: int | None = None,
     duration: float | None = None,
+    *,
+    recorder: Recorder | None = None,
+    until: Awaitable[object] | None = None,
 ) -> int:
-    """Write quotes from a started feed to ``out`` until ``count`` quotes or ``duration`` seconds."""
+    """Write quotes from a started feed to ``out`` until ``count`` quotes, ``duration`` seconds or
+    ``until`` is done. A ``recorder`` (the feed's ``on_frame``) is closed at the ``count``-th quote."""
     done = asyncio.Event()
     written = 0
 
@@ -90,6 +108,8 @@ async def stream_quotes(
         written += 1
         if count is not None and written >= count:
             done.set()
+            if recorder is not None:
+                recorder.close()  # frames after the last printed quote are not part of this stream
 
     def on_status(status: FeedStatus) -> None:
         if status.state != "connecting" or status.attempt:
@@ -97,13 +117,15 @@ async def stream_quotes(
             err.flush()
 
     runner = asyncio.create_task(feed.run(on_quote, on_status=on_status))
-    waiter = asyncio.create_task(done.wait())
+    tasks = {runner, asyncio.create_task(done.wait())}
+    if until is not None:
+        tasks.add(asyncio.ensure_future(until))
     try:
-        await asyncio.wait({runner, waiter}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (runner, waiter):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(runner, waiter, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
         raise runner.exception()  # type: ignore[misc]
     if feed.rejected:
@@ -111,15 +133,61 @@ async def stream_quotes(
     return written
 
 
-async def _stream(demo: bool, password: str | None, base_url: str, symbols: list[SymbolKey],
-                  count: int | None, duration: float | None) -> int:  # fmt: skip
+async def _replay_over(feed: Feed, replay: Replay) -> None:
+    """Done once the replay has pushed its last frame and the feed has read what was pushed."""
+    await replay.finished.wait()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2.0):  # a frame lost with a dropped socket must not hang us
+            while feed.received + feed.rejected < replay.sent:
+                await asyncio.sleep(0.01)
+
+
+def _open_replay(path: Path, speed: float, loop: bool) -> Replay | None:
+    """The replay of ``path``, or None after one line on stderr saying why it cannot be read."""
+    from quoteboard.server.replay import Replay
+
+    try:
+        replay = Replay.open(path, speed=speed, loop=loop)
+    except RecordingError as exc:
+        sys.stderr.write(f"quoteboard: {exc}\n")
+        return None
+    if replay.skipped:
+        sys.stderr.write(f"quoteboard: replay skipped {replay.skipped} bad lines of {path}\n")
+    return replay
+
+
+def _recorded_symbols(replay: Replay) -> list[SymbolKey]:
     from quoteboard.kabu.protocol import parse_symbol
 
-    keys = symbols or ([parse_symbol(s) for s in DEMO_SYMBOLS] if demo else [])
+    keys = []
+    for text in replay.symbols:
+        with contextlib.suppress(ValueError):  # not a code Kabu would register: nothing to ask for
+            keys.append(parse_symbol(text))
+    if len(keys) > DEFAULT_MAX_SYMBOLS:
+        sys.stderr.write(f"quoteboard: the recording has {len(keys)} symbols; registering the first "
+                         f"{DEFAULT_MAX_SYMBOLS} (Kabu's limit): pass --symbols to choose\n")  # fmt: skip
+        keys = keys[:DEFAULT_MAX_SYMBOLS]
+    return keys
+
+
+async def _stream(demo: bool, password: str | None, base_url: str, symbols: list[SymbolKey],
+                  count: int | None, duration: float | None, record: Path | None,
+                  replay_path: Path | None, speed: float, loop: bool) -> int:  # fmt: skip
+    from quoteboard.kabu.protocol import parse_symbol
+
+    replay = None
+    if replay_path is not None and (replay := _open_replay(replay_path, speed, loop)) is None:
+        return 1
+    if symbols:
+        keys = symbols
+    elif replay is not None:
+        keys = _recorded_symbols(replay)
+    else:
+        keys = [parse_symbol(s) for s in DEMO_SYMBOLS] if demo else []
     if not keys:
         sys.stderr.write("quoteboard: no symbols: pass --symbols, e.g. --symbols 7203@1,9433@1\n")
         return 2
-    async with open_feed(demo, password, base_url) as feed:
+    async with open_feed(demo, password, base_url, replay) as feed:
         feed.set_watch(keys)
         try:
             await feed.start()
@@ -129,14 +197,35 @@ async def _stream(demo: bool, password: str | None, base_url: str, symbols: list
         except StationUnreachable as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
             return 1
-        await stream_quotes(feed, sys.stdout, sys.stderr, count, duration)
+        try:
+            recorder = Recorder(record, keys, source=feed.name) if record is not None else None
+        except RecordingError as exc:
+            sys.stderr.write(f"quoteboard: {exc}\n")
+            return 1
+        with recorder or contextlib.nullcontext():
+            if recorder is not None:
+                feed.on_frame = recorder.write
+            until = _replay_over(feed, replay) if replay is not None else None
+            try:
+                written = await stream_quotes(feed, sys.stdout, sys.stderr, count, duration,
+                                              recorder=recorder, until=until)  # fmt: skip
+            except RecordingError as exc:
+                sys.stderr.write(f"quoteboard: {exc}\n")
+                return 1
+    if replay is not None and replay.finished.is_set() and (count is None or written < count):
+        why = f" ({replay.error})" if replay.error else ""
+        sys.stderr.write(f"quoteboard: replay of {replay_path} ended{why} after {written} quotes\n")
     return 0
 
 
 def run_stream(*, demo: bool, password: str | None, base_url: str, symbols: list[SymbolKey],
-               count: int | None, duration: float | None) -> int:  # fmt: skip
+               count: int | None, duration: float | None, record: Path | None = None,
+               replay: Path | None = None, speed: float = 1.0, loop: bool = False) -> int:  # fmt: skip
+    """``quoteboard stream``; the exit status. ``record``/``replay`` are recording paths (see the
+    module docstring), ``speed`` and ``loop`` pace the replay."""
     try:
-        return asyncio.run(_stream(demo, password, base_url, symbols, count, duration))
+        return asyncio.run(_stream(demo, password, base_url, symbols, count, duration, record,
+                                   replay, speed, loop))  # fmt: skip
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

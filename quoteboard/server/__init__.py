@@ -3,7 +3,8 @@
 The station speaks the vendor's contract (the official OpenAPI spec in ``shared/kabusapi``), in
 Kabu's own field names, so quoteboard's client is tested against Kabu rather than against itself:
 nothing here imports the client's types. See :mod:`.app` for the routes, :mod:`.market` for the
-simulated prices, :mod:`.catalogue` for the listed symbols and :mod:`.runner` for running it.
+simulated prices, :mod:`.catalogue` for the listed symbols, :mod:`.replay` for pushing a recording
+instead of the market and :mod:`.runner` for running it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Routes:
   :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
 
-The rules themselves live in :mod:`.station` (bookkeeping) and :mod:`.market` (prices).
+The rules themselves live in :mod:`.station` (bookkeeping) and :mod:`.market` (prices). With a
+:class:`~.replay.Replay` the frames come from a recording instead of the market (see :mod:`.replay`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .market import Market, encode
+from .replay import Replay
 from .station import Station, StationError
 from .wsprotocol import PUSH_PATH
 
@@ -103,14 +105,22 @@ class PushHub:
     Each registered symbol gets a frame about every ``interval`` seconds (400 ms, or spread so the
     total is ``rate`` frames a second), with +/-20 % jitter and a random phase per symbol so frames
     are spread out rather than sent in bursts. Registrations live in the :class:`Station`, so they
-    survive reconnects.
+    survive reconnects. With a ``replay`` the frames are the recording's instead.
     """
 
-    def __init__(self, station: Station, market: Market, rate: float | None, rng: random.Random) -> None:
+    def __init__(
+        self,
+        station: Station,
+        market: Market,
+        rate: float | None,
+        rng: random.Random,
+        replay: Replay | None = None,
+    ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive")
         self._station = station
         self._market = market
+        self.replay = replay
         self.rate = rate
         self._rng = rng
         self._current: _Session | None = None
@@ -138,9 +148,13 @@ class PushHub:
         self._sessions.add(session)
         if previous is not None:  # the station serves one socket: the newcomer wins
             previous.stop(1000, "superseded by a new connection")
+        if self.replay is None:
+            pump_work = self._pump(session)
+        else:
+            pump_work = self.replay.push(self._sender(websocket), self._station.registered.keys())
         tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(self._drain(websocket)),
-            asyncio.create_task(self._pump(session)),
+            asyncio.create_task(pump_work),
             asyncio.create_task(self._wait(session.stop_requested)),
         ]
         receiver, pump, _ = tasks
@@ -175,6 +189,22 @@ class PushHub:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+
+    def _sender(self, websocket: WebSocket) -> Callable[[str | bytes], Awaitable[bool]]:
+        """Sends one replayed frame as it was recorded (text, or bytes if it was not UTF-8)."""
+
+        async def send(frame: str | bytes) -> bool:
+            try:
+                if isinstance(frame, str):
+                    await websocket.send_text(frame)
+                else:
+                    await websocket.send_bytes(frame)
+            except WebSocketDisconnect:
+                return False
+            self.frames_sent += 1
+            return True
+
+        return send
 
     async def _pump(self, session: _Session) -> None:
         loop = asyncio.get_running_loop()
@@ -230,10 +260,12 @@ class KabuStation:
         max_symbols: int = 50,
         rate_limit: float | None = 10.0,
         market: Market | None = None,
+        replay: Replay | None = None,
     ) -> None:
         self.market = market if market is not None else Market(seed)
-        self.station = Station(self.market.__contains__, password, max_symbols, rate_limit)
-        self.push = PushHub(self.station, self.market, rate, random.Random(seed))
+        self.replay = replay
+        self.station = Station(self._known, password, max_symbols, rate_limit)
+        self.push = PushHub(self.station, self.market, rate, random.Random(seed), replay)
         self.asgi = Starlette(
             routes=[
                 WebSocketRoute("/", self.echo),
@@ -306,21 +338,29 @@ class KabuStation:
         # both; quoteboard's parse_regist_list does.
         return _answer({"RegistList": {}})
 
+    def _known(self, key: str) -> bool:
+        """Listed: in the market's catalogue, or in the recording being replayed."""
+        return key in self.market or (self.replay is not None and key in self.replay)
+
     def _listed(self, request: Request) -> str:
         """The ``CODE@EX`` key of the path, registered as the real station does for board/symbol."""
         code, exchange = _symbol_key(request.path_params["symbol"])
         key = f"{code}@{exchange}"
-        if key not in self.market:
+        if not self._known(key):
             raise StationError(4002001)
         self.station.register([(code, exchange)])  # counts towards the cap, like a PUT /register
         return key
 
     async def board(self, request: Request) -> Response:
         key = self._listed(request)
+        if self.replay is not None:
+            return Response(self.replay.board(key, self.market.listing(key)), media_type=_JSON)
         self.market.step(key)  # so a client that only polls still sees the market move
         return Response(encode(self.market.board(key)), media_type=_JSON)
 
     async def symbol(self, request: Request) -> Response:
         key = self._listed(request)
+        if key not in self.market:  # only the recording knows it
+            return Response(self.replay.symbol(key), media_type=_JSON)  # type: ignore[union-attr]
         addinfo = request.query_params.get("addinfo", "true").lower() != "false"
         return Response(encode(self.market.symbol(key, addinfo)), media_type=_JSON)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 from types import TracebackType
@@ -17,7 +18,10 @@ from typing import Any, Self
 
 import uvicorn
 
+from quoteboard.record import RecordingError
+
 from .app import KabuStation
+from .replay import Replay
 from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
 __all__ = ["BindError", "TestServer", "serve_forever"]
@@ -88,6 +92,9 @@ class TestServer:
     ``password`` None accepts any API password. ``rate`` is the total PUSH frames a second (None: the
     Kabu-like 400 ms per symbol). ``seed`` makes the market deterministic. ``max_symbols`` is the
     registration cap, ``rate_limit`` the REST requests a second per client and kind (None: no limit).
+    ``replay`` pushes a recording instead of the simulated market (see :mod:`.replay`)::
+
+        async with TestServer(replay=Replay.open("rec.ndjson", speed=10)) as srv: ...
     """
 
     __test__ = False  # not a pytest test class, whatever its name says
@@ -101,11 +108,17 @@ class TestServer:
         seed: int | None = None,
         max_symbols: int = 50,
         rate_limit: float | None = 10.0,
+        replay: Replay | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.kabu = KabuStation(
-            password=password, rate=rate, seed=seed, max_symbols=max_symbols, rate_limit=rate_limit
+            password=password,
+            rate=rate,
+            seed=seed,
+            max_symbols=max_symbols,
+            rate_limit=rate_limit,
+            replay=replay,
         )
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -138,6 +151,11 @@ class TestServer:
     @property
     def frames_sent(self) -> int:
         return self.kabu.push.frames_sent
+
+    @property
+    def replay(self) -> Replay | None:
+        """The recording being replayed, if this server replays one."""
+        return self.kabu.replay
 
     def void_tokens(self) -> None:
         """Void the current token, like the station's early-morning forced logout."""
@@ -197,23 +215,50 @@ def serve_forever(
     port: int = 9000,
     password: str | None = None,
     rate: float | None = None,
+    *,
+    replay: str | os.PathLike[str] | None = None,
+    speed: float = 1.0,
+    loop: bool = False,
     **options: Any,
 ) -> int:
     """Run the test server in the foreground until Ctrl-C; the exit status for the CLI.
 
     Prints one line with the URLs once listening. A port in use (or any address it cannot listen on)
-    prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``options`` go
-    to :class:`TestServer` (``seed``, ``max_symbols``, ``rate_limit``).
+    prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``replay`` is a
+    recording to push instead of the market, at ``speed`` times its pace, over and over with ``loop``;
+    one that cannot be read is one line on stderr and 1. ``options`` go to :class:`TestServer`
+    (``seed``, ``max_symbols``, ``rate_limit``).
     """
     logging.basicConfig(level=logging.WARNING, format="quoteboard serve: %(levelname)s %(message)s")
+    source = None
+    if replay is not None:
+        try:
+            source = Replay.open(replay, speed=speed, loop=loop)
+        except RecordingError as exc:
+            print(f"quoteboard serve: {exc}", file=sys.stderr)
+            return 1
+        if source.skipped:
+            print(f"quoteboard serve: replay skipped {source.skipped} bad lines of {replay}", file=sys.stderr)
 
     async def main() -> None:
-        async with TestServer(host=host, port=port, password=password, rate=rate, **options) as srv:
+        async with TestServer(
+            host=host, port=port, password=password, rate=rate, replay=source, **options
+        ) as srv:
             print(
                 f"quoteboard serve: Kabu station {srv.base_url}  PUSH {srv.websocket_url}  "
                 f"echo {srv.echo_url}  (Ctrl-C to stop)",
                 flush=True,
             )
+            if source is not None:
+                looping = ", looping" if source.loop else ""
+                print(
+                    f"quoteboard serve: replaying {source.recording.frames} frames of {source.path} "
+                    f"at {source.speed:g}x{looping} once a client registers a symbol",
+                    flush=True,
+                )
+                await source.finished.wait()
+                why = f" ({source.error})" if source.error else ""
+                print(f"quoteboard serve: replay finished{why}: {source.sent} frames pushed", flush=True)
             await asyncio.Event().wait()
 
     try:

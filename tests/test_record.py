@@ -1,0 +1,358 @@
+"""Recording a feed and replaying it: the file format, the feed's frame hook, and the command line.
+
+The station's side of a replay is tested in ``tests/server/test_server_replay.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import types
+from pathlib import Path
+
+import httpx
+import pytest
+from test_cli import aquoteboard, quoteboard
+from websockets.asyncio.server import serve
+
+from quoteboard import cli
+from quoteboard.feed import Feed
+from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.record import (
+    SESSION_GAP,
+    Pacer,
+    Recorder,
+    RecordingError,
+    frame_key,
+    iter_frames,
+    scan_recording,
+)
+from quoteboard.server import TestServer, serve_forever
+from quoteboard.server.replay import Replay
+
+
+def board(code: str, price: float, exchange: int | None = 1) -> str:
+    """A small Kabu board frame (Kabu's reversed naming: BidPrice is the best sell)."""
+    return json.dumps(
+        {
+            "Symbol": code,
+            "Exchange": exchange,
+            "CurrentPrice": price,
+            "BidPrice": price + 1,
+            "AskPrice": price,
+        }
+    )
+
+
+def record(path: Path, frames: list[tuple[float, str | bytes]], symbols=("7203@1",)) -> Path:
+    with Recorder(path, symbols, source="test", started_at=frames[0][0] if frames else 0.0) as rec:
+        for t, frame in frames:
+            rec.write(frame.encode() if isinstance(frame, str) else frame, t)
+    return path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+async def token_and_register(srv: TestServer, *keys: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=srv.base_url)
+    token = (await client.post("/token", json={"APIPassword": "pw"})).json()["Token"]
+    client.headers["X-API-KEY"] = token
+    if keys:
+        symbols = [{"Symbol": k.split("@")[0], "Exchange": int(k.split("@")[1])} for k in keys]
+        answer = await client.put("/register", json={"Symbols": symbols})
+        assert answer.status_code == 200, answer.text
+    return client
+
+
+async def receive(ws, n: int, timeout: float = 5.0) -> list[str | bytes]:
+    async with asyncio.timeout(timeout):
+        return [await ws.recv() for _ in range(n)]
+
+
+async def silent(ws, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(ws.recv(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------------
+# The file: writing and reading
+# --------------------------------------------------------------------------------------------------
+
+
+def test_recorder_writes_a_header_then_each_frame_flushed_as_it_comes(tmp_path):
+    path = tmp_path / "rec.ndjson"
+    with Recorder(path, [SymbolKey("7203"), "9433@1"], source="kabu", started_at=100.0) as rec:
+        rec.write(board("7203", 2500).encode(), 100.25)
+        rec.write(b"not json", 100.5)
+        # Flushed: another reader sees both lines while the recorder is still open.
+        written = lines(path)
+    assert written == [
+        {"quoteboard_recording": 1, "started_at": 100.0, "source": "kabu", "symbols": ["7203@1", "9433@1"]},
+        {"t": 100.25, "frame": board("7203", 2500)},
+        {"t": 100.5, "frame": "not json"},
+    ]
+    assert rec.frames == 2 and rec.closed
+
+
+def test_a_closed_recorder_ignores_further_frames(tmp_path):
+    path = tmp_path / "rec.ndjson"
+    rec = Recorder(path)
+    rec.write(b"{}", 1.0)
+    rec.close()
+    rec.write(b"{}", 2.0)
+    assert len(lines(path)) == 2 and rec.frames == 1
+
+
+def test_a_frame_that_is_not_utf8_is_kept_as_base64_and_read_back_as_bytes(tmp_path):
+    path = record(tmp_path / "rec.ndjson", [(1.0, b"\x00\xff\xfe"), (2.0, "ｱ")])
+    assert "frame_b64" in lines(path)[1]
+    assert [f.data for f in iter_frames(path)] == [b"\x00\xff\xfe", "ｱ"]
+
+
+def test_recording_again_appends_a_session_starting_on_a_line_of_its_own(tmp_path):
+    path = record(tmp_path / "rec.ndjson", [(10.0, board("7203", 1)), (11.0, board("7203", 2))])
+    with path.open("ab") as file:
+        file.write(b'{"t": 12.0, "fra')  # a crash in the middle of a line
+    record(path, [(500.0, board("9433", 3)), (500.5, board("9433", 4))], symbols=["9433@1"])
+    scan = scan_recording(path)
+    assert (scan.sessions, scan.frames, scan.skipped) == (2, 4, 1)
+    assert scan.symbols == ["7203@1", "9433@1"]
+    # Within a session the recorded gaps stay; the time nothing was recording shrinks to SESSION_GAP.
+    assert [f.offset for f in iter_frames(path)] == [0.0, 1.0, 1.0 + SESSION_GAP, 1.5 + SESSION_GAP]
+    assert scan.duration == 1.5 + SESSION_GAP
+
+
+def test_bad_lines_are_skipped_and_counted_never_fatal(tmp_path):
+    path = tmp_path / "rec.ndjson"
+    good = json.dumps({"t": 5.0, "frame": board("7203", 1)})
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"quoteboard_recording": 1, "symbols": ["6758@1"], "started_at": 5.0}),
+                good,
+                "not json at all",
+                json.dumps({"frame": board("7203", 2)}),  # no t
+                json.dumps({"t": 6.0}),  # no frame
+                json.dumps({"t": "later", "frame": "x"}),  # t not a number
+                json.dumps({"t": 6.0, "frame_b64": "!!not base64!!"}),
+                json.dumps([1, 2]),
+                "",  # blank lines are not counted
+                json.dumps({"t": 7.0, "frame": board("9433", 3), "note": "unknown keys are fine"}),
+                '{"t": 8.0, "frame": "{\\"Symbol\\": \\"72',  # cut short: the last line of a crash
+            ]
+        ),
+        encoding="utf-8",
+    )
+    scan = scan_recording(path)
+    assert (scan.frames, scan.skipped) == (2, 7)
+    assert scan.symbols == ["6758@1", "7203@1", "9433@1"]
+    assert [(f.offset, f.key) for f in iter_frames(path)] == [(0.0, "7203@1"), (2.0, "9433@1")]
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_tolerated(tmp_path):
+    path = record(tmp_path / "rec.ndjson", [(1.0, board("7203", 1))])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    scan = scan_recording(path)
+    assert (scan.sessions, scan.frames, scan.skipped) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing.ndjson", lambda p: p], ids=["missing", "directory"])
+def test_a_missing_or_unreadable_recording_is_one_clear_error(tmp_path, make):
+    with pytest.raises(RecordingError, match=r"^cannot read .+: .+"):
+        scan_recording(make(tmp_path))
+
+
+def test_a_recording_without_frames_cannot_be_replayed(tmp_path):
+    path = tmp_path / "stream-output.ndjson"
+    path.write_text('{"symbol": "7203", "last": 1}\n', encoding="utf-8")
+    with pytest.raises(RecordingError, match=r"holds no frames to replay \(1 unreadable lines"):
+        Replay.open(path)
+
+
+def test_recording_to_an_impossible_path_is_one_clear_error(tmp_path):
+    with pytest.raises(RecordingError, match=r"cannot record to .*missing"):
+        Recorder(tmp_path / "missing" / "rec.ndjson")
+
+
+def test_frame_key_is_code_at_exchange_with_null_meaning_the_tse():
+    assert frame_key(board("7203", 1, exchange=3)) == "7203@3"
+    assert frame_key(board("7203", 1, exchange=None)) == "7203@1"
+    assert (
+        frame_key("not json") is None and frame_key(b"\xff") is None and frame_key('{"Symbol": ""}') is None
+    )
+
+
+def test_pacer_scales_recorded_time_by_speed_and_can_be_reanchored():
+    pacer = Pacer(speed=4)
+    pacer.start(clock=100.0, offset=0.0)
+    assert pacer.due(2.0) == 100.5
+    pacer.start(clock=300.0, offset=2.0)  # resumed later, where it stopped
+    assert pacer.due(6.0) == 301.0
+    with pytest.raises(ValueError):
+        Pacer(0)
+
+
+# --------------------------------------------------------------------------------------------------
+# The feed's hook
+# --------------------------------------------------------------------------------------------------
+
+
+async def test_feed_hands_every_raw_frame_to_on_frame_before_decoding(unused_tcp_port):
+    sent = ["not json", board("7203", 2500), b"\x00\xff"]
+    seen: list[tuple[str, object]] = []
+
+    async def station(ws):
+        for frame in sent:
+            await ws.send(frame)
+        await ws.wait_closed()
+
+    async with serve(station, "127.0.0.1", unused_tcp_port):
+        feed = Feed(
+            f"http://127.0.0.1:{unused_tcp_port}/kabusapi", on_frame=lambda f, t: seen.append(("frame", f))
+        )
+        task = asyncio.create_task(feed.run(lambda q: seen.append(("quote", q.symbol)), seen.append))
+        try:
+            async with asyncio.timeout(5):
+                while len(seen) < 6:
+                    await asyncio.sleep(0.01)
+        finally:
+            await feed.close()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    assert [kind for kind, _ in seen[::2]] == ["frame"] * 3
+    assert [f for _, f in seen[::2]] == [b"not json", board("7203", 2500).encode(), b"\x00\xff"]
+    assert seen[3] == ("quote", "7203")
+
+
+def sample_recording(path: Path) -> Path:
+    """Frames 0.1 s apart: two symbols, a frame that does not decode, and a code the catalogue lacks.
+    The header registers 7203 and 9433."""
+    frames: list[tuple[float, str | bytes]] = [
+        (1000.0, board("7203", 2500)),
+        (1000.1, board("9433", 4000)),
+        (1000.2, "garbage, as received"),
+        (1000.3, board("7203", 2501)),
+        (1000.4, board("1301", 3000)),
+        (1000.5, board("7203", 2502)),
+    ]
+    return record(path, frames, symbols=["7203@1", "9433@1"])
+
+
+@pytest.fixture
+def recording(tmp_path) -> Path:
+    return sample_recording(tmp_path / "rec.ndjson")
+
+
+# --------------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------------
+
+
+def without_received_at(output: str) -> list[dict]:
+    records = [json.loads(line) for line in output.splitlines()]
+    for r in records:
+        assert r.pop("received_at")
+    return records
+
+
+def test_stream_record_then_replay_prints_the_identical_quotes_in_order(tmp_path):
+    rec = tmp_path / "rec.ndjson"
+    live = quoteboard("stream", "--demo", "--record", str(rec), "--count", "60")
+    assert live.returncode == 0, live.stderr
+    replayed = quoteboard("stream", "--replay", str(rec), "--count", "60")
+    assert replayed.returncode == 0, replayed.stderr
+    assert len(live.stdout.splitlines()) == 60
+    assert without_received_at(replayed.stdout) == without_received_at(live.stdout)
+    # Recording stops at the 60th quote: the file holds exactly what was printed.
+    assert len(lines(rec)) == 1 + 60
+    assert "Traceback" not in live.stderr + replayed.stderr
+
+
+def test_stream_replay_ends_with_the_recording_and_says_so(tmp_path, recording):
+    result = quoteboard("stream", "--replay", str(recording), "--speed", "10")
+    assert result.returncode == 0, result.stderr
+    assert [(r["symbol"], r["last"]) for r in without_received_at(result.stdout)] == [
+        ("7203", 2500), ("9433", 4000), ("7203", 2501), ("1301", 3000), ("7203", 2502)
+    ]  # fmt: skip
+    assert "replay of" in result.stderr and "ended after 5 quotes" in result.stderr
+    assert "1 undecodable frames were skipped" in result.stderr
+
+
+def test_stream_replay_with_symbols_streams_only_those(recording):
+    result = quoteboard("stream", "--replay", str(recording), "--speed", "10", "--symbols", "9433")
+    assert result.returncode == 0, result.stderr
+    assert [r["symbol"] for r in without_received_at(result.stdout)] == ["9433"]
+
+
+def test_stream_replay_reports_bad_lines_on_one_line_and_plays_the_rest(recording):
+    with recording.open("a", encoding="utf-8") as file:
+        file.write('not json\n{"t": 1000.6, "frame": "{\\"Sym')
+    result = quoteboard("stream", "--replay", str(recording), "--speed", "10", "--count", "5")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 5
+    assert f"quoteboard: replay skipped 2 bad lines of {recording}\n" in result.stderr
+
+
+def test_stream_replay_of_a_missing_file_is_one_line_and_exit_1(tmp_path):
+    result = quoteboard("stream", "--replay", str(tmp_path / "nope.ndjson"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert (
+        result.stderr.count("\n") == 1 and "cannot read" in result.stderr and "nope.ndjson" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_password_is_never_written_to_the_recording(tmp_path):
+    rec = tmp_path / "rec.ndjson"
+    async with TestServer(seed=1, rate_limit=None, password="s3cret-pw") as srv:
+        code, _out, err = await aquoteboard(
+            "stream", "--kabu", "s3cret-pw", "--kabu-url", srv.base_url, "--symbols", "7203",
+            "--count", "3", "--record", str(rec),
+        )  # fmt: skip
+    assert code == 0, err
+    text = rec.read_text("utf-8")
+    assert "s3cret-pw" not in text and srv.base_url not in text
+    assert lines(rec)[0]["source"] == "kabu" and len(lines(rec)) == 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stream", "--demo", "--replay", "r.ndjson"],
+        ["stream", "--kabu", "k", "--replay", "r.ndjson"],
+        ["--demo", "--replay", "r.ndjson"],
+        ["serve", "--rate", "5", "--replay", "r.ndjson"],
+        ["stream", "--demo", "--speed", "2"],
+        ["serve", "--loop"],
+    ],
+)
+def test_replay_options_that_contradict_each_other_are_usage_errors(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "not allowed with" in err or "apply to --replay" in err
+
+
+def test_board_gets_replay_speed_and_record(monkeypatch):
+    calls = []
+    fake = types.ModuleType("quoteboard.app")
+    fake.run_board = lambda **kwargs: calls.append(kwargs) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "quoteboard.app", fake)
+    assert cli.main(["--replay", "day.ndjson", "--speed", "30", "--record", "again.ndjson"]) == 0
+    assert cli.main(["--demo"]) == 0
+    assert calls[0]["replay"] == Path("day.ndjson") and calls[0]["speed"] == 30.0
+    assert calls[0]["record"] == Path("again.ndjson")
+    assert (calls[1]["replay"], calls[1]["speed"], calls[1]["record"]) == (None, 1.0, None)
+
+
+def test_serve_replay_of_a_missing_file_is_one_line_and_status_1(tmp_path, capsys):
+    assert serve_forever("127.0.0.1", 0, replay=tmp_path / "nope.ndjson") == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "cannot read" in err
