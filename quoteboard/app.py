@@ -44,8 +44,8 @@ __all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "run_board"]
 
 #: What the demo opens with when nothing is saved: well-known TSE names.
 DEMO_WATCHLIST: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1", "6861@1", "4063@1")
-FRAME_SECONDS: Final = 1 / 30
-STATUS_SECONDS: Final = 0.5
+FRAME_SECONDS: Final = 1 / 20
+STATUS_SECONDS: Final = 1.0
 #: The detail panel follows its symbol at most this often (a 21-line book is not free to lay out).
 PANEL_SECONDS: Final = 0.2
 
@@ -212,7 +212,7 @@ class QuoteboardApp(App[int]):
             row = self.board.rows.get(quote.key)
             if row is None and parse_symbol(quote.key) not in feed.watch:
                 # Removed while its GET was on the way, and the GET registered it again.
-                self._unregister_symbol(feed, parse_symbol(quote.key))
+                self._unregister_symbol(feed, parse_symbol(quote.key), quiet=True)
             elif feed is self.feed and row is not None and row.quote is None:
                 self.board.apply(quote)
 
@@ -333,13 +333,15 @@ class QuoteboardApp(App[int]):
             self._save()
 
     @work(group="rest", exit_on_error=False)
-    async def _unregister_symbol(self, feed: Feed, key: SymbolKey) -> None:
+    async def _unregister_symbol(self, feed: Feed, key: SymbolKey, quiet: bool = False) -> None:
+        """Unregister ``key``; ``quiet`` for a clean-up the user did not ask for (failures still show)."""
         try:
             registered = await feed.unregister([key])
         except (KabuError, StationUnreachable) as exc:
             self.panel.show_outcome(f"{key} removed from the board; unregistering failed: {exc}", "error")
             return
-        self.panel.show_outcome(f"{key} unregistered ({len(registered)}/{feed.rest.max_symbols})", "ok")
+        if not quiet:
+            self.panel.show_outcome(f"{key} unregistered ({len(registered)}/{feed.rest.max_symbols})", "ok")
 
     def _save(self) -> None:
         error = self._store.save(Watchlist(symbols=self._watched_keys(), sort=self.table.sort_mode))

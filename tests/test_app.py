@@ -85,7 +85,7 @@ async def test_remove_unregisters_the_highlighted_row_at_once(tmp_path: Path) ->
         await pilot.press("delete")
         await wait_for(pilot, lambda: app._server.registered == ["7203@1"])
         assert app.table.order == ["7203@1"]
-        assert "unregistered (1/50)" in app.panel.outcome
+        await wait_for(pilot, lambda: "6758@1 unregistered (1/50)" in app.panel.outcome)
 
 
 async def test_unknown_code_shows_kabus_error_in_words_and_no_row(tmp_path: Path) -> None:

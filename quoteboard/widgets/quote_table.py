@@ -297,9 +297,17 @@ class QuoteTable(ScrollView, can_focus=True):
         self._cache.clear()
 
     def _style(self, name: str) -> Style:
+        # DOMNode.rich_style walks every ancestor's styles (~70 µs): resolve each style once, until
+        # the CSS or the theme changes (notify_style_update clears this cache).
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"quote-table--{name}", partial=True)
+            if name == "base":
+                style = self.rich_style
+            elif name == "cursor-row":
+                style = self.rich_style + self._style("cursor")
+            else:
+                style = self.get_component_rich_style(f"quote-table--{name}", partial=True)
+            self._styles[name] = style
         return style
 
     def _refresh_index(self, index: int) -> None:
@@ -310,22 +318,23 @@ class QuoteTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x = round(self.scroll_x)
+        base = self._style("base")
         if y == 0:
             strip = self._header()
         else:
             index = round(self.scroll_y) + y - 1
             if index >= len(self._order):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, base)
             key = self._order[index]
             strip = self._cache.get(key)
             if strip is None:
                 strip = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
             if key == self.cursor_key:
-                return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style + self._style("cursor"))
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+                base = self._style("cursor-row")
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _header(self) -> Strip:
-        style = self.rich_style + self._style("header")
+        style = self._style("base") + self._style("header")
         parts = []
         for column in COLUMNS:
             width = self._name_width if column.title == "Name" else column.width
@@ -335,12 +344,12 @@ class QuoteTable(ScrollView, can_focus=True):
 
     def _render_row(self, row: Row, cursor: bool) -> Strip:
         self.rows_rendered += 1
-        base = self.rich_style + self._style("cursor") if cursor else self.rich_style
+        base = self._style("cursor-row" if cursor else "base")
         quote = row.quote
         gap = Segment(" " * GAP, base)
         code = Segment(_cell(row.key, COLUMNS[0].width, False), base)
         if quote is None:
-            muted = base + self._style("muted")
+            muted = base + self._style("muted")  # (rare: before the first quote)
             waiting = _cell("waiting for the first quote…", self._name_width, False)
             return Strip([code, gap, Segment(waiting, muted)])
         direction = row.direction

@@ -104,7 +104,8 @@ class StatusBar(Static):
 
     def show(self, snap: StatusSnapshot) -> None:
         self.snapshot = snap
-        self.update(status_text(snap))
+        # One line, always: no layout pass (a relayout of the screen costs ~30 ms).
+        self.update(status_text(snap), layout=False)
 
     @property
     def text(self) -> str:

@@ -1,0 +1,277 @@
+"""``quoteboard bench --tui``: the board itself, in a real terminal, under a paced Kabu feed.
+
+For each rate (125 and 1000 quotes a second over 50 symbols) this starts the test server in another
+process, its market stamping every PUSH frame's ``CurrentPriceTime`` with the moment it is built for
+sending (microseconds), and runs the real board in a 200x64 tmux window on it. Inside the board a
+probe notes, for each new quote the table draws, the delay from that stamp to the moment its row is
+rendered; and the board's own CPU time (``time.process_time``, every thread) over a measuring window
+after a warm-up. Without tmux (Windows, say) the board runs on Textual's headless driver instead,
+which renders the same but writes nothing to a terminal; the report says which it was.
+
+The figures are for README, not for the test suite: timings on a shared machine are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = ["run_tui_bench"]
+
+RATES: Final = (125.0, 1000.0)
+SIZE: Final = (200, 64)
+SYMBOLS: Final = 50
+WARMUP: Final = 3.0
+WINDOW: Final = 15.0
+TARGETS: Final = {125.0: 10.0, 1000.0: 25.0}  # % of one core
+TARGET_DELAY_MS: Final = 50.0
+JST: Final = timezone(timedelta(hours=9))
+_TIME_FIELD: Final = re.compile(rb'"CurrentPriceTime":"[^"]*"')
+
+
+# -- the paced server, in its own process -------------------------------------------------------------
+
+
+def _stamped_market(seed: int) -> Any:
+    from quoteboard.server.market import Market
+
+    class StampedMarket(Market):
+        """The simulated market, with each frame's time replaced by its send time in microseconds."""
+
+        def frame(self, key: str) -> bytes:
+            data = super().frame(key)
+            now = datetime.now(JST).isoformat(timespec="microseconds").encode()
+            return _TIME_FIELD.sub(b'"CurrentPriceTime":"' + now + b'"', data, count=1)
+
+    return StampedMarket(seed)
+
+
+def _serve(conn: Any, rate: float) -> None:
+    from quoteboard.server import TestServer
+    from quoteboard.server.app import KabuStation
+
+    async def main() -> None:
+        server = TestServer(rate_limit=None)
+        server.kabu = KabuStation(rate=rate, rate_limit=None, market=_stamped_market(1))
+        async with server:
+            conn.send(server.base_url)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+class PacedServer:
+    """The test server pushing ``rate`` stamped frames a second in total, in a spawned process."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.base_url = ""
+        ctx = multiprocessing.get_context("spawn")
+        self._parent, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, rate), daemon=True)
+
+    def __enter__(self) -> PacedServer:
+        self._process.start()
+        if not self._parent.poll(60):
+            self._process.kill()
+            raise RuntimeError("the test server process did not start within 60 s")
+        self.base_url = self._parent.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.kill()
+        self._process.join(5)
+
+
+# -- the probe inside the board -----------------------------------------------------------------------
+
+
+def _sent_at(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def probe_board(
+    base_url: str, keys: list[str], warmup: float, window: float, out: Path, headless: bool
+) -> None:
+    """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
+    from quoteboard.app import QuoteboardApp
+    from quoteboard.kabu.protocol import parse_symbol
+    from quoteboard.watchlist import WatchlistStore
+    from quoteboard.widgets.quote_table import QuoteTable
+
+    delays = array("d")
+    drawn: dict[str, str | None] = {}
+    measuring = False
+    original = QuoteTable._render_row
+
+    def render_row(self: QuoteTable, row: Any, cursor: bool) -> Any:
+        strip = original(self, row, cursor)
+        quote = row.quote
+        # Count each quote once, when its row is first drawn (cursor moves and flash ends redraw it).
+        if measuring and quote is not None and quote.time and drawn.get(row.key) != quote.time:
+            delays.append(time.time() - _sent_at(quote.time))
+        drawn[row.key] = quote.time if quote is not None else None
+        return strip
+
+    QuoteTable._render_row = render_row  # type: ignore[method-assign]
+
+    class ProbedBoard(QuoteboardApp):
+        async def on_mount(self) -> None:
+            await super().on_mount()
+            self.run_worker(self._measure(), exit_on_error=False)
+
+        async def _measure(self) -> None:
+            nonlocal measuring
+            while not all(row.quote is not None for row in self.board) or self.feed is None:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(warmup)
+            feed = self.feed
+            cpu0, wall0, pushed0 = time.process_time(), time.monotonic(), feed.received
+            measuring = True
+            await asyncio.sleep(window)
+            measuring = False
+            cpu1, wall1 = time.process_time(), time.monotonic()
+            result = {
+                "cpu_percent": 100 * (cpu1 - cpu0) / (wall1 - wall0),
+                "msg_s": (feed.received - pushed0) / (wall1 - wall0),
+                "window_s": wall1 - wall0,
+                "rows_drawn": len(delays),
+                "delays_ms": [1000 * d for d in delays],
+                "symbols": len(self.board),
+                "size": list(self.size),
+                "headless": headless,
+            }
+            out.write_text(json.dumps(result), encoding="utf-8")
+            self.exit(0)
+
+    app = ProbedBoard(
+        demo=False,
+        password="bench",
+        base_url=base_url,
+        symbols=[parse_symbol(key) for key in keys],
+        store=WatchlistStore(out.parent / "watchlist.toml"),
+        max_symbols=len(keys),
+    )
+    app.run(headless=headless, size=SIZE if headless else None)
+
+
+# -- orchestration --------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tmux: bool) -> dict[str, Any]:
+    with PacedServer(rate) as server, tempfile.TemporaryDirectory(prefix="quoteboard-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        command = [
+            sys.executable, "-m", "quoteboard.bench_tui", "--probe", server.base_url, ",".join(keys),
+            str(warmup), str(window), str(out), "headless" if not use_tmux else "terminal",
+        ]  # fmt: skip
+        env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": tmp}
+        session = f"quoteboard-bench-{os.getpid()}"
+        if use_tmux:
+            width, height = SIZE
+            shell = " ".join(_quote(part) for part in command) + f" 2> {_quote(str(Path(tmp) / 'stderr'))}"
+            subprocess.run(
+                ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell],
+                check=True,
+                env=env,
+            )
+            process = None
+        else:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + warmup + window + 60
+            while not out.exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the board gave no result at {rate:g} msg/s within the time allowed")
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"the board exited with status {process.returncode} before the end")
+                time.sleep(0.2)
+            time.sleep(0.2)  # the file is written in one call; give it a moment to be complete
+            result = json.loads(out.read_text(encoding="utf-8"))
+        finally:
+            if use_tmux:
+                subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+            elif process is not None:
+                process.kill()
+                process.wait()
+    delays = result.pop("delays_ms")
+    result.update(
+        rate=rate,
+        delay_ms_p50=_percentile(delays, 0.5),
+        delay_ms_p99=_percentile(delays, 0.99),
+        delays=len(delays),
+        target_cpu_percent=TARGETS.get(rate),
+    )
+    return result
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def run_tui_bench(args: argparse.Namespace) -> int:
+    """``quoteboard bench --tui``; returns the exit status."""
+    from quoteboard.server.catalogue import CATALOGUE
+
+    keys = list(CATALOGUE)[:SYMBOLS]
+    use_tmux = shutil.which("tmux") is not None
+    if not use_tmux and not args.json:
+        print("quoteboard bench --tui: tmux not found, running the board headless", file=sys.stderr)
+    results = []
+    for rate in RATES:
+        if not args.json:
+            print(f"quoteboard bench --tui: {len(keys)} symbols at {rate:g} msg/s "
+                  f"({WARMUP:g} s warm-up, {WINDOW:g} s measured)…", file=sys.stderr)  # fmt: skip
+        try:
+            results.append(_run_once(rate, keys, WARMUP, WINDOW, use_tmux))
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            print(f"quoteboard bench --tui: {exc}", file=sys.stderr)
+            return 1
+    report = {"terminal": "tmux" if use_tmux else "headless", "size": list(SIZE), "runs": results}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    for run in results:
+        target = run["target_cpu_percent"]
+        print(
+            f"{run['rate']:>6g} msg/s offered, {run['msg_s']:7.1f} received: CPU {run['cpu_percent']:5.1f} % "
+            f"of a core (target <= {target:g} %), delay to screen p50 {run['delay_ms_p50']:.1f} ms, "
+            f"p99 {run['delay_ms_p99']:.1f} ms (target p50 <= {TARGET_DELAY_MS:g} ms)"
+        )
+    return 0
+
+
+def _probe_main(argv: list[str]) -> None:
+    base_url, keys, warmup, window, out, mode = argv
+    probe_board(base_url, keys.split(","), float(warmup), float(window), Path(out), mode == "headless")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--probe"]:
+        _probe_main(sys.argv[2:])
+    else:
+        sys.exit(run_tui_bench(argparse.Namespace(json="--json" in sys.argv)))
