@@ -13,10 +13,11 @@ server) and registers the same watchlist on the new one.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -30,7 +31,8 @@ from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, KabuError, Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
-from quoteboard.watchlist import Watchlist, WatchlistStore
+from quoteboard.record import Recorder, RecordingError
+from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
@@ -78,15 +80,22 @@ class QuoteboardApp(App[int]):
         symbols: Iterable[SymbolKey] = (),
         store: WatchlistStore | None = None,
         demo_server: Callable[[], TestServer] | None = None,
+        demo_name: str = "demo",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
+        record: Path | None = None,
     ) -> None:
         super().__init__()
         self._password = password
         self._base_url = base_url
-        self._start_kind = "demo" if demo else "kabu"
+        self._start_kind = demo_name if demo else "kabu"
         self._extra_symbols = [str(key) for key in symbols]
-        self._store = store or WatchlistStore()
+        #: None: a board that neither reads nor writes the saved watchlist (a replay's).
+        self._store = store
         self._demo_server = demo_server
+        #: What the embedded feed is called on screen: "demo", or "replay" for a recording.
+        self.demo_name = demo_name
+        self._record_path = record
+        self._recorder: Recorder | None = None
         self.max_symbols = max_symbols
         self.board = Board()
         self.feed: Feed | None = None
@@ -123,7 +132,7 @@ class QuoteboardApp(App[int]):
         self._table = self.query_one(QuoteTable)
         self._panel = self.query_one(RegisterPanel)
         self._status_bar = self.query_one(StatusBar)
-        loaded = self._store.load()
+        loaded = self._store.load() if self._store is not None else LoadResult(Watchlist())
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
         keys = [str(key) for key in loaded.watchlist.symbols]
@@ -132,6 +141,8 @@ class QuoteboardApp(App[int]):
                 keys.append(key)
         if not keys and self._start_kind == "demo":
             keys = list(DEMO_WATCHLIST)
+        elif not keys and self._start_kind != "kabu":
+            self.panel.show_outcome("the recording names no symbol: press a to add one", "error")
         for key in keys[: self.max_symbols]:
             self.board.add(key)
         if len(keys) > self.max_symbols:
@@ -156,21 +167,44 @@ class QuoteboardApp(App[int]):
     async def _start_feed(self, kind: str) -> None:
         """Close the current feed (and the embedded server) and start ``kind`` on the watchlist."""
         await self._stop_feed()
-        if kind == "demo":
+        if kind != "kabu":
             server = self._demo_server() if self._demo_server is not None else _default_demo_server()
             await server.__aenter__()
             self._server = server
-            feed = Feed(server.base_url, "demo", name="demo", max_symbols=self.max_symbols)
+            feed = Feed(server.base_url, kind, name=kind, max_symbols=self.max_symbols)
         else:
             feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols)
         feed.set_watch(self._watched_keys())
+        if self._record_path is not None:
+            self._start_recording(feed)
         self.feed = feed
         self._feed_worker = self._run_feed(feed)
         self._update_status()
 
+    def _start_recording(self, feed: Feed) -> None:
+        """Append every frame ``feed`` receives to the --record file (a new header per feed)."""
+        try:
+            recorder = Recorder(self._record_path, feed.watch, source=feed.name)  # type: ignore[arg-type]
+        except RecordingError as exc:
+            self.notify(str(exc), title="not recording", severity="error", timeout=15)
+            self._record_path = None
+            return
+        self._recorder = recorder
+
+        def record(frame: bytes | str, received_at: float) -> None:
+            try:
+                recorder.write(frame, received_at)
+            except RecordingError as exc:  # the disk filled up, say: the board goes on without it
+                self.notify(str(exc), title="recording stopped", severity="error", timeout=15)
+
+        feed.on_frame = record
+
     async def _stop_feed(self) -> None:
         worker, feed, server = self._feed_worker, self.feed, self._server
         self._feed_worker = self.feed = self._server = None
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
@@ -253,11 +287,15 @@ class QuoteboardApp(App[int]):
         elif now - mark_time >= 1.0:
             self._rate = (pushed - mark_count) / (now - mark_time)
             self._rate_mark = (now, pushed)
+        status = feed.status if feed is not None else FeedStatus("idle")
+        replay = self._server.replay if self._server is not None else None
+        if replay is not None and replay.finished.is_set() and status.state == "live":
+            status = FeedStatus("live", f"end of the recording ({replay.sent} frames replayed)")
         rejection = self.board.last_rejection
         self._status_bar.show(
             StatusSnapshot(
                 feed=feed.name if feed is not None else self._start_kind,
-                status=feed.status if feed is not None else FeedStatus("idle"),
+                status=status,
                 rate=self._rate,
                 last_message_at=self.board.last_message_at,
                 rejected=self.board.rejected,
@@ -344,6 +382,8 @@ class QuoteboardApp(App[int]):
             self.panel.show_outcome(f"{key} unregistered ({len(registered)}/{feed.rest.max_symbols})", "ok")
 
     def _save(self) -> None:
+        if self._store is None:
+            return
         error = self._store.save(Watchlist(symbols=self._watched_keys(), sort=self.table.sort_mode))
         if error and error != self._save_error:
             self.notify(error, title="watchlist not saved", severity="error", timeout=12)
@@ -364,13 +404,13 @@ class QuoteboardApp(App[int]):
 
     async def action_switch_feed(self) -> None:
         current = self.feed.name if self.feed is not None else self._start_kind
-        if current == "demo":
+        if current != "kabu":
             if self._password:
                 await self._switch_to("kabu")
             else:
                 self._ask_password()
         else:
-            await self._switch_to("demo")
+            await self._switch_to(self.demo_name)
 
     def _ask_password(self) -> None:
         async def got(password: str | None) -> None:
@@ -426,6 +466,61 @@ def run_board(
     record: Path | None = None,
 ) -> int:
     """Run the board until the user quits; returns the exit status."""
-    app = QuoteboardApp(demo=demo, password=password, base_url=base_url, symbols=symbols)
+    options: dict[str, Any] = {"store": WatchlistStore()}
+    if replay is not None:
+        try:
+            options = replay_options(replay, speed)
+        except RecordingError as exc:
+            print(f"quoteboard: {exc}", file=sys.stderr)
+            return 1
+        skipped = options["demo_server"].first.skipped
+        if skipped:
+            print(f"quoteboard: replay skips {skipped} bad lines of {replay}", file=sys.stderr)
+        recorded = options.pop("recorded")
+        symbols = symbols or recorded
+        demo = True
+    app = QuoteboardApp(demo=demo, password=password, base_url=base_url, symbols=symbols, record=record,
+                        **options)  # fmt: skip
     app.run()
     return app.return_code or 0
+
+
+class _ReplayServers:
+    """Makes the embedded server for a replay: the first from the replay already opened (and
+    checked), each later one (after a switch to Kabu and back) from the file again, from the start."""
+
+    def __init__(self, path: Path, speed: float) -> None:
+        from quoteboard.server.replay import Replay
+
+        self.path = path
+        self.speed = speed
+        self.first = Replay.open(path, speed)  # reads the file through once: a bad one fails here
+        self._unused: Replay | None = self.first
+
+    def __call__(self) -> TestServer:
+        from quoteboard.server import TestServer
+        from quoteboard.server.replay import Replay
+
+        replay, self._unused = self._unused or Replay.open(self.path, self.speed), None
+        return TestServer(replay=replay)
+
+
+def replay_options(path: Path, speed: float = 1.0) -> dict[str, Any]:
+    """QuoteboardApp options for ``--replay``: the embedded server pushes the recording, and the
+    board leaves the saved watchlist alone. ``recorded`` (not an app option) lists the recording's
+    symbols for the board to show. Raises RecordingError for a file that cannot be replayed."""
+    servers = _ReplayServers(path, speed)
+    recorded = [key for key in map(_symbol_or_none, servers.first.symbols) if key is not None]
+    return {
+        "demo_server": servers,
+        "demo_name": "replay",
+        "store": None,
+        "recorded": recorded[:DEFAULT_MAX_SYMBOLS],
+    }
+
+
+def _symbol_or_none(text: str) -> SymbolKey | None:
+    try:
+        return parse_symbol(text)
+    except ValueError:
+        return None

@@ -273,3 +273,43 @@ async def test_the_watchlist_is_saved_without_the_password(tmp_path: Path, stati
     assert WatchlistStore(tmp_path / "watchlist.toml").load().watchlist == Watchlist(
         symbols=[SymbolKey("7203")], sort="added"
     )
+
+
+async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tmp_path: Path) -> None:
+    import json
+
+    from quoteboard.app import QuoteboardApp, replay_options
+    from quoteboard.kabu.protocol import Quote, decode_frame
+
+    recording = tmp_path / "rec.ndjson"
+    app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], record=recording)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.feed.received >= 12, what="frames to record")
+        await pilot.press("q")
+    saved = (tmp_path / "watchlist.toml").read_bytes()
+    last: dict[str, Quote] = {}
+    for line in recording.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if "frame" in entry:
+            quote = decode_frame(entry["frame"], entry["t"])
+            last[quote.key] = quote
+    assert set(last) == {"7203@1", "9433@1"}
+
+    options = replay_options(recording, speed=4.0)
+    recorded = options.pop("recorded")
+    assert recorded == [SymbolKey("7203"), SymbolKey("9433")]
+    replay = QuoteboardApp(demo=True, base_url="http://127.0.0.1:9/kabusapi", symbols=recorded, **options)
+    async with replay.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(replay))
+        assert replay.feed.name == "replay" and "REPLAY" in replay.status_bar.text
+        await wait_for(pilot, lambda: "end of the recording" in replay.status_bar.text, timeout=20)
+        await pilot.pause(0.2)
+        for key, quote in last.items():
+            shown = replay.board.rows[key].quote
+            assert (shown.last, shown.bid, shown.ask, shown.volume) == (
+                quote.last,
+                quote.bid,
+                quote.ask,
+                quote.volume,
+            )
+    assert (tmp_path / "watchlist.toml").read_bytes() == saved  # a replay leaves the watchlist alone

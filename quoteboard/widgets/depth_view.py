@@ -141,9 +141,14 @@ class DepthView(Widget):
         """Show ``row`` (None clears the view)."""
         old = self._lines
         new = depth_lines(row, max(2, min(SPARK_WIDTH, self.size.width or SPARK_WIDTH)))
-        self.key = row.key if row is not None else None
+        key = row.key if row is not None else None
         self._lines = new
         width = self.size.width
+        if key != self.key or not width:
+            # Another symbol, or not laid out yet: paint it all (line regions need a width).
+            self.key = key
+            self.refresh()
+            return
         for y in range(max(len(old), len(new))):
             if y >= len(old) or y >= len(new) or old[y] != new[y]:
                 self.refresh(Region(0, y, width, 1))
