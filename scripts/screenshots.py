@@ -1,0 +1,60 @@
+"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen.
+
+Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
+seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
+The watchlist used is a throwaway one: your own is not touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
+from quoteboard.kabu.protocol import parse_symbol
+from quoteboard.server import TestServer
+from quoteboard.watchlist import WatchlistStore
+
+SIZE = (160, 48)
+
+
+async def settle(pilot, predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("screenshots: the board did not settle in time")
+        await pilot.pause(0.1)
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as config:
+        app = QuoteboardApp(
+            demo=True,
+            symbols=[parse_symbol(key) for key in DEMO_WATCHLIST],
+            store=WatchlistStore(Path(config) / "watchlist.toml"),
+            demo_server=lambda: TestServer(seed=11, rate_limit=None),
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, lambda: all(row.quote is not None for row in app.board))
+            await pilot.press("down", "down")
+            await pilot.pause(4.0)  # some history for the sparkline, a few flashes
+            app.save_screenshot(str(out / "board.svg"))
+            await pilot.press("a", *"6501", "enter")
+            await settle(pilot, lambda: "6501@1 registered" in app.panel.outcome)
+            await pilot.press("s", "s")
+            await pilot.pause(2.5)
+            app.save_screenshot(str(out / "panel.svg"))
+            await pilot.press("question_mark")
+            await pilot.pause(0.3)
+            app.save_screenshot(str(out / "help.svg"))
+            await pilot.press("escape", "q")
+    for name in ("board.svg", "panel.svg", "help.svg"):
+        print(out / name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "screenshots"))
