@@ -57,4 +57,5 @@ async def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "screenshots"))
+    default = Path(__file__).resolve().parent.parent / "screenshots"
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else default))
