@@ -64,7 +64,7 @@ class RunResult:
 def rss_bytes() -> int | None:
     """This process's resident set size, or None where neither psutil nor /proc is available."""
     try:
-        import psutil  # type: ignore[import-not-found]  # optional: only used when installed
+        import psutil  # a dependency; the /proc fallback covers an install without it
     except ImportError:
         pass
     else:
