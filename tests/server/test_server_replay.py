@@ -7,9 +7,7 @@ import asyncio
 import itertools
 import time
 
-import httpx
 import pytest
-from test_record import board, record, sample_recording
 from websockets.asyncio.client import connect
 
 from quoteboard.feed import Feed
@@ -17,35 +15,12 @@ from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 from quoteboard.record import frame_key, iter_frames
 from quoteboard.server import TestServer
 from quoteboard.server.replay import Replay
-
-
-async def token_and_register(srv: TestServer, *keys: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=srv.base_url)
-    token = (await client.post("/token", json={"APIPassword": "pw"})).json()["Token"]
-    client.headers["X-API-KEY"] = token
-    if keys:
-        symbols = [{"Symbol": k.split("@")[0], "Exchange": int(k.split("@")[1])} for k in keys]
-        answer = await client.put("/register", json={"Symbols": symbols})
-        assert answer.status_code == 200, answer.text
-    return client
+from tests.record_support import board, receive, record, sample_recording, silent, token_and_register
 
 
 @pytest.fixture
 def recording(tmp_path):
     return sample_recording(tmp_path / "rec.ndjson")
-
-
-async def receive(ws, n: int, timeout: float = 5.0) -> list[str | bytes]:
-    async with asyncio.timeout(timeout):
-        return [await ws.recv() for _ in range(n)]
-
-
-async def silent(ws, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(ws.recv(), seconds)
-    except TimeoutError:
-        return True
-    return False
 
 
 async def test_replay_pushes_the_recorded_frames_of_registered_symbols_exactly_and_in_order(recording):
