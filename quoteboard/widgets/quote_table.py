@@ -13,6 +13,7 @@ shown as typed. Widths are counted in terminal cells, so full-width Japanese nam
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal
 
@@ -196,10 +197,7 @@ class QuoteTable(ScrollView, can_focus=True):
             if self._order != before:
                 self.refresh()
                 return
-        for key in keys:
-            index = self._index.get(key)
-            if index is not None:
-                self._refresh_index(index)
+        self._refresh_indexes(self._index[key] for key in keys if key in self._index)
 
     def move_cursor_to(self, key: str) -> None:
         if key in self._index:
@@ -311,9 +309,25 @@ class QuoteTable(ScrollView, can_focus=True):
         return style
 
     def _refresh_index(self, index: int) -> None:
-        y = index - round(self.scroll_y) + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+        self._refresh_indexes((index,))
+
+    def _refresh_indexes(self, indexes: Iterable[int]) -> None:
+        """Refresh the visible lines of these rows, adjacent rows as one region (one call)."""
+        top = round(self.scroll_y) - 1
+        height = self.size.height
+        lines = sorted(y for y in (index - top for index in indexes) if 1 <= y < height)
+        if not lines:
+            return
+        width = self.size.width
+        regions = []
+        start = previous = lines[0]
+        for y in lines[1:]:
+            if y != previous + 1:
+                regions.append(Region(0, start, width, previous - start + 1))
+                start = y
+            previous = y
+        regions.append(Region(0, start, width, previous - start + 1))
+        self.refresh(*regions)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
