@@ -43,8 +43,8 @@ async def main(out: Path) -> None:
             await pilot.press("down", "down")
             await pilot.pause(4.0)  # some history for the sparkline, a few flashes
             app.save_screenshot(str(out / "board.svg"))
-            await pilot.press("a", *"6501", "enter")
-            await settle(pilot, lambda: "6501@1 registered" in app.panel.outcome)
+            await pilot.press("a", *"6758", "enter")
+            await settle(pilot, lambda: "6758@1 registered" in app.panel.outcome)
             await pilot.press("s", "s")
             await pilot.pause(2.5)
             app.save_screenshot(str(out / "panel.svg"))

@@ -313,3 +313,21 @@ async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tm
                 quote.volume,
             )
     assert (tmp_path / "watchlist.toml").read_bytes() == saved  # a replay leaves the watchlist alone
+
+
+async def test_a_new_users_first_session_add_remove_quit_and_come_back(tmp_path: Path) -> None:
+    app = make_app(tmp_path)  # nothing saved, no --symbols: the demo's own list
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await pilot.press("a", *"6758", "enter")
+        await wait_for(pilot, lambda: any("ソニーグループ" in line for line in table_lines(app)), what="Sony")
+        assert app.table.cursor_key == "6758@1"
+        await pilot.press("up", "d")
+        removed = DEMO_WATCHLIST[-1]
+        assert removed not in app.table.order and "6758@1" in app.table.order
+        await pilot.press("q")
+    assert app.return_code == 0
+    again = make_app(tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(again))
+        assert again.table.order == [*DEMO_WATCHLIST[:-1], "6758@1"]
