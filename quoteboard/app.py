@@ -13,11 +13,10 @@ server) and registers the same watchlist on the new one.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -42,7 +41,7 @@ from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
 if TYPE_CHECKING:
     from quoteboard.server import TestServer
 
-__all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "run_board"]
+__all__ = ["DEMO_WATCHLIST", "QuoteboardApp"]
 
 #: What the demo opens with when nothing is saved: well-known TSE names.
 DEMO_WATCHLIST: Final = ("7203@1", "9433@1", "9984@1", "8306@1", "7974@1", "6861@1", "4063@1", "6501@1")
@@ -59,7 +58,7 @@ class QuoteboardApp(App[int]):
     one); by default it is ``TestServer()`` on a free loopback port.
     """
 
-    CSS_PATH = "quoteboard.tcss"
+    CSS_PATH = Path(__file__).with_name("quoteboard.tcss")  # absolute: subclasses live elsewhere
     TITLE = "quoteboard"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -453,74 +452,3 @@ def _default_demo_server() -> TestServer:
     from quoteboard.server import TestServer  # the server stack loads only when the demo runs
 
     return TestServer()
-
-
-def run_board(
-    *,
-    demo: bool,
-    password: str | None,
-    base_url: str,
-    symbols: list[SymbolKey],
-    replay: Path | None = None,
-    speed: float = 1.0,
-    record: Path | None = None,
-) -> int:
-    """Run the board until the user quits; returns the exit status."""
-    options: dict[str, Any] = {"store": WatchlistStore()}
-    if replay is not None:
-        try:
-            options = replay_options(replay, speed)
-        except RecordingError as exc:
-            print(f"quoteboard: {exc}", file=sys.stderr)
-            return 1
-        skipped = options["demo_server"].first.skipped
-        if skipped:
-            print(f"quoteboard: replay skips {skipped} bad lines of {replay}", file=sys.stderr)
-        recorded = options.pop("recorded")
-        symbols = symbols or recorded
-        demo = True
-    app = QuoteboardApp(demo=demo, password=password, base_url=base_url, symbols=symbols, record=record,
-                        **options)  # fmt: skip
-    app.run()
-    return app.return_code or 0
-
-
-class _ReplayServers:
-    """Makes the embedded server for a replay: the first from the replay already opened (and
-    checked), each later one (after a switch to Kabu and back) from the file again, from the start."""
-
-    def __init__(self, path: Path, speed: float) -> None:
-        from quoteboard.server.replay import Replay
-
-        self.path = path
-        self.speed = speed
-        self.first = Replay.open(path, speed)  # reads the file through once: a bad one fails here
-        self._unused: Replay | None = self.first
-
-    def __call__(self) -> TestServer:
-        from quoteboard.server import TestServer
-        from quoteboard.server.replay import Replay
-
-        replay, self._unused = self._unused or Replay.open(self.path, self.speed), None
-        return TestServer(replay=replay)
-
-
-def replay_options(path: Path, speed: float = 1.0) -> dict[str, Any]:
-    """QuoteboardApp options for ``--replay``: the embedded server pushes the recording, and the
-    board leaves the saved watchlist alone. ``recorded`` (not an app option) lists the recording's
-    symbols for the board to show. Raises RecordingError for a file that cannot be replayed."""
-    servers = _ReplayServers(path, speed)
-    recorded = [key for key in map(_symbol_or_none, servers.first.symbols) if key is not None]
-    return {
-        "demo_server": servers,
-        "demo_name": "replay",
-        "store": None,
-        "recorded": recorded[:DEFAULT_MAX_SYMBOLS],
-    }
-
-
-def _symbol_or_none(text: str) -> SymbolKey | None:
-    try:
-        return parse_symbol(text)
-    except ValueError:
-        return None

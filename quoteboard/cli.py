@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_stream(demo=args.demo, password=password, base_url=args.kabu_url, symbols=args.symbols,
                           count=args.count, duration=args.duration, record=args.record,
                           replay=replay, speed=speed, loop=args.loop)  # fmt: skip
-    from quoteboard.app import run_board
+    from quoteboard.launch import run_board
 
     return run_board(demo=args.demo or password is None, password=password, base_url=args.kabu_url,
                      symbols=args.symbols, replay=replay, speed=speed, record=args.record)  # fmt: skip

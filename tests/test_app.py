@@ -278,8 +278,9 @@ async def test_the_watchlist_is_saved_without_the_password(tmp_path: Path, stati
 async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tmp_path: Path) -> None:
     import json
 
-    from quoteboard.app import QuoteboardApp, replay_options
+    from quoteboard.app import QuoteboardApp
     from quoteboard.kabu.protocol import Quote, decode_frame
+    from quoteboard.launch import replay_options
 
     recording = tmp_path / "rec.ndjson"
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], record=recording)

@@ -284,9 +284,9 @@ def test_replay_options_that_contradict_each_other_are_usage_errors(args, capsys
 
 def test_board_gets_replay_speed_and_record(monkeypatch):
     calls = []
-    fake = types.ModuleType("quoteboard.app")
+    fake = types.ModuleType("quoteboard.launch")
     fake.run_board = lambda **kwargs: calls.append(kwargs) or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "quoteboard.app", fake)
+    monkeypatch.setitem(sys.modules, "quoteboard.launch", fake)
     assert cli.main(["--replay", "day.ndjson", "--speed", "30", "--record", "again.ndjson"]) == 0
     assert cli.main(["--demo"]) == 0
     assert calls[0]["replay"] == Path("day.ndjson") and calls[0]["speed"] == 30.0
