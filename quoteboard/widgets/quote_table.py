@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -29,11 +29,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quoteboard.board import FLASH_SECONDS, Board, Row
+from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
 __all__ = ["SORT_MODES", "QuoteTable", "format_price"]
 
-SortMode = Literal["added", "code", "change", "volume"]
-SORT_MODES: Final[tuple[SortMode, ...]] = ("added", "code", "change", "volume")
 #: With a sort on live values, the order is recomputed at most this often (rows jumping about
 #: on every tick are unreadable, and each reorder repaints the whole table).
 RESORT_SECONDS: Final = 1.0
