@@ -39,6 +39,8 @@ from quoteboard.widgets.register_panel import CodeInput, RegisterPanel
 from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
 
 if TYPE_CHECKING:
+    import httpx
+
     from quoteboard.server import TestServer
 
 __all__ = ["DEMO_WATCHLIST", "QuoteboardApp"]
@@ -82,6 +84,7 @@ class QuoteboardApp(App[int]):
         demo_name: str = "demo",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         record: Path | None = None,
+        rest_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__()
         self._password = password
@@ -94,6 +97,7 @@ class QuoteboardApp(App[int]):
         #: What the embedded feed is called on screen: "demo", or "replay" for a recording.
         self.demo_name = demo_name
         self._record_path = record
+        self._rest_transport = rest_transport  # the Kabu feed's REST transport (tests inject faults)
         self._recorder: Recorder | None = None
         self.max_symbols = max_symbols
         self.board = Board()
@@ -172,7 +176,8 @@ class QuoteboardApp(App[int]):
             self._server = server
             feed = Feed(server.base_url, kind, name=kind, max_symbols=self.max_symbols)
         else:
-            feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols)
+            feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols,
+                        transport=self._rest_transport)  # fmt: skip
         feed.set_watch(self._watched_keys())
         if self._record_path is not None:
             self._start_recording(feed)
@@ -215,6 +220,7 @@ class QuoteboardApp(App[int]):
 
     @work(group="feed", exit_on_error=False)
     async def _run_feed(self, feed: Feed) -> None:
+        late = False
         try:
             await feed.start()
         except KabuError as exc:
@@ -223,15 +229,26 @@ class QuoteboardApp(App[int]):
             self.panel.show_outcome(f"{feed.name}: the station refused the token: {exc}", "error")
             return
         except StationUnreachable as exc:
-            # The socket loop below retries with back-off and registers once it connects.
+            # The socket loop below retries with back-off and registers once it connects; the first
+            # snapshots are fetched then (after the close nothing is pushed to fill the board).
             self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
+            late = True
         else:
             if feed.watch:
                 self.panel.show_outcome(
                     f"{feed.name}: {len(feed.rest.registered)}/{feed.rest.max_symbols} registered", "ok"
                 )
             self._fetch_boards(feed, list(feed.watch))
-        await feed.run(self.board.apply, self.board.reject, lambda status: self._on_feed_status(feed, status))
+
+        def on_status(status: FeedStatus) -> None:
+            nonlocal late
+            if late and status.state == "live":
+                late = False
+                self.panel.show_outcome(f"{feed.name}: connected", "ok")
+                self._fetch_boards(feed, list(feed.watch))
+            self._on_feed_status(feed, status)
+
+        await feed.run(self.board.apply, self.board.reject, on_status)
 
     def _on_feed_status(self, feed: Feed, status: FeedStatus) -> None:
         if feed is self.feed:

@@ -9,7 +9,8 @@ every frame as received, before decoding (``--record`` writes them with :class:`
 Kabu specifics that shape this module (see shared/kabusapi/README.md):
 - the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with
   websockets' defaults the connection would die after ~40 s); death is seen as the socket closing;
-- the station serves one socket: a new one closes the old, so we never open two;
+- the station serves one socket: a new one closes the old, so we never open two (and when another
+  client's newer socket closes ours, the status says so);
 - registrations normally survive a reconnect, but not a station restart or the early-morning
   logout: after each reconnect the watched symbols are registered again (PUT /register is
   idempotent and answers the full list).
@@ -22,7 +23,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -37,6 +38,9 @@ from quoteboard.kabu.protocol import (
     websocket_url,
 )
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Feed", "FeedStatus", "backoff_delay"]
 
@@ -80,7 +84,10 @@ StatusHandler = Callable[[FeedStatus], object]
 
 
 class Feed:
-    """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection."""
+    """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection.
+
+    ``transport`` goes to the REST client's httpx client (tests inject faults with it).
+    """
 
     def __init__(
         self,
@@ -91,13 +98,20 @@ class Feed:
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         rest: KabuRest | None = None,
         on_frame: FrameHandler | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
         #: Sees every frame before it is decoded (a recorder); read when a connection opens.
         self.on_frame = on_frame
         self.base_url = base_url.rstrip("/")
-        self.ws_url = websocket_url(self.base_url)
-        self.rest = rest or KabuRest(self.base_url, password, max_symbols=max_symbols)
+        try:
+            self.ws_url = websocket_url(self.base_url)
+            self._bad_url = ""
+        except ValueError as exc:
+            # Not raised here: this frame holds the password, and a crash report that shows locals
+            # (Textual's does) would print it. start() and run() say what is wrong instead.
+            self.ws_url, self._bad_url = "", str(exc)
+        self.rest = rest or KabuRest(self.base_url, password, max_symbols=max_symbols, transport=transport)
         #: The symbols this feed keeps registered, in the order they were added.
         self.watch: dict[SymbolKey, None] = {}
         self.status = FeedStatus("idle")
@@ -118,6 +132,8 @@ class Feed:
         Headless callers (``quoteboard stream``) call this first so a wrong password or a closed
         station is one clear error before any streaming starts.
         """
+        if self._bad_url:
+            raise StationUnreachable(self.base_url, self._bad_url)
         await self.rest.token()
         if self.watch:
             await self.rest.register(list(self.watch))
@@ -172,9 +188,15 @@ class Feed:
     ) -> None:
         """Stream quotes until cancelled, reconnecting forever with back-off.
 
-        Each decoded quote goes to ``on_quote``; each undecodable frame is counted and goes to
-        ``on_reject``; each status change to ``on_status``. Returns only by cancellation (or after
-        :meth:`close`).
+        Each decoded quote goes to ``on_quote``; each undecodable frame (or one over the size cap,
+        which costs the socket) is counted and goes to ``on_reject``; each status change to
+        ``on_status``. Returns only by cancellation (or after :meth:`close`), or at once with an
+        "error" status if the base URL cannot be used.
+
+        Back-off: a socket that delivered quotes and then dropped is retried from the first, short
+        step; one that failed to open, delivered nothing, or that the station closed on purpose
+        (code 1000: another client's newer socket, say) keeps growing the delay, so two clients
+        fighting over Kabu's one socket do not hammer it.
         """
 
         def report(status: FeedStatus) -> None:
@@ -182,10 +204,14 @@ class Feed:
             if on_status is not None:
                 on_status(status)
 
+        if self._bad_url:
+            report(FeedStatus("error", f"bad base URL: {self._bad_url}"))
+            return
         attempt = 0
         while self.status.state != "closed":
             report(FeedStatus("connecting", self.ws_url, attempt=attempt))
             opened_at = time.monotonic()
+            delivered = False
             try:
                 ws = await connect(
                     self.ws_url,
@@ -210,13 +236,19 @@ class Feed:
                 try:
                     report(FeedStatus("live"))
                     await self._ensure_registered(report)
-                    detail = await self._pump(ws, on_quote, on_reject)
+                    received = self.received
+                    closed = await self._pump(ws, on_quote, on_reject)
+                    detail = _describe_close(closed)
+                    delivered = self.received > received and not _closed_on_purpose(closed)
+                    if _too_big(closed):
+                        self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1),
+                                     on_reject)  # fmt: skip
                 finally:
                     self._ws = None
                     await ws.close()
             if self.status.state == "closed":
                 break
-            if time.monotonic() - opened_at >= STABLE_AFTER:
+            if delivered or time.monotonic() - opened_at >= STABLE_AFTER:
                 attempt = 0
             attempt += 1
             delay = backoff_delay(attempt, self._rng)
@@ -225,8 +257,8 @@ class Feed:
 
     async def _pump(
         self, ws: ClientConnection, on_quote: QuoteHandler, on_reject: RejectHandler | None
-    ) -> str:
-        """The hot loop: frames in, quotes out. Returns why the socket ended."""
+    ) -> ConnectionClosed:
+        """The hot loop: frames in, quotes out. Returns how the socket ended."""
         clock = time.time
         on_frame = self.on_frame
         try:
@@ -245,7 +277,12 @@ class Feed:
                     if on_reject is not None:
                         on_reject(decoded)  # type: ignore[arg-type]
         except ConnectionClosed as exc:
-            return _describe_close(exc)
+            return exc
+
+    def _reject(self, rejection: Rejection, on_reject: RejectHandler | None) -> None:
+        self.rejected += 1
+        if on_reject is not None:
+            on_reject(rejection)
 
     async def _ensure_registered(self, report: Callable[[FeedStatus], None]) -> None:
         """After a (re)connect, register again whatever the station may have lost."""
@@ -268,12 +305,33 @@ class Feed:
         await self.rest.aclose()
 
 
+def _station_closed(exc: ConnectionClosed) -> bool:
+    """The station sent its close frame first (not an answer to ours)."""
+    return exc.rcvd is not None and (exc.sent is None or bool(exc.rcvd_then_sent))
+
+
+def _closed_on_purpose(exc: ConnectionClosed) -> bool:
+    return _station_closed(exc) and exc.rcvd is not None and exc.rcvd.code == 1000
+
+
+def _too_big(exc: ConnectionClosed) -> bool:
+    return not _station_closed(exc) and exc.sent is not None and exc.sent.code == 1009
+
+
 def _describe_close(exc: ConnectionClosed) -> str:
-    frame = exc.rcvd
-    if frame is None:
-        return "the connection dropped"
-    reason = f" {frame.reason}" if frame.reason else ""
-    return f"closed by the station (code {frame.code}{reason})"
+    if _station_closed(exc):
+        frame = exc.rcvd
+        assert frame is not None
+        text = f"closed by the station (code {frame.code}{': ' + frame.reason if frame.reason else ''})"
+        if "superseded" in frame.reason or "new connection" in frame.reason:
+            text += ": another PUSH socket was opened to it, and Kabu serves one at a time"
+        return text
+    if _too_big(exc):
+        return f"a frame over the {MAX_FRAME:,}-byte limit: the feed closed the socket (code 1009)"
+    if exc.sent is not None:
+        reason = f": {exc.sent.reason}" if exc.sent.reason else ""
+        return f"closed by the feed (code {exc.sent.code}{reason})"
+    return "the connection dropped (no close frame)"
 
 
 def _describe_connect_error(exc: BaseException) -> str:

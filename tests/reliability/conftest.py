@@ -1,0 +1,9 @@
+"""The reliability suite's marker: ``slow`` for the one test that outlasts websockets' keepalive."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: runs for most of a minute; opt in with QUOTEBOARD_SLOW_TESTS=1")
