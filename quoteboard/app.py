@@ -280,6 +280,10 @@ class QuoteboardApp(App[int]):
     # -- the frame clock -------------------------------------------------------------------------
 
     def _frame(self) -> None:
+        if not self.is_running:
+            # Shutting down without App.exit() (Pilot's run_test does so): timers still fire while
+            # the widgets are taken down, and the panel would look for a child already gone.
+            return
         dirty = self.board.take_dirty()
         table = self.table
         cursor = table.cursor_key

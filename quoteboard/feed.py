@@ -35,6 +35,7 @@ from quoteboard.kabu.protocol import (
     Rejection,
     SymbolKey,
     decode_frame,
+    printable,
     websocket_url,
 )
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
@@ -322,8 +323,9 @@ def _describe_close(exc: ConnectionClosed) -> str:
     if _station_closed(exc):
         frame = exc.rcvd
         assert frame is not None
-        text = f"closed by the station (code {frame.code}{': ' + frame.reason if frame.reason else ''})"
-        if "superseded" in frame.reason or "new connection" in frame.reason:
+        reason = printable(frame.reason)  # the station's words, going to a terminal
+        text = f"closed by the station (code {frame.code}{': ' + reason if reason else ''})"
+        if "superseded" in reason or "new connection" in reason:
             text += ": another PUSH socket was opened to it, and Kabu serves one at a time"
         return text
     if _too_big(exc):

@@ -33,6 +33,7 @@ __all__ = [
     "parse_regist_list",
     "parse_symbol",
     "parse_token",
+    "printable",
     "register_body",
     "token_body",
     "websocket_url",
@@ -201,6 +202,20 @@ class Quote(msgspec.Struct, gc=False, rename=_KABU_NAMES):
         return 0
 
 
+#: Characters a terminal acts on instead of showing: the C0 and C1 controls (ESC starts a terminal
+#: command, CR moves the cursor, BEL rings) and the bidi controls that reorder the text after them.
+_UNPRINTABLE: Final = dict.fromkeys(
+    (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)),
+    "\ufffd",
+)
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character replaced by U+FFFD (�), so that text from the station (a
+    name, an error message) can go on a terminal without the terminal acting on it."""
+    return text if text.isprintable() else text.translate(_UNPRINTABLE)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A frame that could not be decoded into a :class:`Quote`, and why."""
@@ -216,7 +231,10 @@ def decode_frame(frame: str | bytes | bytearray | memoryview, received_at: float
     """Decode one PUSH frame or ``GET /board`` answer.
 
     Never raises: anything that is not a JSON object with a string ``Symbol`` and well-typed known
-    fields becomes a :class:`Rejection` carrying the reason. Unknown fields are ignored.
+    fields becomes a :class:`Rejection` carrying the reason. Unknown fields are ignored. A price is
+    always finite: ``NaN``/``Infinity`` are not JSON and ``1e999`` is out of range, so such frames are
+    rejected. Control characters in the texts a board shows (``SymbolName``, ``CurrentPriceTime``)
+    become U+FFFD (see :func:`printable`).
     """
     try:
         size = len(frame)
@@ -227,6 +245,11 @@ def decode_frame(frame: str | bytes | bytearray | memoryview, received_at: float
         return Rejection(f"{type(exc).__name__}: {exc}", _safe_len(frame))
     if not quote.symbol:
         return Rejection("empty `Symbol`", size)
+    name, time = quote.name, quote.time
+    if name is not None and not name.isprintable():
+        quote.name = printable(name)
+    if time is not None and not time.isprintable():
+        quote.time = printable(time)
     quote.received_at = received_at
     return quote
 
@@ -419,5 +442,5 @@ def error_from_response(http_status: int, body: bytes | str) -> KabuError:
         answer = msgspec.json.decode(body, type=_ErrorAnswer)
     except msgspec.DecodeError:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
-        return KabuError(None, text.strip()[:200], http_status)
-    return KabuError(answer.code, answer.message or "", http_status)
+        return KabuError(None, printable(" ".join(text.split())[:200]), http_status)
+    return KabuError(answer.code, printable(answer.message or ""), http_status)

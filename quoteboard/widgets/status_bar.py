@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from quoteboard.feed import FeedStatus
+from quoteboard.kabu.protocol import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]
 
@@ -76,7 +77,7 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
     if snap.rejected:
         text.append(f"rejected {snap.rejected}", style="bold yellow")
         if snap.last_rejection:
-            text.append(f" ({snap.last_rejection})", style="yellow")
+            text.append(f" ({printable(snap.last_rejection)})", style="yellow")
     else:
         text.append("rejected 0", style="dim")
     text.append_text(sep)
@@ -85,7 +86,7 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
     text.append(f"sort: {snap.sort}")
     if status.detail:
         text.append_text(sep)
-        text.append(status.detail, style=_STATE_STYLE.get(state, ""))
+        text.append(printable(status.detail), style=_STATE_STYLE.get(state, ""))
     text.no_wrap = True
     text.overflow = "ellipsis"
     return text

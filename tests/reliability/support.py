@@ -9,14 +9,20 @@ import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+import httpx
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
+from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.protocol import Quote, Rejection
+from quoteboard.server import TestServer
 from quoteboard.widgets.status_bar import StatusBar, status_text
+
+#: A REST fault: given a request, a response to answer with instead (or an httpx error raised), or None.
+Fault = Callable[[httpx.Request], "httpx.Response | None"]
 
 
 def free_port() -> int:
@@ -38,10 +44,11 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what
 
 class FeedLog:
     """Runs a feed and keeps what it reported: quotes (with the connection they came on), rejections
-    and every status, in order."""
+    and every status, in order; with a ``board``, also hands it the quotes and rejections."""
 
-    def __init__(self, feed: Feed) -> None:
+    def __init__(self, feed: Feed, board: Board | None = None) -> None:
         self.feed = feed
+        self.board = board
         self.quotes: list[Quote] = []
         self.quote_connection: list[int] = []
         self.rejections: list[Rejection] = []
@@ -51,9 +58,17 @@ class FeedLog:
     def _quote(self, quote: Quote) -> None:
         self.quotes.append(quote)
         self.quote_connection.append(self.feed.connections)
+        if self.board is not None:
+            self.board.apply(quote)
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.rejections.append(rejection)
+        if self.board is not None:
+            self.board.reject(rejection)
 
     def start(self) -> FeedLog:
-        self.task = asyncio.create_task(self.feed.run(self._quote, self.rejections.append, self.statuses.append))
+        run = self.feed.run(self._quote, self._reject, self.statuses.append)
+        self.task = asyncio.create_task(run)
         return self
 
     def states(self) -> list[str]:
@@ -98,10 +113,11 @@ class _PingDeafProtocol(ServerProtocol):
 
 @dataclass
 class ScriptedStation:
-    """A bare websockets server on Kabu's PUSH path: each connection gets ``frames`` in order, then
-    (``repeat_every`` > 0) the last frame again every ``repeat_every`` seconds until it closes."""
+    """A bare websockets server standing in for Kabu's PUSH socket. The n-th connection gets the n-th
+    script's frames in order (the last script once they run out), then, with ``repeat_every`` > 0,
+    its last frame again every ``repeat_every`` seconds until the socket closes."""
 
-    frames: Sequence[str | bytes]
+    scripts: Sequence[Sequence[str | bytes]]
     repeat_every: float = 0.0
     port: int = 0
     pings: list[bytes] = field(default_factory=list)
@@ -112,25 +128,42 @@ class ScriptedStation:
         return f"http://127.0.0.1:{self.port}/kabusapi"
 
     async def _handler(self, ws: ServerConnection) -> None:
+        frames = self.scripts[min(self.connections, len(self.scripts) - 1)]
         self.connections += 1
         ws.protocol.__class__ = _PingDeafProtocol  # same state, one method overridden
         ws.protocol.pings = self.pings  # type: ignore[attr-defined]
-        for frame in self.frames:
-            await ws.send(frame)
-        if self.repeat_every > 0 and self.frames:
-            with contextlib.suppress(ConnectionClosed):
-                while True:
-                    await asyncio.sleep(self.repeat_every)
-                    await ws.send(self.frames[-1])
+        with contextlib.suppress(ConnectionClosed):
+            for frame in frames:
+                await ws.send(frame)
+            while self.repeat_every > 0 and frames:
+                await asyncio.sleep(self.repeat_every)
+                await ws.send(frames[-1])
         await ws.wait_closed()
 
 
 @contextlib.asynccontextmanager
 async def scripted_station(
-    frames: Sequence[str | bytes], repeat_every: float = 0.0
+    *scripts: Sequence[str | bytes], repeat_every: float = 0.0
 ) -> AsyncIterator[ScriptedStation]:
-    station = ScriptedStation(list(frames), repeat_every)
+    station = ScriptedStation(scripts, repeat_every)
     # max_size=None: the station may send frames bigger than the client accepts.
     async with serve(station._handler, "127.0.0.1", 0, max_size=None, ping_interval=None) as server:
         station.port = server.sockets[0].getsockname()[1]
         yield station
+
+
+def forward_to(server: TestServer, fault: Fault | None = None) -> httpx.MockTransport:
+    """A REST transport that sends each request on to ``server`` (the real test server), unless
+    ``fault`` answers it first: return a response to send instead, raise an httpx error, or None."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if fault is not None and (answer := fault(request)) is not None:
+            return answer
+        path = request.url.path.removeprefix("/kabusapi")
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("x-api-key", "content-type")}
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            answer = await client.request(request.method, path, content=request.content, headers=headers)
+        return httpx.Response(answer.status_code, content=answer.content,
+                              headers={"Content-Type": answer.headers.get("Content-Type", "")})  # fmt: skip
+
+    return httpx.MockTransport(handle)
