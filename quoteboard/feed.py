@@ -13,7 +13,8 @@ Kabu specifics that shape this module (see shared/kabusapi/README.md):
   client's newer socket closes ours, the status says so);
 - registrations normally survive a reconnect, but not a station restart or the early-morning
   logout: after each reconnect the watched symbols are registered again (PUT /register is
-  idempotent and answers the full list).
+  idempotent and answers the full list), and while the socket is up, symbols whose registration
+  found the station unreachable are registered again with back-off.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class Feed:
         self.rejected = 0
         self._ws: ClientConnection | None = None
         self._rng = random.Random()
+        #: Set when a registration found the station unreachable: retried while the socket is up.
+        self._unregistered = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"Feed({self.name!r}, {self.base_url!r}, {self.status.state})"
@@ -140,9 +143,18 @@ class Feed:
             await self.rest.register(list(self.watch))
 
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
-        """Register ``keys`` at the station and keep them registered across reconnects."""
+        """Register ``keys`` at the station and keep them registered across reconnects.
+
+        If the station cannot be reached, StationUnreachable is raised (to be shown) but the keys
+        are watched all the same, and :meth:`run` registers them once the station answers.
+        """
         keys = list(keys)
-        registered = await self.rest.register(keys)
+        try:
+            registered = await self.rest.register(keys)
+        except StationUnreachable:
+            self.watch.update(dict.fromkeys(keys))
+            self._unregistered.set()
+            raise
         for key in keys:
             self.watch[key] = None
         return registered
@@ -234,6 +246,7 @@ class Feed:
                 self._ws = ws
                 self.connections += 1
                 opened_at = time.monotonic()
+                registrar = asyncio.create_task(self._keep_registered(report))
                 try:
                     report(FeedStatus("live"))
                     await self._ensure_registered(report)
@@ -245,6 +258,7 @@ class Feed:
                         self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1),
                                      on_reject)  # fmt: skip
                 finally:
+                    registrar.cancel()
                     self._ws = None
                     await ws.close()
             if self.status.state == "closed":
@@ -296,6 +310,30 @@ class Feed:
         except (KabuError, StationUnreachable) as exc:
             # The socket still streams what the station has registered; say what failed.
             report(FeedStatus("error", f"re-registering {len(self.watch)} symbols failed: {exc}"))
+            if isinstance(exc, StationUnreachable):
+                self._unregistered.set()
+
+    async def _keep_registered(self, report: Callable[[FeedStatus], None]) -> None:
+        """While the socket is up, register (with back-off) the watched symbols a REST call could not
+        register because the station did not answer: the socket streams only registered symbols."""
+        attempt = 0
+        while True:
+            await self._unregistered.wait()
+            attempt += 1
+            await asyncio.sleep(backoff_delay(attempt, self._rng))
+            missing = [key for key in self.watch if key not in self.rest.registered]
+            try:
+                if missing:
+                    await self.rest.register(missing)
+            except StationUnreachable:
+                continue
+            except KabuError as exc:  # refused, not unreachable: asking again would not help
+                report(FeedStatus("error", f"registering {len(missing)} symbols failed: {exc}"))
+            else:
+                if self.status.state == "error":
+                    report(FeedStatus("live"))
+            self._unregistered.clear()
+            attempt = 0
 
     async def close(self) -> None:
         """Close the socket and the REST client. :meth:`run` returns (or is cancelled) after."""

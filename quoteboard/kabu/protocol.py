@@ -373,7 +373,7 @@ EXPLANATIONS: Final[dict[int, str]] = {
     4001006: "too many API calls: the station allows about 10 requests a second",
     4001007: "login failed: is kabuステーション running and logged in?",
     4001008: "the API is not enabled: turn it on in kabuステーション's API settings",
-    4001009: "API key mismatch: the token is not valid (get a new one)",
+    4001009: "API key mismatch: the token is not valid (voided by a newer token or a logout)",
     4001013: "token refused: the station is logged in but the API password is wrong",
     4001017: "login failed: kabuステーション is not logged in",
     4001018: "could not register the symbols: the 50-symbol limit is reached",

@@ -4,7 +4,9 @@ A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`. It 
 Kabu voids a token when a newer one is issued and at the forced early-morning logout, so a 401 gets
 one new token and one retry. A 429 (or Kabu's 4001006) gets a short, bounded back-off.
 
-The API password is kept in one private attribute and is never put in a message, a repr or a log.
+The API password is kept in one private attribute and is never put in a message, a repr or a log;
+nor in a local variable of a frame that is still running while a request is sent, so a crash report
+that shows locals (Textual's does) has none to show: the token request is built, then sent.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class KabuRest:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._url_problem = _url_problem(self.base_url)
         self._password = password
         self.max_symbols = max_symbols
         self.retries_429 = retries_429
@@ -105,7 +108,10 @@ class KabuRest:
 
     async def token(self) -> str:
         """POST /token: a new token (which voids the previous one). Returns it."""
-        answer = await self._send("POST", "/token", content=token_body(self._password), auth=False)
+        self._check_url()
+        request = self._client.build_request("POST", "/token", content=token_body(self._password),
+                                             headers=_JSON)  # fmt: skip
+        answer = await self._send_request(request, "POST /token")
         self._token = parse_token(answer.content)
         return self._token
 
@@ -177,28 +183,41 @@ class KabuRest:
             if exc.http_status != 401:
                 raise
         await self._renew_token(token)
-        return await self._send(method, path, content=content, token=self._token)
+        try:
+            return await self._send(method, path, content=content, token=self._token)
+        except KabuError as exc:
+            if exc.http_status != 401:
+                raise
+            said = f"{exc.message}; " if exc.message else ""
+            why = "is another program taking tokens with this password, or is kabuステーション logging out?"
+            raise KabuError(exc.code, f"{said}a new token was refused too: {why}", 401) from None
 
     async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: bytes | None = None,
-        token: str | None = None,
-        auth: bool = True,
+        self, method: str, path: str, *, content: bytes | None = None, token: str | None = None
     ) -> httpx.Response:
-        """One request with the 429 back-off. Raises KabuError for any non-2xx answer."""
+        """An authenticated request (see :meth:`_send_request`)."""
+        self._check_url()
         headers = dict(_JSON) if content is not None else {}
-        if auth and token:
+        if token:
             headers["X-API-KEY"] = token
+        request = self._client.build_request(method, path, content=content, headers=headers)
+        return await self._send_request(request, f"{method} {path}")
+
+    def _check_url(self) -> None:
+        # Checked before a request is built: httpx would raise from frames holding the body.
+        if self._url_problem:
+            raise StationUnreachable(self.base_url, self._url_problem)
+
+    async def _send_request(self, request: httpx.Request, what: str) -> httpx.Response:
+        """Send with the 429 back-off. Raises KabuError for any non-2xx answer, StationUnreachable
+        when none came (every httpx failure: refused, timed out, a bad URL, a broken answer)."""
         delay = self.backoff_429
         for attempt in range(self.retries_429 + 1):
             try:
-                response = await self._client.request(method, path, content=content, headers=headers)
+                response = await self._client.send(request)
             except httpx.TimeoutException:
-                raise StationUnreachable(self.base_url, f"no answer to {method} {path} in time") from None
-            except httpx.TransportError as exc:
+                raise StationUnreachable(self.base_url, f"no answer to {what} in time") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 reason = str(exc) or type(exc).__name__
                 if isinstance(exc, httpx.ConnectError):
                     reason = f"{reason} (is kabuステーション running with the API enabled?)"
@@ -212,6 +231,17 @@ class KabuRest:
             await asyncio.sleep(_retry_after(response, delay))
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _url_problem(base_url: str) -> str:
+    """Why ``base_url`` cannot be a station's address, or "" if it can."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        return f"not a URL ({exc})"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "not an http:// or https:// URL such as http://localhost:18080/kabusapi"
+    return ""
 
 
 def _retry_after(response: httpx.Response, default: float) -> float:

@@ -152,11 +152,20 @@ async def scripted_station(
         yield station
 
 
-def forward_to(server: TestServer, fault: Fault | None = None) -> httpx.MockTransport:
+def forward_to(
+    server: TestServer, fault: Fault | None = None, log: list[tuple[str, str, int]] | None = None
+) -> httpx.MockTransport:
     """A REST transport that sends each request on to ``server`` (the real test server), unless
-    ``fault`` answers it first: return a response to send instead, raise an httpx error, or None."""
+    ``fault`` answers it first: return a response to send instead, raise an httpx error, or None.
+    ``log`` gets (method, path, status) for each answer."""
 
     async def handle(request: httpx.Request) -> httpx.Response:
+        answer = await _answer(request)
+        if log is not None:
+            log.append((request.method, request.url.path.removeprefix("/kabusapi"), answer.status_code))
+        return answer
+
+    async def _answer(request: httpx.Request) -> httpx.Response:
         if fault is not None and (answer := fault(request)) is not None:
             return answer
         path = request.url.path.removeprefix("/kabusapi")
