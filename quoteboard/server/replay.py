@@ -18,6 +18,10 @@ socket is open: a client that reconnects misses nothing, and one that connects l
 beginning. Each frame comes due at its recorded offset whether its symbol is registered or not, the
 way the market moves on while nobody watches a symbol. After the last frame the station falls
 silent, like after the close, and :attr:`Replay.finished` is set; with ``loop`` it starts over.
+
+Frames go through the PUSH socket's send queue like the market's (see :mod:`.outbox`): a client too
+slow for the replay's pace loses its oldest frames, and frames still queued when a client goes are
+lost with it, as they would be at the station. A client that keeps up gets every frame.
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ class Replay:
         self._pending: RecordedFrame | None = None
         self._position: float | None = None  # replay offset of the latest frame that came due
         self._lock = asyncio.Lock()
-        #: Frames pushed to a client, all sockets together.
+        #: Frames handed to a PUSH socket's send queue, all sockets together.
         self.sent = 0
         #: Times the recording was started over (``loop``).
         self.loops = 0

@@ -3,6 +3,10 @@
 :class:`TestServer` binds its own listening socket (so a busy port is a plain :class:`BindError`, not
 uvicorn's ``sys.exit``) and runs ``uvicorn.Server`` as a task in the running loop, without touching
 signal handlers or the logging configuration of the app that embeds it.
+
+Both bind loopback (127.0.0.1) unless given another host: the station accepts any API password by
+default, so it is not for the network. Every WebSocket message a client sends is capped at
+``max_message`` bytes (1 MiB): a bigger one is refused with close code 1009 (message too big).
 """
 
 from __future__ import annotations
@@ -21,10 +25,15 @@ import uvicorn
 from quoteboard.record import RecordingError
 
 from .app import KabuStation
+from .outbox import MAX_MESSAGE, QUEUE_FRAMES
 from .replay import Replay
 from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
-__all__ = ["BindError", "TestServer", "serve_forever"]
+__all__ = ["BindError", "TestServer", "report_drops", "serve_forever"]
+
+_log = logging.getLogger("quoteboard.server")
+#: How often ``quoteboard serve`` reports frames dropped for slow clients (when there were some).
+REPORT_EVERY = 10.0
 
 
 class BindError(OSError):
@@ -95,6 +104,9 @@ class TestServer:
     ``replay`` pushes a recording instead of the simulated market (see :mod:`.replay`)::
 
         async with TestServer(replay=Replay.open("rec.ndjson", speed=10)) as srv: ...
+
+    ``max_message`` caps what a client may send in one message (close 1009 over it); ``send_queue``
+    is the frames queued for one client before its oldest are dropped (see :mod:`.outbox`).
     """
 
     __test__ = False  # not a pytest test class, whatever its name says
@@ -109,9 +121,12 @@ class TestServer:
         max_symbols: int = 50,
         rate_limit: float | None = 10.0,
         replay: Replay | None = None,
+        max_message: int = MAX_MESSAGE,
+        send_queue: int = QUEUE_FRAMES,
     ) -> None:
         self.host = host
         self.port = port
+        self.max_message = max_message
         self.kabu = KabuStation(
             password=password,
             rate=rate,
@@ -119,6 +134,7 @@ class TestServer:
             max_symbols=max_symbols,
             rate_limit=rate_limit,
             replay=replay,
+            send_queue=send_queue,
         )
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -153,6 +169,28 @@ class TestServer:
         return self.kabu.push.frames_sent
 
     @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) the server is listening on, as the socket reports it."""
+        if self._server is None:
+            raise RuntimeError("TestServer is not running")
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        return host, port
+
+    @property
+    def connections(self) -> int:
+        """Open connections, HTTP and WebSocket (0 when not running)."""
+        return len(self._server.server_state.connections) if self._server is not None else 0
+
+    def write_buffered(self) -> int:
+        """The most bytes waiting in one connection's transport for its client to read."""
+        if self._server is None:
+            return 0
+        return max(
+            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),  # type: ignore[attr-defined]
+            default=0,
+        )
+
+    @property
     def replay(self) -> Replay | None:
         """The recording being replayed, if this server replays one."""
         return self.kabu.replay
@@ -179,6 +217,7 @@ class TestServer:
             log_config=None,  # leave the host's logging alone (a TUI must not get uvicorn's handlers)
             lifespan="off",
             ws=KabuWebSocketProtocol,
+            ws_max_size=self.max_message,
             ws_per_message_deflate=False,  # the station doesn't compress; deflate only costs CPU here
         )
         self._server = _EmbeddedServer(config)
@@ -210,6 +249,40 @@ class TestServer:
             self._server = self._task = None
 
 
+async def report_drops(kabu: KabuStation, every: float = REPORT_EVERY) -> None:
+    """Every ``every`` seconds, one warning if clients were too slow and lost frames since the last."""
+    push = echo = 0
+    while True:
+        await asyncio.sleep(every)
+        new_push, new_echo = kabu.push.dropped - push, kabu.echo_dropped - echo
+        push, echo = kabu.push.dropped, kabu.echo_dropped
+        if new_push or new_echo:
+            _log.warning(
+                "clients reading too slowly: dropped %d PUSH frames and %d echoes in %g s "
+                "(%d and %d since the start)",
+                new_push,
+                new_echo,
+                every,
+                push,
+                echo,
+            )
+
+
+async def _announce_replay(source: Replay | None) -> None:
+    """Say what will be replayed, then (once it has) that the replay is over."""
+    if source is None:
+        return
+    looping = ", looping" if source.loop else ""
+    print(
+        f"quoteboard serve: replaying {source.recording.frames} frames of {source.path} "
+        f"at {source.speed:g}x{looping} once a client registers a symbol",
+        flush=True,
+    )
+    await source.finished.wait()
+    why = f" ({source.error})" if source.error else ""
+    print(f"quoteboard serve: replay finished{why}: {source.sent} frames pushed", flush=True)
+
+
 def serve_forever(
     host: str = "127.0.0.1",
     port: int = 9000,
@@ -226,8 +299,9 @@ def serve_forever(
     Prints one line with the URLs once listening. A port in use (or any address it cannot listen on)
     prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``replay`` is a
     recording to push instead of the market, at ``speed`` times its pace, over and over with ``loop``;
-    one that cannot be read is one line on stderr and 1. ``options`` go to :class:`TestServer`
-    (``seed``, ``max_symbols``, ``rate_limit``).
+    one that cannot be read is one line on stderr and 1. Frames dropped for slow clients are
+    reported on stderr (:func:`report_drops`). ``options`` go to :class:`TestServer` (``seed``,
+    ``max_symbols``, ``rate_limit``, ``max_message``, ``send_queue``).
     """
     logging.basicConfig(level=logging.WARNING, format="quoteboard serve: %(levelname)s %(message)s")
     source = None
@@ -249,17 +323,12 @@ def serve_forever(
                 f"echo {srv.echo_url}  (Ctrl-C to stop)",
                 flush=True,
             )
-            if source is not None:
-                looping = ", looping" if source.loop else ""
-                print(
-                    f"quoteboard serve: replaying {source.recording.frames} frames of {source.path} "
-                    f"at {source.speed:g}x{looping} once a client registers a symbol",
-                    flush=True,
-                )
-                await source.finished.wait()
-                why = f" ({source.error})" if source.error else ""
-                print(f"quoteboard serve: replay finished{why}: {source.sent} frames pushed", flush=True)
-            await asyncio.Event().wait()
+            reporter = asyncio.create_task(report_drops(srv.kabu))
+            try:
+                await _announce_replay(source)
+                await asyncio.Event().wait()
+            finally:
+                reporter.cancel()
 
     try:
         asyncio.run(main())

@@ -1,4 +1,5 @@
-"""uvicorn's WebSocket protocol, made deaf to pings on the PUSH path like the real station.
+"""uvicorn's WebSocket protocol, made deaf to pings on the PUSH path like the real station, and never
+held open by a client that reads nothing.
 
 The real kabuステーション never answers a WebSocket ping, so a client with websockets' default
 keepalive (ping every 20 s, 20 s to answer) drops the PUSH socket after about 40 s. An ASGI app cannot
@@ -12,23 +13,38 @@ what queues the pong (in ``recv_frame``). This module swaps in a subclass whose 
 the ping as an event but queues no pong, only for connections whose path is the PUSH socket's, and
 skips uvicorn's own keepalive pings there too. The echo socket keeps answering pings.
 
-This leans on two internals (``WebSocketsSansIOProtocol.conn``/``handle_connect`` in uvicorn 0.54,
-``Protocol.recv_frame``/``events`` in websockets 17); ``tests/server/test_server_push.py`` pins the behaviour
-down, so an upgrade that breaks it fails a test rather than silently answering pings.
+The same class also stops a client that reads nothing from holding the server. uvicorn's ``send``
+waits for the write buffer to drain, and its ``transport.close()`` flushes before closing, so closing
+a connection whose client has stopped reading (superseded, dropped, server shutdown, an oversized
+frame) would wait forever and keep the server from exiting. Here such a connection gets
+:data:`STUCK_GRACE` seconds (after uvicorn's own close timeout, when a close frame did go out) and is
+then aborted: a client that reads nothing would not have read the close frame either.
+
+This leans on uvicorn and websockets internals (``WebSocketsSansIOProtocol.conn``/``handle_connect``/
+``writable``/``shutdown``/``handle_parser_exception`` in uvicorn 0.54, ``Protocol.recv_frame``/
+``events`` in websockets 17); ``tests/server/test_server_push.py`` and ``test_server_load.py`` pin the
+behaviour down, so an upgrade that breaks it fails a test rather than silently answering pings or
+hanging.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import asyncio
+from typing import TYPE_CHECKING, Any, Final
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
-__all__ = ["PUSH_PATH", "KabuWebSocketProtocol"]
+if TYPE_CHECKING:
+    from uvicorn._types import ASGISendEvent
+
+__all__ = ["PUSH_PATH", "STUCK_GRACE", "KabuWebSocketProtocol"]
 
 PUSH_PATH: Final = "/kabusapi/websocket"
+#: Seconds a closing connection may wait for a client that reads nothing before it is aborted.
+STUCK_GRACE: Final = 1.0
 
 
 class _PingDeafServerProtocol(ServerProtocol):
@@ -45,13 +61,15 @@ class _PingDeafServerProtocol(ServerProtocol):
 
 
 class KabuWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol, silent to pings on :data:`PUSH_PATH`."""
+    """uvicorn's sans-I/O WebSocket protocol, silent to pings on :data:`PUSH_PATH`, and closing
+    connections whose client reads nothing within :data:`STUCK_GRACE` seconds."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Same object, same state, one overridden method: no need to rebuild it from uvicorn's config.
         self.conn.__class__ = _PingDeafServerProtocol
         self.is_push = False
+        self._abort_timer: asyncio.TimerHandle | None = None
 
     def handle_connect(self, event: Request) -> None:
         path = event.path.partition("?")[0]
@@ -62,3 +80,42 @@ class KabuWebSocketProtocol(WebSocketsSansIOProtocol):
     def start_keepalive(self) -> None:
         if not self.is_push:  # the station sends no pings either
             super().start_keepalive()
+
+    # A client that reads nothing ------------------------------------------------------------------
+
+    def _abort_later(self, delay: float) -> None:
+        """Abort the connection in ``delay`` seconds unless it is gone by then."""
+        if self._abort_timer is None and not self.disconnected:
+            self._abort_timer = self.loop.call_later(delay, self._abort)
+
+    def _abort(self) -> None:
+        self._abort_timer = None
+        if not self.disconnected:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
+        super().connection_lost(exc)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        closing = message["type"] == "websocket.close" and self.handshake_complete
+        if closing and not self.writable.is_set():
+            # uvicorn would wait here until the client reads; it may never.
+            try:
+                await asyncio.wait_for(self.writable.wait(), STUCK_GRACE)
+            except TimeoutError:
+                self._abort()  # connection_lost follows, and uvicorn's send raises ClientDisconnected
+        await super().send(message)
+        if closing and self.close_timer is not None:
+            # After the close timeout uvicorn calls transport.close(), which flushes first.
+            self._abort_later(self.close_timeout + STUCK_GRACE)
+
+    def shutdown(self) -> None:
+        super().shutdown()  # a 1012 close frame, then transport.close(), which flushes first
+        self._abort_later(STUCK_GRACE)
+
+    def handle_parser_exception(self) -> None:
+        super().handle_parser_exception()  # a 1009 (or 1002) close frame, then transport.close()
+        self._abort_later(STUCK_GRACE)
