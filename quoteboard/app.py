@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
@@ -408,6 +408,19 @@ class QuoteboardApp(App[int]):
         if error and error != self._save_error:
             self.notify(error, title="watchlist not saved", severity="error", timeout=12)
         self._save_error = error
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A feed or REST worker raised what nothing expected (a bug): say so, rather than leave
+        "registering…" or a "live" feed that no longer runs on screen (Textual would say nothing)."""
+        worker, error = event.worker, event.worker.error
+        if event.state is not WorkerState.ERROR or worker.group not in ("feed", "rest"):
+            return
+        what = f"unexpected error: {type(error).__name__}: {error}"
+        self.panel.show_outcome(what, "error")
+        if worker is self._feed_worker and self.feed is not None:
+            self.feed.status = FeedStatus("error", f"the feed stopped: {what}")
+            self._update_status()
 
     # -- the rest of the keys ----------------------------------------------------------------------
 

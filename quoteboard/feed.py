@@ -218,7 +218,7 @@ class Feed:
                 on_status(status)
 
         if self._bad_url:
-            report(FeedStatus("error", f"bad base URL: {self._bad_url}"))
+            report(FeedStatus("error", self._bad_url))
             return
         attempt = 0
         while self.status.state != "closed":

@@ -203,6 +203,15 @@ class KabuRest:
         request = self._client.build_request(method, path, content=content, headers=headers)
         return await self._send_request(request, f"{method} {path}")
 
+    def _error(self, response: httpx.Response) -> KabuError:
+        """The error an answer carries, with the password blanked out should the station quote the
+        request back (an error page echoing the token request), raw or JSON-escaped."""
+        body = response.content
+        if self._password:
+            for form in (self._password.encode(), msgspec.json.encode(self._password)[1:-1]):
+                body = body.replace(form, b"***")
+        return error_from_response(response.status_code, body)
+
     def _check_url(self) -> None:
         # Checked before a request is built: httpx would raise from frames holding the body.
         if self._url_problem:
@@ -224,7 +233,7 @@ class KabuRest:
                 raise StationUnreachable(self.base_url, reason) from None
             if response.is_success:
                 return response
-            error = error_from_response(response.status_code, response.content)
+            error = self._error(response)
             rate_limited = response.status_code == 429 or error.code == RATE_LIMITED_CODE
             if not rate_limited or attempt == self.retries_429:
                 raise error
