@@ -254,7 +254,7 @@ class Feed:
                     closed = await self._pump(ws, on_quote, on_reject)
                     detail = _describe_close(closed)
                     delivered = self.received > received and not _closed_on_purpose(closed)
-                    if _too_big(closed):
+                    if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
                         self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1),
                                      on_reject)  # fmt: skip
                 finally:
