@@ -176,6 +176,25 @@ async def test_a_corrupt_watchlist_is_moved_aside_with_a_notice(tmp_path: Path) 
     assert (tmp_path / "watchlist.toml.bak").read_text(encoding="utf-8") == "symbols = [7203@1\n"
 
 
+async def test_a_config_directory_that_cannot_be_written_is_said_once_and_the_board_runs(
+    tmp_path: Path,
+) -> None:
+    # A file where the config directory should be: unwritable for root too, unlike chmod.
+    (tmp_path / "config").write_text("not a directory", encoding="utf-8")
+    app = make_app(tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await pilot.press("a", *"6758", "enter")
+        await wait_for(pilot, lambda: "6758@1" in app._server.registered, what="6758 registered")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.table.sort_mode == "code")
+        unsaved = [n for n in app._notifications if n.title == "watchlist not saved"]
+        assert len(unsaved) == 1, [n.message for n in app._notifications]  # said once, not per change
+        assert "could not create the directory" in unsaved[0].message
+        assert "6758@1" in app.table.order and app.feed is not None and app.feed.received > 0
+    assert (tmp_path / "config").read_text(encoding="utf-8") == "not a directory"
+
+
 @pytest.fixture
 async def station():
     """A second station standing in for Kabu Station, with a password."""

@@ -6,4 +6,4 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: runs for most of a minute; opt in with QUOTEBOARD_SLOW_TESTS=1")
+    config.addinivalue_line("markers", "slow: runs for most of a minute; skip it locally with -m 'not slow'")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -144,7 +143,6 @@ async def test_the_feed_sends_no_ping_so_a_ping_deaf_station_keeps_its_one_socke
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("QUOTEBOARD_SLOW_TESTS"), reason="45 s; set QUOTEBOARD_SLOW_TESTS=1")
 async def test_slow_one_socket_lives_past_websockets_default_keepalive_on_the_ping_deaf_station(server):
     """~45 s: past websockets' default 20 s ping + 20 s timeout, against the test server's PUSH
     socket, which answers no ping (like Kabu)."""
