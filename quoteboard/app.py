@@ -179,6 +179,7 @@ class QuoteboardApp(App[int]):
             feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols,
                         transport=self._rest_transport)  # fmt: skip
         feed.set_watch(self._watched_keys())
+        feed.on_registered = lambda keys: self._fetch_boards(feed, keys)
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
@@ -363,6 +364,9 @@ class QuoteboardApp(App[int]):
         try:
             registered = await feed.register([key])
         except KabuError as exc:
+            if exc.transient:  # the station failed, it did not refuse: the feed asks again
+                self.panel.show_outcome(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
+                return
             if feed is self.feed:
                 self._drop(str(key))
                 if previous is not None:
@@ -370,7 +374,6 @@ class QuoteboardApp(App[int]):
             self.panel.show_outcome(f"{key} not registered: {exc}", "error")
             return
         except StationUnreachable as exc:
-            feed.watch[key] = None  # registered when the station answers again
             self.panel.show_outcome(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
             return
         self.panel.show_outcome(f"{key} registered ({len(registered)}/{feed.rest.max_symbols})", "ok")

@@ -83,6 +83,8 @@ QuoteHandler = Callable[[Quote], object]
 FrameHandler = Callable[[bytes, float], object]
 RejectHandler = Callable[[Rejection], object]
 StatusHandler = Callable[[FeedStatus], object]
+#: Called with the symbols the feed registered by itself, later than asked (the station was down).
+RegisteredHandler = Callable[[list[SymbolKey]], object]
 
 
 class Feed:
@@ -105,6 +107,9 @@ class Feed:
         self.name = name
         #: Sees every frame before it is decoded (a recorder); read when a connection opens.
         self.on_frame = on_frame
+        #: Told which symbols a retry registered late: after the close nothing is pushed for them,
+        #: so the board fetches their snapshots.
+        self.on_registered: RegisteredHandler | None = None
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -145,15 +150,17 @@ class Feed:
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
         """Register ``keys`` at the station and keep them registered across reconnects.
 
-        If the station cannot be reached, StationUnreachable is raised (to be shown) but the keys
-        are watched all the same, and :meth:`run` registers them once the station answers.
+        If the station cannot be reached or fails (a transient :class:`KabuError`), the error is
+        raised (to be shown) but the keys are watched all the same, and :meth:`run` registers them
+        once the station answers. A refusal (no such symbol, the limit...) watches nothing.
         """
         keys = list(keys)
         try:
             registered = await self.rest.register(keys)
-        except StationUnreachable:
-            self.watch.update(dict.fromkeys(keys))
-            self._unregistered.set()
+        except (KabuError, StationUnreachable) as exc:
+            if _worth_retrying(exc):
+                self.watch.update(dict.fromkeys(keys))
+                self._unregistered.set()
             raise
         for key in keys:
             self.watch[key] = None
@@ -310,12 +317,13 @@ class Feed:
         except (KabuError, StationUnreachable) as exc:
             # The socket still streams what the station has registered; say what failed.
             report(FeedStatus("error", f"re-registering {len(self.watch)} symbols failed: {exc}"))
-            if isinstance(exc, StationUnreachable):
+            if _worth_retrying(exc):
                 self._unregistered.set()
 
     async def _keep_registered(self, report: Callable[[FeedStatus], None]) -> None:
         """While the socket is up, register (with back-off) the watched symbols a REST call could not
-        register because the station did not answer: the socket streams only registered symbols."""
+        register because the station did not answer or failed: the socket streams only registered
+        symbols."""
         attempt = 0
         while True:
             await self._unregistered.wait()
@@ -325,13 +333,16 @@ class Feed:
             try:
                 if missing:
                     await self.rest.register(missing)
-            except StationUnreachable:
-                continue
-            except KabuError as exc:  # refused, not unreachable: asking again would not help
+            except (KabuError, StationUnreachable) as exc:
+                if _worth_retrying(exc):
+                    continue
+                # refused, not unreachable: asking again would not help
                 report(FeedStatus("error", f"registering {len(missing)} symbols failed: {exc}"))
             else:
                 if self.status.state == "error":
                     report(FeedStatus("live"))
+                if missing and self.on_registered is not None:
+                    self.on_registered(missing)
             self._unregistered.clear()
             attempt = 0
 
@@ -342,6 +353,11 @@ class Feed:
         if ws is not None:
             await ws.close()
         await self.rest.aclose()
+
+
+def _worth_retrying(exc: KabuError | StationUnreachable) -> bool:
+    """No answer, or a station that failed (not one that refused): registering again may work."""
+    return isinstance(exc, StationUnreachable) or exc.transient
 
 
 def _station_closed(exc: ConnectionClosed) -> bool:

@@ -384,6 +384,9 @@ EXPLANATIONS: Final[dict[int, str]] = {
     4002006: "over the symbol limit: at most 50 symbols can be registered",
 }
 
+#: Codes that say the station failed rather than refused: asking again later may work.
+TRANSIENT_CODES: Final = frozenset({4001001, 4001006})
+
 _HTTP_EXPLANATIONS: Final[dict[int, str]] = {
     400: "bad request",
     401: "unauthorized: the token is missing, wrong or voided",
@@ -417,6 +420,14 @@ class KabuError(Exception):
         self.http_status = http_status
         self.explanation = explain(code, http_status)
         super().__init__(str(self))
+
+    @property
+    def transient(self) -> bool:
+        """The station failed, rather than refused: the same call may succeed later (its internal
+        error, its rate limit, or a 5xx/429 without a Kabu code, e.g. a proxy's HTML page)."""
+        if self.code is not None:
+            return self.code in TRANSIENT_CODES
+        return self.http_status is not None and (self.http_status == 429 or self.http_status >= 500)
 
     def __str__(self) -> str:
         parts = []

@@ -17,7 +17,7 @@ import pytest
 from quoteboard.kabu.protocol import KabuError, SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.server import TestServer
-from tests.app_support import make_app, wait_for
+from tests.app_support import frozen_demo_server, make_app, wait_for
 from tests.reliability.support import forward_to
 
 SIZE = (160, 48)
@@ -141,6 +141,43 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
         await wait_for(pilot, lambda: "6758@1" in station.registered, what="the retry, socket still up")
         await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its quotes")
         assert app.feed.connections == 1 and timeouts == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (httpx.Response(500, text="<html>Internal Server Error</html>"), "internal error in the station"),
+        (kabu_error(500, 4001001, "内部エラー"), "4001001"),
+        (httpx.Response(503, text=""), "[HTTP 503]"),
+    ],
+    ids=["500-html", "4001001", "503"],
+)
+async def test_a_station_that_fails_registering_keeps_the_row_and_registers_and_fills_it_later(
+    tmp_path: Path, answer: httpx.Response, words: str
+) -> None:
+    failures = 0
+
+    def fail_twice(request: httpx.Request) -> httpx.Response | None:
+        nonlocal failures
+        if registering(request, "6758") and failures < 2:
+            failures += 1
+            return answer
+        return None
+
+    # A market that pushes nothing (the evening): only a snapshot can fill the row.
+    async with frozen_demo_server() as quiet:
+        app = make_app(tmp_path, demo=False, password="pw", base_url=quiet.base_url,
+                       symbols=[SymbolKey("7203")], rest_transport=forward_to(quiet, fail_twice))  # fmt: skip
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.board.rows["7203@1"].quote is not None, what="7203's snapshot")
+            await pilot.press("a", *"6758", "enter")
+            await wait_for(pilot, lambda: "not registered yet" in app.panel.outcome, what="the message")
+            assert "6758@1 kept on the watchlist" in app.panel.outcome and words in app.panel.outcome
+            assert app.table.order == ["7203@1", "6758@1"]
+            await wait_for(pilot, lambda: "6758@1" in quiet.registered, what="the retries")
+            await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its snapshot")
+            assert app.board.rows["6758@1"].quote.name == "ソニーグループ"
+            assert failures == 2 and app.feed.connections == 1
 
 
 async def test_a_refused_connection_unregistering_is_said_and_the_board_carries_on(

@@ -112,7 +112,11 @@ async def test_a_whole_session_shows_and_writes_the_password_nowhere(
             station.void_tokens()
             logged_out = True
             await pilot.press("a", *"9433", "enter")
-            await wait_for(pilot, lambda: "9433@1 not registered" in app.panel.outcome, what="the 500")
+            await wait_for(
+                pilot,
+                lambda: "9433@1 kept on the watchlist, not registered yet" in app.panel.outcome,
+                what="the 500",
+            )
             logged_out = False
             assert "HTTP 500" in app.panel.outcome and '"APIPassword":"***"' in app.panel.outcome  # echoed
             outputs.screen(app, "after the echoing 500")
