@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from quoteboard import __version__
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
@@ -57,6 +58,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def base_url(text: str) -> str:
+    """argparse type for ``--kabu-url``: an http(s) URL with a host, e.g. http://localhost:18080/kabusapi."""
+    text = text.strip()
+    try:
+        url = urlsplit(text)
+        valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
+    except ValueError:  # a bracket left open, a port that is not a number or out of range
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"expected an http:// URL such as {DEFAULT_BASE_URL}, got {text!r}")
+    return text.rstrip("/")
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -91,6 +105,7 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
     )
     parser.add_argument(
         "--kabu-url",
+        type=base_url,
         default=DEFAULT_BASE_URL,
         metavar="URL",
         help=f"Kabu Station's API base URL (default {DEFAULT_BASE_URL}; verification: {VERIFY_BASE_URL})",

@@ -131,6 +131,15 @@ def test_bad_symbols_are_a_usage_error():
     assert result.returncode == 2 and "not a symbol code" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url", ["localhost:18080/kabusapi", "ws://localhost:18080", "http://", "http://h:x/"]
+)
+def test_a_kabu_url_that_is_not_an_http_url_is_a_usage_error(url: str):
+    result = quoteboard("stream", "--kabu", "--kabu-url", url, env={"QUOTEBOARD_KABU_KEY": "pw"})
+    assert result.returncode == 2 and "--kabu-url: expected an http:// URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_echo_client_gets_its_echoes(server):
     out = io.StringIO()
     matched = await echo_session(server.echo_url, 0.01, 3, out)
