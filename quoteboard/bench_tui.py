@@ -273,5 +273,7 @@ def _probe_main(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         _probe_main(sys.argv[2:])
-    else:
-        sys.exit(run_tui_bench(argparse.Namespace(json="--json" in sys.argv)))
+    else:  # the same as `quoteboard bench --tui`, options and --help included
+        from quoteboard.cli import main
+
+        sys.exit(main(["bench", "--tui", *sys.argv[1:]]))
