@@ -31,6 +31,7 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, KabuError, Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
 from quoteboard.record import Recorder, RecordingError
+from quoteboard.secret import Secret
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
@@ -76,7 +77,7 @@ class QuoteboardApp(App[int]):
         self,
         *,
         demo: bool = True,
-        password: str | None = None,
+        password: Secret | str | None = None,
         base_url: str = DEFAULT_BASE_URL,
         symbols: Iterable[SymbolKey] = (),
         store: WatchlistStore | None = None,
@@ -87,7 +88,7 @@ class QuoteboardApp(App[int]):
         rest_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__()
-        self._password = password
+        self._password = Secret.of(password) if password else None
         self._base_url = base_url
         self._start_kind = demo_name if demo else "kabu"
         self._extra_symbols = [str(key) for key in symbols]
@@ -176,7 +177,7 @@ class QuoteboardApp(App[int]):
             self._server = server
             feed = Feed(server.base_url, kind, name=kind, max_symbols=self.max_symbols)
         else:
-            feed = Feed(self._base_url, self._password or "", name="kabu", max_symbols=self.max_symbols,
+            feed = Feed(self._base_url, Secret.of(self._password), name="kabu", max_symbols=self.max_symbols,
                         transport=self._rest_transport)  # fmt: skip
         feed.set_watch(self._watched_keys())
         feed.on_registered = lambda keys: self._fetch_boards(feed, keys)
@@ -449,7 +450,7 @@ class QuoteboardApp(App[int]):
             await self._switch_to(self.demo_name)
 
     def _ask_password(self) -> None:
-        async def got(password: str | None) -> None:
+        async def got(password: Secret | None) -> None:
             if password:
                 self._password = password
                 await self._switch_to("kabu")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from quoteboard import __version__
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
+from quoteboard.secret import Secret
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
 #: Marks ``--kabu`` given without a KEY (then the environment or a prompt supplies it).
@@ -197,19 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_password(value: object) -> str:
+def resolve_password(value: object) -> Secret:
     """The API password: given, else the environment, else a prompt without echo."""
     if isinstance(value, str):
-        return value
-    env = os.environ.get(KEY_ENV)
-    if env:
-        return env
+        return Secret(value)
+    if os.environ.get(KEY_ENV):
+        return Secret(os.environ[KEY_ENV])
     if not sys.stdin.isatty():
         raise SystemExit(f"quoteboard: no API password: pass --kabu KEY or set {KEY_ENV}")
     import getpass
 
     try:
-        return getpass.getpass("Kabu Station API password: ")
+        return Secret(getpass.getpass("Kabu Station API password: "))
     except (EOFError, KeyboardInterrupt):
         raise SystemExit("quoteboard: no API password given") from None
 

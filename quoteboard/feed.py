@@ -40,6 +40,7 @@ from quoteboard.kabu.protocol import (
     websocket_url,
 )
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
+from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
     import httpx
@@ -96,7 +97,7 @@ class Feed:
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
-        password: str = "",
+        password: Secret | str = "",
         *,
         name: str = "kabu",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,

@@ -16,6 +16,7 @@ from quoteboard.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS
 from quoteboard.record import RecordingError
+from quoteboard.secret import Secret
 from quoteboard.watchlist import WatchlistStore
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ __all__ = ["replay_options", "run_board"]
 def run_board(
     *,
     demo: bool,
-    password: str | None,
+    password: Secret | None,
     base_url: str,
     symbols: list[SymbolKey],
     replay: Path | None = None,

@@ -27,6 +27,7 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.protocol import KabuError, Quote, SymbolKey
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
 from quoteboard.record import Recorder, RecordingError
+from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
     from quoteboard.server.replay import Replay
@@ -63,7 +64,7 @@ def quote_record(quote: Quote) -> dict[str, object]:
 
 @contextlib.asynccontextmanager
 async def open_feed(
-    demo: bool, password: str | None, base_url: str, replay: Replay | None = None
+    demo: bool, password: Secret | None, base_url: str, replay: Replay | None = None
 ) -> AsyncIterator[Feed]:
     """A feed, closed on exit: for the demo or a ``replay``, on an embedded test server on a free
     loopback port."""
@@ -77,7 +78,7 @@ async def open_feed(
             finally:
                 await feed.close()
     else:
-        feed = Feed(base_url, password or "", name="kabu")
+        feed = Feed(base_url, Secret.of(password), name="kabu")
         try:
             yield feed
         finally:
@@ -170,7 +171,7 @@ def _recorded_symbols(replay: Replay) -> list[SymbolKey]:
     return keys
 
 
-async def _stream(demo: bool, password: str | None, base_url: str, symbols: list[SymbolKey],
+async def _stream(demo: bool, password: Secret | None, base_url: str, symbols: list[SymbolKey],
                   count: int | None, duration: float | None, record: Path | None,
                   replay_path: Path | None, speed: float, loop: bool) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
@@ -218,7 +219,7 @@ async def _stream(demo: bool, password: str | None, base_url: str, symbols: list
     return 0
 
 
-def run_stream(*, demo: bool, password: str | None, base_url: str, symbols: list[SymbolKey],
+def run_stream(*, demo: bool, password: Secret | None, base_url: str, symbols: list[SymbolKey],
                count: int | None, duration: float | None, record: Path | None = None,
                replay: Path | None = None, speed: float = 1.0, loop: bool = False) -> int:  # fmt: skip
     """``quoteboard stream``; the exit status. ``record``/``replay`` are recording paths (see the

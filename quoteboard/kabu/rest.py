@@ -30,6 +30,7 @@ from quoteboard.kabu.protocol import (
     register_body,
     token_body,
 )
+from quoteboard.secret import Secret
 
 __all__ = ["DEFAULT_MAX_SYMBOLS", "KabuRest", "StationUnreachable", "SymbolLimitError"]
 
@@ -63,7 +64,7 @@ class KabuRest:
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
-        password: str = "",
+        password: Secret | str = "",
         *,
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         timeout: float = 5.0,
@@ -73,7 +74,7 @@ class KabuRest:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._url_problem = _url_problem(self.base_url)
-        self._password = password
+        self._password = Secret.of(password)
         self.max_symbols = max_symbols
         self.retries_429 = retries_429
         self.backoff_429 = backoff_429
@@ -109,7 +110,7 @@ class KabuRest:
     async def token(self) -> str:
         """POST /token: a new token (which voids the previous one). Returns it."""
         self._check_url()
-        request = self._client.build_request("POST", "/token", content=token_body(self._password),
+        request = self._client.build_request("POST", "/token", content=token_body(self._password.reveal()),
                                              headers=_JSON)  # fmt: skip
         answer = await self._send_request(request, "POST /token")
         self._token = parse_token(answer.content)
@@ -208,7 +209,8 @@ class KabuRest:
         request back (an error page echoing the token request), raw or JSON-escaped."""
         body = response.content
         if self._password:
-            for form in (self._password.encode(), msgspec.json.encode(self._password)[1:-1]):
+            secret = self._password.reveal()
+            for form in (secret.encode(), msgspec.json.encode(secret)[1:-1]):
                 body = body.replace(form, b"***")
         return error_from_response(response.status_code, body)
 

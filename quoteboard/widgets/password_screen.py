@@ -14,10 +14,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from quoteboard.secret import Secret
+
 __all__ = ["PasswordScreen"]
 
 
-class PasswordScreen(ModalScreen[str | None]):
+class PasswordScreen(ModalScreen[Secret | None]):
     """Dismissed with the password, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -42,8 +44,10 @@ class PasswordScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value:
-            self.dismiss(event.value)
+        secret = Secret(event.input.value)
+        event.input.clear()  # the widget does not keep it either
+        if secret:
+            self.dismiss(secret)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -16,7 +16,9 @@ from rich.traceback import Traceback
 
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
+from quoteboard.secret import Secret
 from quoteboard.server import TestServer
+from quoteboard.widgets.password_screen import PasswordScreen
 from tests.app_support import make_app, screen_text, wait_for
 from tests.reliability.support import forward_to, record_status_texts
 
@@ -211,3 +213,54 @@ def test_the_cli_never_prints_the_password_given_on_the_command_line(tmp_path: P
     assert wrong_password.returncode == 1 and len(wrong_password.stderr.strip().splitlines()) == 1
     assert "4001013" in wrong_password.stderr
     assert bad_url.returncode == 2 and "--kabu-url: expected an http:// URL" in bad_url.stderr  # usage
+
+
+async def test_a_crash_opening_the_station_after_the_password_modal_keeps_it_out_of_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The password typed in the modal passes through a chain of calls (the modal's answer, the
+    feed switch, the feed, the REST client) whose frames a crash report shows with their locals."""
+    import quoteboard.kabu.rest as rest_module
+
+    errors: list[BaseException] = []
+    real_client = httpx.AsyncClient
+    broken = False
+
+    def client(*args: object, **kwargs: object) -> httpx.AsyncClient:
+        if broken:
+            error = RuntimeError("the HTTP client fell over")
+            errors.append(error)
+            raise error
+        return real_client(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rest_module.httpx, "AsyncClient", client)
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")])
+    with pytest.raises(RuntimeError, match="fell over"):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.feed is not None and app.feed.received > 0)
+            broken = True
+            await pilot.press("f")
+            await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), what="the modal")
+            await pilot.press(*PASSWORD, "enter")
+            await wait_for(pilot, lambda: bool(errors), what="the crash")
+            await pilot.pause(0.2)
+    report = crash_report(errors[0])
+    for frame in ("got", "_switch_to", "_start_feed", "__init__"):  # the chain, locals shown
+        assert f"in {frame}" in report, report
+    assert PASSWORD not in report and "Secret('***')" in report
+    captured = capsys.readouterr()
+    assert "fell over" in captured.err and PASSWORD not in captured.out + captured.err
+
+
+def test_a_secret_shows_as_stars_however_it_is_printed() -> None:
+    import pickle
+
+    secret = Secret(PASSWORD)
+    logged = "%s %r" % (secret, secret)  # noqa: UP031 (logging formats this way)
+    shown = [repr(secret), str(secret), f"{secret}", f"{secret!r:>30}", logged, repr([secret]),
+             repr({"password": secret})]  # fmt: skip
+    assert all("***" in text and PASSWORD not in text for text in shown), shown
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(secret)
+    assert secret.reveal() == PASSWORD and secret == Secret(PASSWORD) and secret != PASSWORD
+    assert Secret.of(secret) is secret and Secret.of(None) == Secret("") and not Secret.of(None)
