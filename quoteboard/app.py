@@ -321,6 +321,7 @@ class QuoteboardApp(App[int]):
                 rate=self._rate,
                 last_message_at=self.board.last_message_at,
                 rejected=self.board.rejected,
+                unwatched=self.board.unwatched,
                 last_rejection=rejection.reason if rejection is not None else None,
                 symbols=len(self.board),
                 max_symbols=self.max_symbols,

@@ -43,6 +43,8 @@ class StatusSnapshot:
     symbols: int
     max_symbols: int
     sort: str
+    #: Well-formed quotes for symbols not on the board (a symbol just removed, or never asked for).
+    unwatched: int = 0
 
 
 def clock_text(epoch: float) -> str:
@@ -80,6 +82,8 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
             text.append(f" ({printable(snap.last_rejection)})", style="yellow")
     else:
         text.append("rejected 0", style="dim")
+    if snap.unwatched:
+        text.append(f", {snap.unwatched:,} for symbols not on the board", style="dim")
     text.append_text(sep)
     text.append(f"{snap.symbols}/{snap.max_symbols} symbols")
     text.append_text(sep)
