@@ -28,7 +28,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
-from quoteboard.kabu.protocol import DEFAULT_BASE_URL, KabuError, Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret

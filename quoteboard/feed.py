@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING, Final, Literal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from quoteboard.kabu.errors import KabuError
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
-    KabuError,
     Quote,
     Rejection,
     SymbolKey,
     decode_frame,
-    printable,
     websocket_url,
 )
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
+from quoteboard.kabu.text import printable
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:

@@ -24,7 +24,8 @@ from typing import IO, TYPE_CHECKING, Final
 import msgspec
 
 from quoteboard.feed import Feed, FeedStatus
-from quoteboard.kabu.protocol import KabuError, Quote, SymbolKey
+from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret

@@ -18,22 +18,21 @@ from typing import Final
 
 import msgspec
 
+from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.text import printable
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "EXCHANGES",
     "VERIFY_BASE_URL",
-    "KabuError",
     "Level",
     "Quote",
     "Rejection",
     "SymbolKey",
     "decode_frame",
-    "error_from_response",
-    "explain",
     "parse_regist_list",
     "parse_symbol",
     "parse_token",
-    "printable",
     "register_body",
     "token_body",
     "websocket_url",
@@ -202,20 +201,6 @@ class Quote(msgspec.Struct, gc=False, rename=_KABU_NAMES):
         return 0
 
 
-#: Characters a terminal acts on instead of showing: the C0 and C1 controls (ESC starts a terminal
-#: command, CR moves the cursor, BEL rings) and the bidi controls that reorder the text after them.
-_UNPRINTABLE: Final = dict.fromkeys(
-    (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)),
-    "\ufffd",
-)
-
-
-def printable(text: str) -> str:
-    """``text`` with each control character replaced by U+FFFD (�), so that text from the station (a
-    name, an error message) can go on a terminal without the terminal acting on it."""
-    return text if text.isprintable() else text.translate(_UNPRINTABLE)
-
-
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A frame that could not be decoded into a :class:`Quote`, and why."""
@@ -362,96 +347,3 @@ def websocket_url(base_url: str) -> str:
     if base.startswith("http://"):
         return "ws://" + base[len("http://") :] + "/websocket"
     raise ValueError(f"base URL must start with http:// or https://, got {base_url!r}")
-
-
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-
-#: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
-EXPLANATIONS: Final[dict[int, str]] = {
-    4001006: "too many API calls: the station allows about 10 requests a second",
-    4001007: "login failed: is kabuステーション running and logged in?",
-    4001008: "the API is not enabled: turn it on in kabuステーション's API settings",
-    4001009: "API key mismatch: the token is not valid (voided by a newer token or a logout)",
-    4001013: "token refused: the station is logged in but the API password is wrong",
-    4001017: "login failed: kabuステーション is not logged in",
-    4001018: "could not register the symbols: the 50-symbol limit is reached",
-    4001019: "some symbols could not be registered: the 50-symbol limit is reached",
-    4001020: "could not unregister: the symbol is not registered",
-    4001021: "some symbols could not be unregistered",
-    4002001: "no such symbol",
-    4002006: "over the symbol limit: at most 50 symbols can be registered",
-}
-
-#: Codes that say the station failed rather than refused: asking again later may work.
-TRANSIENT_CODES: Final = frozenset({4001001, 4001006})
-
-_HTTP_EXPLANATIONS: Final[dict[int, str]] = {
-    400: "bad request",
-    401: "unauthorized: the token is missing, wrong or voided",
-    403: "forbidden",
-    404: "not found",
-    405: "method not allowed",
-    413: "request too large",
-    415: "unsupported media type",
-    429: "too many requests: slow down",
-    500: "internal error in the station",
-}
-
-
-def explain(code: int | None, http_status: int | None = None) -> str:
-    """An English sentence for a Kabu error code, falling back on the HTTP status."""
-    if code is not None and code in EXPLANATIONS:
-        return EXPLANATIONS[code]
-    if http_status is not None and http_status in _HTTP_EXPLANATIONS:
-        return _HTTP_EXPLANATIONS[http_status]
-    if code is not None:
-        return f"Kabu error {code}"
-    return f"HTTP {http_status}" if http_status else "unknown error"
-
-
-class KabuError(Exception):
-    """An error answer from the station: its official code, its message, and what it means."""
-
-    def __init__(self, code: int | None, message: str, http_status: int | None = None) -> None:
-        self.code = code
-        self.message = message
-        self.http_status = http_status
-        self.explanation = explain(code, http_status)
-        super().__init__(str(self))
-
-    @property
-    def transient(self) -> bool:
-        """The station failed, rather than refused: the same call may succeed later (its internal
-        error, its rate limit, or a 5xx/429 without a Kabu code, e.g. a proxy's HTML page)."""
-        if self.code is not None:
-            return self.code in TRANSIENT_CODES
-        return self.http_status is not None and (self.http_status == 429 or self.http_status >= 500)
-
-    def __str__(self) -> str:
-        parts = []
-        if self.code is not None:
-            parts.append(str(self.code))
-        parts.append(self.explanation)
-        text = " ".join(parts)
-        if self.message and self.message != self.explanation:
-            text += f" ({self.message})"
-        if self.http_status and self.http_status != 200:
-            text += f" [HTTP {self.http_status}]"
-        return text
-
-
-class _ErrorAnswer(msgspec.Struct, rename="pascal"):
-    code: int | None = None
-    message: str | None = None
-
-
-def error_from_response(http_status: int, body: bytes | str) -> KabuError:
-    """Turn a non-2xx answer into a :class:`KabuError`, whatever its body holds."""
-    try:
-        answer = msgspec.json.decode(body, type=_ErrorAnswer)
-    except msgspec.DecodeError:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
-        return KabuError(None, printable(" ".join(text.split())[:200]), http_status)
-    return KabuError(answer.code, printable(answer.message or ""), http_status)

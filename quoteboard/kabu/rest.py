@@ -17,14 +17,13 @@ from typing import Any, Final
 import httpx
 import msgspec
 
+from quoteboard.kabu.errors import KabuError, error_from_response
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
-    KabuError,
     Quote,
     Rejection,
     SymbolKey,
     decode_frame,
-    error_from_response,
     parse_regist_list,
     parse_token,
     register_body,

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from quoteboard.feed import FeedStatus
-from quoteboard.kabu.protocol import printable
+from quoteboard.kabu.text import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]
 

@@ -14,14 +14,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quoteboard.kabu.errors import KabuError, error_from_response, explain
 from quoteboard.kabu.protocol import (
-    KabuError,
     Quote,
     Rejection,
     SymbolKey,
     decode_frame,
-    error_from_response,
-    explain,
     parse_regist_list,
     parse_symbol,
     parse_token,
@@ -218,7 +216,7 @@ def test_error_answers_become_kabu_errors():
 
 def test_protocol_imports_no_io_or_ui_library():
     code = (
-        "import sys, quoteboard.kabu.protocol as p; "
+        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors; "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )

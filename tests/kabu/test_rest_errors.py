@@ -8,7 +8,8 @@ import socket
 import httpx
 import pytest
 
-from quoteboard.kabu.protocol import KabuError, SymbolKey
+from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest, StationUnreachable, SymbolLimitError
 
 BASE = "http://station.test/kabusapi"

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from quoteboard.kabu.protocol import KabuError, SymbolKey
+from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.server import TestServer
 from tests.app_support import frozen_demo_server, make_app, wait_for

@@ -1,0 +1,103 @@
+"""Kabu Station's error answers, without I/O: ``{"Code", "Message"}`` with the HTTP status becomes a
+:class:`KabuError` carrying the official code, the station's message and an English explanation.
+
+Like :mod:`quoteboard.kabu.protocol`, it imports no asyncio, httpx, websockets or textual.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from quoteboard.kabu.text import printable
+
+__all__ = ["EXPLANATIONS", "TRANSIENT_CODES", "KabuError", "error_from_response", "explain"]
+
+#: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
+EXPLANATIONS: Final[dict[int, str]] = {
+    4001006: "too many API calls: the station allows about 10 requests a second",
+    4001007: "login failed: is kabuステーション running and logged in?",
+    4001008: "the API is not enabled: turn it on in kabuステーション's API settings",
+    4001009: "API key mismatch: the token is not valid (voided by a newer token or a logout)",
+    4001013: "token refused: the station is logged in but the API password is wrong",
+    4001017: "login failed: kabuステーション is not logged in",
+    4001018: "could not register the symbols: the 50-symbol limit is reached",
+    4001019: "some symbols could not be registered: the 50-symbol limit is reached",
+    4001020: "could not unregister: the symbol is not registered",
+    4001021: "some symbols could not be unregistered",
+    4002001: "no such symbol",
+    4002006: "over the symbol limit: at most 50 symbols can be registered",
+}
+
+#: Codes that say the station failed rather than refused: asking again later may work.
+TRANSIENT_CODES: Final = frozenset({4001001, 4001006})
+
+_HTTP_EXPLANATIONS: Final[dict[int, str]] = {
+    400: "bad request",
+    401: "unauthorized: the token is missing, wrong or voided",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    413: "request too large",
+    415: "unsupported media type",
+    429: "too many requests: slow down",
+    500: "internal error in the station",
+}
+
+
+def explain(code: int | None, http_status: int | None = None) -> str:
+    """An English sentence for a Kabu error code, falling back on the HTTP status."""
+    if code is not None and code in EXPLANATIONS:
+        return EXPLANATIONS[code]
+    if http_status is not None and http_status in _HTTP_EXPLANATIONS:
+        return _HTTP_EXPLANATIONS[http_status]
+    if code is not None:
+        return f"Kabu error {code}"
+    return f"HTTP {http_status}" if http_status else "unknown error"
+
+
+class KabuError(Exception):
+    """An error answer from the station: its official code, its message, and what it means."""
+
+    def __init__(self, code: int | None, message: str, http_status: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.explanation = explain(code, http_status)
+        super().__init__(str(self))
+
+    @property
+    def transient(self) -> bool:
+        """The station failed, rather than refused: the same call may succeed later (its internal
+        error, its rate limit, or a 5xx/429 without a Kabu code, e.g. a proxy's HTML page)."""
+        if self.code is not None:
+            return self.code in TRANSIENT_CODES
+        return self.http_status is not None and (self.http_status == 429 or self.http_status >= 500)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code is not None:
+            parts.append(str(self.code))
+        parts.append(self.explanation)
+        text = " ".join(parts)
+        if self.message and self.message != self.explanation:
+            text += f" ({self.message})"
+        if self.http_status and self.http_status != 200:
+            text += f" [HTTP {self.http_status}]"
+        return text
+
+
+class _ErrorAnswer(msgspec.Struct, rename="pascal"):
+    code: int | None = None
+    message: str | None = None
+
+
+def error_from_response(http_status: int, body: bytes | str) -> KabuError:
+    """Turn a non-2xx answer into a :class:`KabuError`, whatever its body holds."""
+    try:
+        answer = msgspec.json.decode(body, type=_ErrorAnswer)
+    except msgspec.DecodeError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
+        return KabuError(None, printable(" ".join(text.split())[:200]), http_status)
+    return KabuError(answer.code, printable(answer.message or ""), http_status)
