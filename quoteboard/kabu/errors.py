@@ -16,6 +16,7 @@ __all__ = ["EXPLANATIONS", "TRANSIENT_CODES", "KabuError", "error_from_response"
 
 #: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
 EXPLANATIONS: Final[dict[int, str]] = {
+    4001001: "internal error in kabuステーション (its log file says more)",
     4001006: "too many API calls: the station allows about 10 requests a second",
     4001007: "login failed: is kabuステーション running and logged in?",
     4001008: "the API is not enabled: turn it on in kabuステーション's API settings",

@@ -197,11 +197,31 @@ def test_websocket_url_is_derived_from_the_base_url():
 
 
 @pytest.mark.parametrize(
-    "code", [4001006, 4001007, 4001009, 4001013, 4001017, 4001018, 4001019, 4001020, 4002001, 4002006]
+    "code",
+    [4001001, 4001006, 4001007, 4001009, 4001013, 4001017, 4001018, 4001019, 4001020, 4002001, 4002006],
 )
 def test_codes_a_board_meets_have_an_english_explanation(code):
     assert not explain(code).startswith("Kabu error")
     assert str(code) in str(KabuError(code, "x", 400))
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [
+        (4001001, 500, True),  # the station's internal error
+        (4001006, 429, True),  # its rate limit
+        (None, 500, True),  # a page without a code: a proxy, a crash
+        (None, 503, True),
+        (None, 429, True),
+        (4002001, 500, False),  # no such symbol: asking again will not help, whatever the status
+        (4002006, 400, False),
+        (4001017, 500, False),
+        (None, 400, False),
+        (None, 404, False),
+    ],
+)
+def test_an_error_is_transient_when_the_station_failed_rather_than_refused(code, status, transient):
+    assert KabuError(code, "x", status).transient is transient
 
 
 def test_error_answers_become_kabu_errors():

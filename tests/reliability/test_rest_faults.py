@@ -148,7 +148,7 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
     ("answer", "words"),
     [
         (httpx.Response(500, text="<html>Internal Server Error</html>"), "internal error in the station"),
-        (kabu_error(500, 4001001, "内部エラー"), "4001001"),
+        (kabu_error(500, 4001001, "内部エラー"), "4001001 internal error in kabuステーション"),
         (httpx.Response(503, text=""), "[HTTP 503]"),
     ],
     ids=["500-html", "4001001", "503"],
