@@ -359,12 +359,12 @@ class QuoteTable(ScrollView, can_focus=True):
         self.rows_rendered += 1
         base = self._style("cursor-row" if cursor else "base")
         quote = row.quote
-        gap = Segment(" " * GAP, base)
-        code = Segment(_cell(row.key, COLUMNS[0].width, False), base)
+        gap_text = " " * GAP
+        code = _cell(row.key, COLUMNS[0].width, False) + gap_text
         if quote is None:
             muted = base + self._style("muted")  # (rare: before the first quote)
             waiting = _cell("waiting for the first quote…", self._name_width, False)
-            return Strip([code, gap, Segment(waiting, muted)])
+            return Strip([Segment(code, base), Segment(waiting, muted)])
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
         if row.flashing(time.monotonic()):
@@ -375,19 +375,29 @@ class QuoteTable(ScrollView, can_focus=True):
         change_style = base
         if change:
             change_style += self._style("up") if change > 0 else self._style("down")
+        # (text, style) per cell, each followed by a gap; the gap between Chg and Chg% takes their
+        # style (a coloured space looks the same) so that the two print as one segment.
         cells = (
-            code,
-            Segment(_cell(quote.name or "", self._name_width, False), base),
-            Segment(_cell(format_price(quote.last), COLUMNS[2].width, True), last_style),
-            Segment(_cell(format_signed(change), COLUMNS[3].width, True), change_style),
-            Segment(_cell(format_signed(quote.change_pct, "%"), COLUMNS[4].width, True), change_style),
-            Segment(_cell(format_price(quote.bid), COLUMNS[5].width, True), base),
-            Segment(_cell(format_price(quote.ask), COLUMNS[6].width, True), base),
-            Segment(_cell(format_qty(quote.volume), COLUMNS[7].width, True), base),
-            Segment(_cell(format_time(quote.time), COLUMNS[8].width, True), base),
+            (code, base),
+            (_cell(quote.name or "", self._name_width, False) + gap_text, base),
+            (_cell(format_price(quote.last), COLUMNS[2].width, True), last_style),
+            (gap_text, base),
+            (_cell(format_signed(change), COLUMNS[3].width, True) + gap_text, change_style),
+            (_cell(format_signed(quote.change_pct, "%"), COLUMNS[4].width, True), change_style),
+            (gap_text + _cell(format_price(quote.bid), COLUMNS[5].width, True) + gap_text, base),
+            (_cell(format_price(quote.ask), COLUMNS[6].width, True) + gap_text, base),
+            (_cell(format_qty(quote.volume), COLUMNS[7].width, True) + gap_text, base),
+            (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text, base),
         )
+        # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
         segments: list[Segment] = []
-        for cell in cells:
-            segments.append(cell)
-            segments.append(gap)
+        run, run_style = "", base
+        for text, style in cells:
+            if style == run_style:
+                run += text
+            else:
+                if run:
+                    segments.append(Segment(run, run_style))
+                run, run_style = text, style
+        segments.append(Segment(run, run_style))
         return Strip(segments, self._table_width())
