@@ -13,6 +13,7 @@ from quoteboard.server import TestServer
 from quoteboard.watchlist import Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
+from quoteboard.widgets.quote_table import QuoteTable
 from tests.app_support import make_app, screen_text, table_lines, wait_for
 
 SIZE = (160, 48)
@@ -351,3 +352,28 @@ async def test_a_new_users_first_session_add_remove_quit_and_come_back(tmp_path:
     async with again.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(again))
         assert again.table.order == [*DEMO_WATCHLIST[:-1], "6758@1"]
+
+
+async def test_the_mouse_highlights_a_row_focuses_the_input_and_presses_footer_keys(tmp_path: Path) -> None:
+    from textual.widgets import Footer
+
+    from quoteboard.widgets.register_panel import CodeInput
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        # Row 3 of the table (line 0 is the header): the panel follows the highlight.
+        await pilot.click(QuoteTable, offset=(2, 3))
+        third = app.table.order[2]
+        assert app.table.cursor_key == third
+        await wait_for(pilot, lambda: app.panel.shown_key == third, what="the panel following")
+        await pilot.click(CodeInput)
+        assert app.focused is app.panel.query_one(CodeInput)
+        await pilot.press(*"6758", "enter")
+        await wait_for(pilot, lambda: "6758@1 registered" in app.panel.outcome, what="the add")
+        # The footer's "s Sort" key, clicked.
+        footer = app.query_one(Footer)
+        sort_key = next(key for key in footer.query("FooterKey") if key.action == "cycle_sort")
+        before = app.table.sort_mode
+        await pilot.click(sort_key)
+        assert app.table.sort_mode != before
