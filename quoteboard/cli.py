@@ -32,9 +32,15 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard bench                  how much feed this machine can take
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
---replay FILE [--speed X]. The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt;
-it is never shown or saved, nor written to a recording.
-Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or {VERIFY_BASE_URL} (verification).
+--replay FILE [--speed X].
+
+The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt; it is never
+shown or saved, nor written to a recording. Prefer ${KEY_ENV} or the prompt: other users
+of this computer can read a process's command line.
+Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or
+{VERIFY_BASE_URL} (verification): choose with --kabu-url.
+
+Keys on the board: a add, d remove, f switch feed, s sort, ? help, q quit.
 """
 
 

@@ -60,6 +60,7 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for word in ("--demo", "--kabu", "stream", "serve", "echo", "bench", "QUOTEBOARD_KABU_KEY"):
         assert word in result.stdout
+    assert "Prefer $QUOTEBOARD_KABU_KEY or the prompt" in result.stdout  # over a KEY others can read
 
 
 def test_stream_demo_prints_30_quotes_as_ndjson():
