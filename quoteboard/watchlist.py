@@ -321,6 +321,21 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself survive a power cut (POSIX: the directory's entry is data too). The file
+    is already whole either way, so a directory that cannot be opened or synced is no error. Windows
+    cannot open a directory as a file; NTFS journals the rename."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import errno
 import os
 import random
+import stat
 import subprocess
 import sys
 import time
@@ -291,6 +292,22 @@ def test_save_into_a_read_only_directory_returns_a_message(store: WatchlistStore
         store.path.parent.chmod(0o700)
     assert message is not None and "Permission denied" in message
     assert store.path.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a directory is synced on POSIX only")
+def test_a_save_syncs_the_file_then_the_directory_that_holds_its_new_name(
+    store: WatchlistStore, monkeypatch: pytest.MonkeyPatch
+):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(watchlist_module.os, "fsync", fsync)
+    assert store.save(Watchlist([TOYOTA])) is None
+    assert synced == ["file", "directory"]
 
 
 def test_a_full_disk_leaves_the_old_file_and_no_temporary_file(
