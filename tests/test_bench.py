@@ -98,3 +98,16 @@ def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(mon
     assert status == 2
     assert err.startswith("quoteboard bench: the screen benchmark (--tui) is not available")
     assert err.count("\n") == 1
+
+
+def test_screen_bench_runs_the_real_board_on_a_paced_feed_and_measures_cpu_and_delay():
+    """A short headless run of what `quoteboard bench --tui` does at each rate (no tmux needed)."""
+    from quoteboard.bench_tui import _run_once
+    from quoteboard.server.catalogue import CATALOGUE
+
+    keys = list(CATALOGUE)[:5]
+    run = _run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=False)
+    assert run["headless"] is True and run["symbols"] == 5 and run["rate"] == 50.0
+    assert 20 < run["msg_s"] < 100  # about the 50 a second offered
+    assert run["delays"] > 10 and 0 < run["delay_ms_p50"] <= run["delay_ms_p99"] < 5000
+    assert 0 < run["cpu_percent"] < 400 and run["window_s"] >= 2.0
