@@ -127,7 +127,7 @@ def test_a_missing_or_unreadable_recording_is_one_clear_error(tmp_path, make):
 def test_a_recording_without_frames_cannot_be_replayed(tmp_path):
     path = tmp_path / "stream-output.ndjson"
     path.write_text('{"symbol": "7203", "last": 1}\n', encoding="utf-8")
-    with pytest.raises(RecordingError, match=r"holds no frames to replay \(1 unreadable lines"):
+    with pytest.raises(RecordingError, match=r"holds no frames to replay \(1 unreadable line:"):
         Replay.open(path)
 
 

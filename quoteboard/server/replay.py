@@ -69,7 +69,8 @@ class Replay:
     def __init__(self, recording: Recording, speed: float = 1.0, loop: bool = False) -> None:
         if not recording.frames:
             bad = recording.skipped
-            why = f" ({bad} unreadable lines: not a --record file?)" if bad else ""
+            lines = "line" if bad == 1 else "lines"
+            why = f" ({bad} unreadable {lines}: not a --record file?)" if bad else ""
             raise RecordingError(f"{recording.path} holds no frames to replay{why}")
         self.recording = recording
         self.loop = loop
