@@ -181,7 +181,7 @@ class QuoteboardApp(App[int]):
             feed = Feed(self._base_url, Secret.of(self._password), name="kabu", max_symbols=self.max_symbols,
                         transport=self._rest_transport)  # fmt: skip
         feed.set_watch(self._watched_keys())
-        feed.on_registered = lambda keys: self._fetch_boards(feed, keys)
+        feed.on_registered = lambda keys: self._registered_late(feed, keys)
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
@@ -227,10 +227,14 @@ class QuoteboardApp(App[int]):
         try:
             await feed.start()
         except KabuError as exc:
-            feed.status = FeedStatus("error", str(exc))
-            self._on_feed_status(feed, feed.status)
-            self.panel.show_outcome(f"{feed.name}: the station refused the token: {exc}", "error")
-            return
+            if not exc.transient:  # a wrong password, the API turned off...: asking again won't help
+                feed.status = FeedStatus("error", str(exc))
+                self._on_feed_status(feed, feed.status)
+                self.panel.show_outcome(f"{feed.name}: the station refused: {exc}", "error")
+                return
+            # The station is not logged in yet, say: the socket loop below keeps asking.
+            self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
+            late = True
         except StationUnreachable as exc:
             # The socket loop below retries with back-off and registers once it connects; the first
             # snapshots are fetched then (after the close nothing is pushed to fill the board).
@@ -252,6 +256,14 @@ class QuoteboardApp(App[int]):
             self._on_feed_status(feed, status)
 
         await feed.run(self.board.apply, self.board.reject, on_status)
+
+    def _registered_late(self, feed: Feed, keys: list[SymbolKey]) -> None:
+        """The feed registered ``keys`` on a retry (the station was down, failing or logged out)."""
+        if feed is self.feed:
+            names = ", ".join(str(key) for key in keys)
+            count = f"{len(feed.rest.registered)}/{feed.rest.max_symbols}"
+            self.panel.show_outcome(f"{names} registered ({count})", "ok")
+        self._fetch_boards(feed, keys)  # nothing is pushed after the close: the snapshots fill the rows
 
     def _on_feed_status(self, feed: Feed, status: FeedStatus) -> None:
         if feed is self.feed:

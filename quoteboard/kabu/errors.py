@@ -31,8 +31,10 @@ EXPLANATIONS: Final[dict[int, str]] = {
     4002006: "over the symbol limit: at most 50 symbols can be registered",
 }
 
-#: Codes that say the station failed rather than refused: asking again later may work.
-TRANSIENT_CODES: Final = frozenset({4001001, 4001006})
+#: Codes that say the station failed rather than refused: asking again later may work. Its internal
+#: error, its rate limit, and its login (the forced early-morning logout, a station started but not
+#: yet logged in): the board keeps asking until someone logs in.
+TRANSIENT_CODES: Final = frozenset({4001001, 4001006, 4001007, 4001017})
 
 _HTTP_EXPLANATIONS: Final[dict[int, str]] = {
     400: "bad request",

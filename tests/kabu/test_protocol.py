@@ -215,7 +215,10 @@ def test_codes_a_board_meets_have_an_english_explanation(code):
         (None, 429, True),
         (4002001, 500, False),  # no such symbol: asking again will not help, whatever the status
         (4002006, 400, False),
-        (4001017, 500, False),
+        (4001017, 500, True),  # the station is not logged in (yet): asked again until it is
+        (4001007, 500, True),
+        (4001013, 500, False),  # a wrong password stays wrong
+        (4001008, 400, False),  # the API turned off
         (None, 400, False),
         (None, 404, False),
     ],

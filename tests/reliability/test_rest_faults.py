@@ -150,8 +150,9 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
         (httpx.Response(500, text="<html>Internal Server Error</html>"), "internal error in the station"),
         (kabu_error(500, 4001001, "内部エラー"), "4001001 internal error in kabuステーション"),
         (httpx.Response(503, text=""), "[HTTP 503]"),
+        (kabu_error(500, 4001017, "ログイン認証エラー"), "4001017 login failed"),
     ],
-    ids=["500-html", "4001001", "503"],
+    ids=["500-html", "4001001", "503", "not-logged-in"],
 )
 async def test_a_station_that_fails_registering_keeps_the_row_and_registers_and_fills_it_later(
     tmp_path: Path, answer: httpx.Response, words: str
@@ -210,7 +211,6 @@ async def test_kabus_refusals_are_shown_in_words_and_the_row_taken_away(
 ) -> None:
     refusals = {
         "6758": kabu_error(400, 4002006, "銘柄登録数上限エラー"),
-        "9984": kabu_error(500, 4001017, "ログイン認証エラー"),
         "8306": kabu_error(400, 4001008, "API利用不可"),
         "7974": kabu_error(401, 4001009, "APIキー不一致"),  # again after the new token
     }
@@ -222,7 +222,6 @@ async def test_kabus_refusals_are_shown_in_words_and_the_row_taken_away(
                    symbols=[SymbolKey("7203")], rest_transport=forward_to(station, refuse))  # fmt: skip
     expected = {
         "6758": "6758@1 not registered: 4002006 over the symbol limit: at most 50 symbols",
-        "9984": "9984@1 not registered: 4001017 login failed: kabuステーション is not logged in",
         "8306": "8306@1 not registered: 4001008 the API is not enabled",
         "7974": "7974@1 not registered: 4001009 API key mismatch",
     }
@@ -234,3 +233,36 @@ async def test_kabus_refusals_are_shown_in_words_and_the_row_taken_away(
             await wait_for(pilot, lambda: app.table.order == ["7203@1"], what="the row taken away")
         assert "a new token was refused too" in app.panel.outcome
         assert station.registered == ["7203@1"] and app.feed.status.state == "live"
+
+
+async def test_a_station_not_logged_in_at_start_is_said_and_the_board_registers_once_it_is(
+    tmp_path: Path, station: TestServer
+) -> None:
+    """The forced early-morning logout, or a station started but not yet logged in: every token
+    request is refused with 4001017 until someone logs in; then the board fills without a keypress."""
+    logged_in = False
+    refused = 0
+
+    def login_screen(request: httpx.Request) -> httpx.Response | None:
+        nonlocal refused
+        if request.url.path.endswith("/token") and not logged_in:
+            refused += 1
+            return kabu_error(500, 4001017, "ログイン認証エラー")
+        return None
+
+    app = make_app(tmp_path, demo=False, password="pw", base_url=station.base_url,
+                   symbols=[SymbolKey("7203"), SymbolKey("9433")],
+                   rest_transport=forward_to(station, login_screen))  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: refused >= 2, what="the token asked for again")
+        await wait_for(pilot, lambda: "board of" in app.panel.outcome, what="the first snapshots, refused")
+        said = app.status_bar.text + app.panel.outcome
+        assert "4001017 login failed: kabuステーション is not logged in" in said
+        assert app.table.order == ["7203@1", "9433@1"] and station.registered == []
+        logged_in = True
+        both = ["7203@1", "9433@1"]
+        await wait_for(pilot, lambda: sorted(station.registered) == both, 35, "registered after the login")
+        await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
+        await wait_for(pilot, lambda: app.feed.status.state == "live", what="live again")
+        assert "7203@1, 9433@1 registered (2/50)" in app.panel.outcome  # the failure is not left standing
+        assert app.feed.connections == 1
