@@ -182,6 +182,7 @@ class QuoteboardApp(App[int]):
                         transport=self._rest_transport)  # fmt: skip
         feed.set_watch(self._watched_keys())
         feed.on_registered = lambda keys: self._registered_late(feed, keys)
+        feed.on_refused = lambda refused: self._refused_by_station(feed, refused)
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
@@ -224,8 +225,9 @@ class QuoteboardApp(App[int]):
     @work(group="feed", exit_on_error=False)
     async def _run_feed(self, feed: Feed) -> None:
         late = False
+        refused: list[tuple[SymbolKey, KabuError]] = []
         try:
-            await feed.start()
+            refused = await feed.start()
         except KabuError as exc:
             if not exc.transient:  # a wrong password, the API turned off...: asking again won't help
                 feed.status = FeedStatus("error", str(exc))
@@ -241,7 +243,7 @@ class QuoteboardApp(App[int]):
             self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
             late = True
         else:
-            if feed.watch:
+            if feed.watch and not refused:  # (a refusal is said by on_refused, and stays said)
                 self.panel.show_outcome(
                     f"{feed.name}: {len(feed.rest.registered)}/{feed.rest.max_symbols} registered", "ok"
                 )
@@ -264,6 +266,18 @@ class QuoteboardApp(App[int]):
             count = f"{len(feed.rest.registered)}/{feed.rest.max_symbols}"
             self.panel.show_outcome(f"{names} registered ({count})", "ok")
         self._fetch_boards(feed, keys)  # nothing is pushed after the close: the snapshots fill the rows
+
+    def _refused_by_station(self, feed: Feed, refused: list[tuple[SymbolKey, KabuError]]) -> None:
+        """Watched symbols the station refused (unknown to it, or over its limit). They stay on the
+        board and in the watchlist, marked, since another feed may know them (the demo's market is
+        not the exchange); this feed does not watch them."""
+        if feed is not self.feed:
+            return
+        for key, exc in refused:
+            self.board.refuse(str(key), f"not registered on {feed.name}: {exc}")
+        key, exc = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        self.panel.show_outcome(f"{key} not registered on {feed.name}: {exc}{more}", "error")
 
     def _on_feed_status(self, feed: Feed, status: FeedStatus) -> None:
         if feed is self.feed:

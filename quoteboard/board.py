@@ -25,7 +25,17 @@ FLASH_SECONDS: Final = 0.5
 class Row:
     """One watched symbol: its latest quote and how its price last moved."""
 
-    __slots__ = ("changed_at", "direction", "history", "key", "order", "quote", "updated_at", "updates")
+    __slots__ = (
+        "changed_at",
+        "direction",
+        "history",
+        "key",
+        "note",
+        "order",
+        "quote",
+        "updated_at",
+        "updates",
+    )
 
     def __init__(self, key: str, order: int, history: int = HISTORY) -> None:
         self.key = key
@@ -39,6 +49,8 @@ class Row:
         self.updated_at = 0.0
         self.updates = 0
         self.history: deque[float] = deque(maxlen=history)
+        #: Why a row has no quote, when it is not just early: the station refused the symbol.
+        self.note: str | None = None
 
     def flashing(self, now: float) -> bool:
         return now - self.changed_at < FLASH_SECONDS
@@ -79,6 +91,13 @@ class Board:
             row = self.rows[key] = Row(key, self._order, self._history)
             self._dirty.add(key)
         return row
+
+    def refuse(self, key: str, why: str) -> None:
+        """Mark ``key`` as refused by the station (it stays on the board, and on the watchlist)."""
+        row = self.rows.get(key)
+        if row is not None:
+            row.note = why
+            self._dirty.add(key)
 
     def remove(self, key: str) -> bool:
         """Stop watching ``key``; returns whether it was watched."""

@@ -86,6 +86,8 @@ RejectHandler = Callable[[Rejection], object]
 StatusHandler = Callable[[FeedStatus], object]
 #: Called with the symbols the feed registered by itself, later than asked (the station was down).
 RegisteredHandler = Callable[[list[SymbolKey]], object]
+#: Called with the watched symbols the station refused (and the feed no longer watches).
+RefusedHandler = Callable[[list[tuple[SymbolKey, KabuError]]], object]
 
 
 class Feed:
@@ -111,6 +113,9 @@ class Feed:
         #: Told which symbols a retry registered late: after the close nothing is pushed for them,
         #: so the board fetches their snapshots.
         self.on_registered: RegisteredHandler | None = None
+        #: Told which watched symbols the station refused when the watchlist was registered (a code
+        #: delisted overnight, a hand-edited watchlist): they are watched no more.
+        self.on_refused: RefusedHandler | None = None
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -136,8 +141,9 @@ class Feed:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Get a token and register the watched symbols, raising what goes wrong.
+    async def start(self) -> list[tuple[SymbolKey, KabuError]]:
+        """Get a token and register the watched symbols, raising what goes wrong; returns the
+        symbols the station refused (see :meth:`_register_watch`).
 
         Headless callers (``quoteboard stream``) call this first so a wrong password or a closed
         station is one clear error before any streaming starts.
@@ -145,8 +151,35 @@ class Feed:
         if self._bad_url:
             raise StationUnreachable(self.base_url, self._bad_url)
         await self.rest.token()
-        if self.watch:
-            await self.rest.register(list(self.watch))
+        return await self._register_watch()
+
+    async def _register_watch(self) -> list[tuple[SymbolKey, KabuError]]:
+        """Register every watched symbol. Kabu refuses a whole PUT for one bad symbol, so when it
+        does, each symbol is registered on its own (paced under the rate limit); those refused stop
+        being watched, are told to :attr:`on_refused` and returned. Other errors are raised."""
+        keys = list(self.watch)
+        if not keys:
+            return []
+        try:
+            await self.rest.register(keys)
+            return []
+        except KabuError as exc:
+            if not exc.refuses_symbols:
+                raise
+        refused: list[tuple[SymbolKey, KabuError]] = []
+        for i, key in enumerate(keys):
+            if i:
+                await asyncio.sleep(1.0 / 8)
+            try:
+                await self.rest.register([key])
+            except KabuError as exc:
+                if not exc.refuses_symbols:
+                    raise
+                refused.append((key, exc))
+                self.watch.pop(key, None)
+        if refused and self.on_refused is not None:
+            self.on_refused(refused)
+        return refused
 
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
         """Register ``keys`` at the station and keep them registered across reconnects.
@@ -314,7 +347,7 @@ class Feed:
         if self.connections == 1 and set(self.watch) <= set(self.rest.registered):
             return  # registered just before this first connection
         try:
-            await self.rest.register(list(self.watch))
+            await self._register_watch()
         except (KabuError, StationUnreachable) as exc:
             # The socket still streams what the station has registered; say what failed.
             report(FeedStatus("error", f"re-registering {len(self.watch)} symbols failed: {exc}"))

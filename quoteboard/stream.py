@@ -192,12 +192,16 @@ async def _stream(demo: bool, password: Secret | None, base_url: str, symbols: l
     async with open_feed(demo, password, base_url, replay) as feed:
         feed.set_watch(keys)
         try:
-            await feed.start()
+            refused = await feed.start()
         except KabuError as exc:
             sys.stderr.write(f"quoteboard: the station refused: {exc}\n")
             return 1
         except StationUnreachable as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
+            return 1
+        if refused:
+            said = "; ".join(f"{key}: {exc}" for key, exc in refused)
+            sys.stderr.write(f"quoteboard: the station refused {said}\n")
             return 1
         try:
             recorder = Recorder(record, keys, source=feed.name) if record is not None else None

@@ -377,3 +377,24 @@ async def test_the_mouse_highlights_a_row_focuses_the_input_and_presses_footer_k
         before = app.table.sort_mode
         await pilot.click(sort_key)
         assert app.table.sort_mode != before
+
+
+async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_the_rest_stream(
+    tmp_path: Path,
+) -> None:
+    """A code the demo's market does not know (the exchange does: the watchlist is shared by both
+    feeds) must neither stop the feed nor be dropped from the watchlist."""
+    store = WatchlistStore(tmp_path / "watchlist.toml")
+    assert store.save(Watchlist([SymbolKey("7203"), SymbolKey("1301"), SymbolKey("9433")])) is None
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "not registered on demo" in app.panel.outcome, what="the refusal")
+        assert "1301@1 not registered on demo: 4002001 no such symbol" in app.panel.outcome
+        await wait_for(pilot, lambda: all(app.board.rows[k].quote is not None for k in ("7203@1", "9433@1")))
+        pushed = app.feed.received
+        await wait_for(pilot, lambda: app.feed.received > pushed, what="quotes streaming")
+        assert app.table.order == ["7203@1", "1301@1", "9433@1"] and app.feed.status.state == "live"
+        row = next(line for line in table_lines(app) if line.startswith("1301@1"))
+        assert "not registered on demo: 4002001 no such symbol" in row
+        assert sorted(app._server.registered) == ["7203@1", "9433@1"]
+    assert [str(key) for key in store.load().watchlist.symbols] == ["7203@1", "1301@1", "9433@1"]

@@ -127,6 +127,14 @@ def test_stream_kabu_without_a_key_and_no_terminal_explains():
     assert result.returncode != 0 and "QUOTEBOARD_KABU_KEY" in result.stderr
 
 
+def test_stream_names_a_symbol_the_station_refuses_and_exits_1():
+    result = quoteboard("stream", "--demo", "--symbols", "7203,1111", "--count", "1")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "quoteboard: the station refused 1111@1: 4002001 no such symbol (銘柄が見つからない) [HTTP 400]"
+    )
+
+
 def test_bad_symbols_are_a_usage_error():
     result = quoteboard("stream", "--demo", "--symbols", "72-03")
     assert result.returncode == 2 and "not a symbol code" in result.stderr

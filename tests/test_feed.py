@@ -185,3 +185,36 @@ def test_backoff_starts_under_half_a_second_and_caps_at_30():
 def test_status_describes_itself(state):
     assert FeedStatus(state, "x").describe() == f"{state}: x"
     assert FeedStatus("reconnecting", attempt=3, delay=2.0).describe() == "reconnecting in 2.0 s, attempt 3"
+
+
+async def test_a_symbol_the_station_refuses_is_left_out_and_the_rest_registered(server):
+    """Kabu refuses a whole PUT /register for one unknown code; the feed then registers the codes
+    one by one, watches the ones the station knows and says which it refused."""
+    feed = Feed(server.base_url, "pw")
+    told: list[list[tuple[SymbolKey, object]]] = []
+    feed.on_refused = told.append
+    feed.set_watch([SymbolKey("7203"), SymbolKey("1111"), SymbolKey("9433")])
+    try:
+        refused = await feed.start()
+    finally:
+        await feed.close()
+    assert [(str(key), exc.code) for key, exc in refused] == [("1111@1", 4002001)]
+    assert told == [refused] and "no such symbol" in str(refused[0][1])
+    assert server.registered == ["7203@1", "9433@1"] == [str(key) for key in feed.watch]
+
+
+async def test_registering_on_connect_leaves_a_refused_symbol_out_and_streams_the_rest(server):
+    """The registration a (re)connect makes (also the first one, when start() could not reach the
+    station) leaves a refused code out the same way, and the feed stays live."""
+    feed = Feed(server.base_url, "pw")
+    told: list[list[tuple[SymbolKey, object]]] = []
+    feed.on_refused = told.append
+    feed.set_watch([SymbolKey("1111"), SymbolKey("7203")])
+    rec = Recorder()
+    task = rec.run(feed)
+    try:
+        await wait_for(lambda: len(rec.quotes) >= 2)
+    finally:
+        await stop(task, feed)
+    assert [str(key) for key, _ in told[0]] == ["1111@1"] and server.registered == ["7203@1"]
+    assert {q.key for q in rec.quotes} == {"7203@1"} and "error" not in rec.states()

@@ -12,7 +12,7 @@ import msgspec
 
 from quoteboard.kabu.text import printable
 
-__all__ = ["EXPLANATIONS", "TRANSIENT_CODES", "KabuError", "error_from_response", "explain"]
+__all__ = ["EXPLANATIONS", "SYMBOL_CODES", "TRANSIENT_CODES", "KabuError", "error_from_response", "explain"]
 
 #: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
 EXPLANATIONS: Final[dict[int, str]] = {
@@ -35,6 +35,10 @@ EXPLANATIONS: Final[dict[int, str]] = {
 #: error, its rate limit, and its login (the forced early-morning logout, a station started but not
 #: yet logged in): the board keeps asking until someone logs in.
 TRANSIENT_CODES: Final = frozenset({4001001, 4001006, 4001007, 4001017})
+
+#: Codes that refuse symbols rather than the call: no such symbol, the registration limit. Kabu
+#: refuses a whole PUT /register for one of them, so the others may still register one by one.
+SYMBOL_CODES: Final = frozenset({4002001, 4002006, 4001018, 4001019})
 
 _HTTP_EXPLANATIONS: Final[dict[int, str]] = {
     400: "bad request",
@@ -77,6 +81,11 @@ class KabuError(Exception):
         if self.code is not None:
             return self.code in TRANSIENT_CODES
         return self.http_status is not None and (self.http_status == 429 or self.http_status >= 500)
+
+    @property
+    def refuses_symbols(self) -> bool:
+        """The station refused a symbol (unknown, or over the limit), not the call itself."""
+        return self.code in SYMBOL_CODES
 
     def __str__(self) -> str:
         parts = []

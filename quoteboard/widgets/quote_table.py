@@ -362,8 +362,11 @@ class QuoteTable(ScrollView, can_focus=True):
         gap_text = " " * GAP
         code = _cell(row.key, COLUMNS[0].width, False) + gap_text
         if quote is None:
-            muted = base + self._style("muted")  # (rare: before the first quote)
-            waiting = _cell("waiting for the first quote…", self._name_width, False)
+            # (Rare: before the first quote, or refused.) A refusal is said in words, so the text
+            # takes the whole row, not just the Name column.
+            muted = base + self._style("muted")
+            text = row.note or "waiting for the first quote…"
+            waiting = _cell(text, self._table_width() - len(code), False)
             return Strip([Segment(code, base), Segment(waiting, muted)])
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
