@@ -413,8 +413,11 @@ class QuoteboardApp(App[int]):
         if key is None:
             self.panel.show_outcome("nothing to remove: the board is empty")
             return
+        refused = self.board.rows[key].note is not None
         self._drop(key)
-        if self.feed is not None:
+        if refused:  # the station never registered it: nothing to unregister
+            self.panel.show_outcome(f"{key} removed")
+        elif self.feed is not None:
             self._unregister_symbol(self.feed, parse_symbol(key))
 
     def _drop(self, key: str) -> None:

@@ -397,4 +397,10 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
         row = next(line for line in table_lines(app) if line.startswith("1301@1"))
         assert "not registered on demo: 4002001 no such symbol" in row
         assert sorted(app._server.registered) == ["7203@1", "9433@1"]
-    assert [str(key) for key in store.load().watchlist.symbols] == ["7203@1", "1301@1", "9433@1"]
+        saved = [str(key) for key in store.load().watchlist.symbols]
+        assert saved == ["7203@1", "1301@1", "9433@1"]
+        # Removing it asks the station nothing (it never registered it).
+        await pilot.press("down", "d")
+        await wait_for(pilot, lambda: app.panel.outcome == "1301@1 removed", what="the removal")
+        assert app.table.order == ["7203@1", "9433@1"]
+    assert [str(key) for key in store.load().watchlist.symbols] == ["7203@1", "9433@1"]
