@@ -14,7 +14,6 @@ import socket
 import warnings
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -26,19 +25,12 @@ from quoteboard.server.catalogue import CATALOGUE
 from quoteboard.server.outbox import MAX_MESSAGE, QUEUE_FRAMES, Outbox
 from quoteboard.server.runner import report_drops
 from quoteboard.server.wsprotocol import STUCK_GRACE
+from tests.server.support import register
 
 #: Ten listed codes, for a PUSH feed with some breadth.
 CODES = [key.partition("@")[0] for key in list(CATALOGUE)[:10]]
 #: uvicorn's transport high-water mark (64 KiB) plus one frame, with room to spare.
 WRITE_BUFFER_BOUND = 256 * 1024
-
-
-async def register(srv: TestServer, *codes: str) -> None:
-    async with httpx.AsyncClient(base_url=srv.base_url) as client:
-        token = (await client.post("/token", json={"APIPassword": "pw"})).json()["Token"]
-        body = {"Symbols": [{"Symbol": code, "Exchange": 1} for code in codes]}
-        answer = await client.put("/register", json=body, headers={"X-API-KEY": token})
-        assert answer.status_code == 200, answer.text
 
 
 async def stuck_client(srv: TestServer, url: str) -> ClientConnection:

@@ -7,7 +7,6 @@ import json
 import time
 from collections import Counter
 
-import httpx
 import pytest
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from schemas import validate
@@ -15,14 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.server import BindError, TestServer
-
-
-async def register(srv: TestServer, *codes: str) -> None:
-    async with httpx.AsyncClient(base_url=srv.base_url) as client:
-        token = (await client.post("/token", json={"APIPassword": "pw"})).json()["Token"]
-        body = {"Symbols": [{"Symbol": code, "Exchange": 1} for code in codes]}
-        answer = await client.put("/register", json=body, headers={"X-API-KEY": token})
-        assert answer.status_code == 200, answer.text
+from tests.server.support import register
 
 
 async def collect(ws, seconds: float) -> list[str | bytes]:
