@@ -1,7 +1,7 @@
 """The board: a Textual app showing a live quote table fed by one Kabu feed (demo or real).
 
 The data path is ``Feed._pump -> decode_frame -> Board.apply`` inside the feed worker (same event
-loop, no queue), then a 30 Hz timer drains ``Board.take_dirty()`` into the table, which repaints only
+loop, no queue), then a 20 Hz timer drains ``Board.take_dirty()`` into the table, which repaints only
 the rows that changed. REST calls (register, unregister, the first board snapshot) run in workers,
 never in a handler, and their outcome is shown in words in the register panel.
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuError
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
     Quote,
@@ -201,11 +201,21 @@ class Feed:
         return registered
 
     async def unregister(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
-        """Stop watching ``keys`` and unregister them at the station."""
+        """Stop watching ``keys`` and unregister them at the station. Returns what is still registered.
+
+        A station that had none of them registered (4001020: it restarted, or was logged out, since)
+        is already where the caller wants it: that is not an error.
+        """
         keys = list(keys)
         for key in keys:
             self.watch.pop(key, None)
-        return await self.rest.unregister(keys)
+        try:
+            return await self.rest.unregister(keys)
+        except KabuError as exc:
+            if exc.code != NOT_REGISTERED_CODE:
+                raise
+        self.rest.registered = [key for key in self.rest.registered if key not in keys]
+        return self.rest.registered
 
     async def fetch_boards(
         self, keys: Iterable[SymbolKey], on_quote: QuoteHandler, per_second: float = 8.0

@@ -131,6 +131,24 @@ async def test_unregister_stops_watching(server):
     assert "7203@1" not in server.registered
 
 
+async def test_unregistering_what_the_station_already_lost_is_not_an_error(server):
+    """The station restarted (or logged out) since we registered: it answers 4001020 to the
+    unregister, which leaves it exactly where the user wanted it."""
+    feed = Feed(server.base_url, "pw")
+    await feed.register([SymbolKey("7203"), SymbolKey("9433")])
+    async with httpx.AsyncClient(base_url=server.base_url) as other:
+        token = (await other.post("/token", json={"APIPassword": "pw"})).json()["Token"]
+        await other.put("/unregister", headers={"X-API-KEY": token},
+                        json={"Symbols": [{"Symbol": "7203", "Exchange": 1}]})  # fmt: skip
+        lost = await other.put("/unregister", headers={"X-API-KEY": token},
+                               json={"Symbols": [{"Symbol": "7203", "Exchange": 1}]})  # fmt: skip
+    assert lost.json()["Code"] == 4001020  # what the feed meets next
+    remaining = await feed.unregister([SymbolKey("7203")])
+    await feed.close()
+    assert remaining == [SymbolKey("9433")] == list(feed.watch)
+    assert server.registered == ["9433@1"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -12,7 +12,15 @@ import msgspec
 
 from quoteboard.kabu.text import printable
 
-__all__ = ["EXPLANATIONS", "SYMBOL_CODES", "TRANSIENT_CODES", "KabuError", "error_from_response", "explain"]
+__all__ = [
+    "EXPLANATIONS",
+    "NOT_REGISTERED_CODE",
+    "SYMBOL_CODES",
+    "TRANSIENT_CODES",
+    "KabuError",
+    "error_from_response",
+    "explain",
+]
 
 #: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
 EXPLANATIONS: Final[dict[int, str]] = {
@@ -24,7 +32,8 @@ EXPLANATIONS: Final[dict[int, str]] = {
     4001013: "token refused: the station is logged in but the API password is wrong",
     4001017: "login failed: kabuステーション is not logged in",
     4001018: "could not register the symbols: the 50-symbol limit is reached",
-    4001019: "some symbols could not be registered: the 50-symbol limit is reached",
+    # Documented for the limit; a station was also seen answering it for a batch holding an unknown code.
+    4001019: "some symbols could not be registered: an unknown code, or the 50-symbol limit",
     4001020: "could not unregister: the symbol is not registered",
     4001021: "some symbols could not be unregistered",
     4002001: "no such symbol",
@@ -35,6 +44,9 @@ EXPLANATIONS: Final[dict[int, str]] = {
 #: error, its rate limit, and its login (the forced early-morning logout, a station started but not
 #: yet logged in): the board keeps asking until someone logs in.
 TRANSIENT_CODES: Final = frozenset({4001001, 4001006, 4001007, 4001017})
+
+#: ``PUT /unregister`` of symbols none of which is registered.
+NOT_REGISTERED_CODE: Final = 4001020
 
 #: Codes that refuse symbols rather than the call: no such symbol, the registration limit. Kabu
 #: refuses a whole PUT /register for one of them, so the others may still register one by one.
