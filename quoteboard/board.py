@@ -107,7 +107,8 @@ class Board:
     def apply(self, quote: Quote) -> bool:
         """Store a decoded quote. Returns False (and counts it) if its symbol is not watched."""
         self.last_message_at = quote.received_at or time.time()
-        row = self.rows.get(quote.key)
+        key = quote.key  # a property that formats: once per quote, not twice
+        row = self.rows.get(key)
         if row is None:
             self.unwatched += 1
             return False
@@ -127,7 +128,7 @@ class Board:
         row.quote = quote
         row.updated_at = now
         row.updates += 1
-        self._dirty.add(quote.key)
+        self._dirty.add(key)
         return True
 
     def forget_quotes(self) -> None:

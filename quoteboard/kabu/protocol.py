@@ -222,14 +222,13 @@ def decode_frame(frame: str | bytes | bytearray | memoryview, received_at: float
     become U+FFFD (see :func:`printable`).
     """
     try:
-        size = len(frame)
         quote = _quote_decoder.decode(frame)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError too
         return Rejection(str(exc), _safe_len(frame))
     except (TypeError, ValueError, RecursionError, UnicodeError, OverflowError) as exc:
         return Rejection(f"{type(exc).__name__}: {exc}", _safe_len(frame))
     if not quote.symbol:
-        return Rejection("empty `Symbol`", size)
+        return Rejection("empty `Symbol`", len(frame))
     name, time = quote.name, quote.time
     if name is not None and not name.isprintable():
         quote.name = printable(name)
