@@ -61,6 +61,8 @@ COLUMNS: Final = (
 )
 GAP: Final = 1
 BLANK: Final = "—"
+#: The cells of every column but Name, and of the gaps after each column.
+_FIXED_WIDTH: Final = sum(c.width for c in COLUMNS) - NAME_MIN + GAP * len(COLUMNS)
 
 
 def format_price(value: float | None) -> str:
@@ -84,9 +86,10 @@ def format_time(value: str | None) -> str:
 
 
 def _cell(text: str, width: int, right: bool) -> str:
-    if cell_len(text) > width:
+    cells = cell_len(text)
+    if cells > width:
         return set_cell_size(text, width)
-    pad = " " * (width - cell_len(text))
+    pad = " " * (width - cells)
     return pad + text if right else text + pad
 
 
@@ -151,6 +154,9 @@ class QuoteTable(ScrollView, can_focus=True):
         self._flash_until: dict[str, float] = {}
         self._styles: dict[str, Style] = {}
         self._name_width = NAME_MIN
+        #: Cells in a row's strip: the table, padded to the content width, so that drawing a row
+        #: neither extends nor crops it (each would make another Strip).
+        self._row_width = self._table_width()
         self._sorted_at = 0.0
         self._last_cursor_index = 0
         #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
@@ -278,13 +284,16 @@ class QuoteTable(ScrollView, can_focus=True):
     # -- rendering -------------------------------------------------------------------------------
 
     def _table_width(self) -> int:
-        return sum(c.width for c in COLUMNS) - NAME_MIN + self._name_width + GAP * len(COLUMNS)
+        return _FIXED_WIDTH + self._name_width
 
     def on_resize(self) -> None:
-        spare = self.scrollable_content_region.width - (self._table_width() - self._name_width)
+        content_width = self.scrollable_content_region.width
+        spare = content_width - (self._table_width() - self._name_width)
         name_width = max(NAME_MIN, min(NAME_MAX, spare))
-        if name_width != self._name_width:
+        row_width = max(content_width, self._table_width() - self._name_width + name_width)
+        if name_width != self._name_width or row_width != self._row_width:
             self._name_width = name_width
+            self._row_width = row_width
             self._cache.clear()
         self._resort()
 
@@ -361,13 +370,17 @@ class QuoteTable(ScrollView, can_focus=True):
         quote = row.quote
         gap_text = " " * GAP
         code = _cell(row.key, COLUMNS[0].width, False) + gap_text
+        width = self._row_width
         if quote is None:
             # (Rare: before the first quote, or refused.) A refusal is said in words, so the text
             # takes the whole row, not just the Name column.
             muted = base + self._style("muted")
             text = row.note or "waiting for the first quote…"
             waiting = _cell(text, self._table_width() - len(code), False)
-            return Strip([Segment(code, base), Segment(waiting, muted)])
+            segments = [Segment(code, base), Segment(waiting, muted)]
+            if width > self._table_width():
+                segments.append(Segment(" " * (width - self._table_width()), base))
+            return Strip(segments, width)
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
         if row.flashing(time.monotonic()):
@@ -391,16 +404,18 @@ class QuoteTable(ScrollView, can_focus=True):
             (_cell(format_price(quote.ask), COLUMNS[6].width, True) + gap_text, base),
             (_cell(format_qty(quote.volume), COLUMNS[7].width, True) + gap_text, base),
             (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text, base),
+            (" " * (width - self._table_width()), base),
         )
         # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
+        # (Styles compare by identity: they come from self._style, and Rich caches Style sums.)
         segments: list[Segment] = []
         run, run_style = "", base
         for text, style in cells:
-            if style == run_style:
+            if style is run_style:
                 run += text
             else:
                 if run:
                     segments.append(Segment(run, run_style))
                 run, run_style = text, style
         segments.append(Segment(run, run_style))
-        return Strip(segments, self._table_width())
+        return Strip(segments, width)
