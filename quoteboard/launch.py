@@ -51,7 +51,7 @@ def run_board(
         symbols = symbols or recorded
         demo = True
     app = QuoteboardApp(demo=demo, password=password, base_url=base_url, symbols=symbols, record=record,
-                        **options)  # fmt: skip
+                        tune_gc=True, **options)  # fmt: skip
     app.run()
     return app.return_code or 0
 

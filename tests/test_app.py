@@ -266,6 +266,25 @@ async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
         assert table.rows_rendered - before == 1
 
 
+async def test_snapshots_are_fetched_only_for_rows_the_socket_has_not_filled(tmp_path: Path) -> None:
+    app = make_app(tmp_path, symbols=[SymbolKey("9433"), SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        feed = app.feed
+        asked: list[SymbolKey] = []
+        board = feed.rest.board
+
+        async def counted(key: SymbolKey):
+            asked.append(key)
+            return await board(key)
+
+        feed.rest.board = counted  # type: ignore[method-assign]
+        app.board.rows["9433@1"].quote = None  # as after the close: nothing pushed for it
+        await app._fetch_boards(feed, [SymbolKey("9433"), SymbolKey("7203")]).wait()
+        assert asked == [SymbolKey("9433")]
+        assert app.board.rows["9433@1"].quote is not None
+
+
 async def test_quote_text_is_never_parsed_as_markup(tmp_path: Path) -> None:
     import msgspec
 
@@ -404,3 +423,56 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
         await wait_for(pilot, lambda: app.panel.outcome == "1301@1 removed", what="the removal")
         assert app.table.order == ["7203@1", "9433@1"]
     assert [str(key) for key in store.load().watchlist.symbols] == ["7203@1", "9433@1"]
+
+
+def test_settle_gc_freezes_the_start_up_heap_and_makes_young_passes_rarer() -> None:
+    import gc
+
+    from quoteboard.app import settle_gc
+
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        settle_gc(12_345)
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (12_345, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+async def test_the_board_settles_the_gc_after_start_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quoteboard.app as app_module
+
+    calls: list[object] = []
+    monkeypatch.setattr(app_module, "SETTLE_GC_SECONDS", 0.05)
+    monkeypatch.setattr(app_module, "settle_gc", lambda: calls.append(app))
+    for tune_gc in (False, True):
+        app = make_app(tmp_path, symbols=[SymbolKey("7203")], tune_gc=tune_gc)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)
+        assert len(calls) == int(tune_gc)
+
+
+def test_the_command_line_board_asks_for_a_settled_gc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quoteboard.launch as launch
+
+    monkeypatch.setenv("QUOTEBOARD_CONFIG_DIR", str(tmp_path))
+    made: list[dict[str, object]] = []
+
+    class Recorded:
+        return_code = 0
+
+        def __init__(self, **options: object) -> None:
+            made.append(options)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(launch, "QuoteboardApp", Recorded)
+    assert launch.run_board(demo=True, password=None, base_url="http://127.0.0.1:9/kabusapi", symbols=[]) == 0
+    assert made and made[0]["tune_gc"] is True
