@@ -2,11 +2,12 @@
 
 For each rate (125 and 1000 quotes a second over 50 symbols) this starts the test server in another
 process, its market stamping every PUSH frame's ``CurrentPriceTime`` with the moment it is built for
-sending (microseconds), and runs the real board in a 200x64 tmux window on it. Inside the board a
-probe notes, for each new quote the table draws, the delay from that stamp to the moment its row is
-rendered; and the board's own CPU time (``time.process_time``, every thread) over a measuring window
-after a warm-up. Without tmux (Windows, say) the board runs on Textual's headless driver instead,
-which renders the same but writes nothing to a terminal; the report says which it was.
+sending (microseconds), and runs the real board in a 200x64 tmux window on it, drawing on that
+pane. Inside the board a probe notes, for each new quote the table draws, the delay from that stamp
+to the moment its row is rendered; and the board's own CPU time (``time.process_time``, every
+thread) over a measuring window after a warm-up. Without tmux (Windows, say) the board runs on
+Textual's headless driver instead, which renders the same but writes nothing to a terminal; the
+report says which it was.
 
 The figures are for README, not for the test suite: timings on a shared machine are noise.
 """
@@ -131,8 +132,9 @@ def probe_board(
     QuoteTable._render_row = render_row  # type: ignore[method-assign]
 
     class ProbedBoard(QuoteboardApp):
-        async def on_mount(self) -> None:
-            await super().on_mount()
+        def on_mount(self) -> None:
+            # No super().on_mount(): Textual calls the handler of every class in the MRO itself, so
+            # calling it too would start the board twice (two frame clocks, two feeds).
             self.run_worker(self._measure(), exit_on_error=False)
 
         async def _measure(self) -> None:
@@ -156,7 +158,9 @@ def probe_board(
                 "size": list(self.size),
                 "headless": headless,
             }
-            out.write_text(json.dumps(result), encoding="utf-8")
+            partial = out.with_suffix(".partial")  # renamed when whole: the reader never sees half
+            partial.write_text(json.dumps(result), encoding="utf-8")
+            partial.replace(out)
             self.exit(0)
 
     app = ProbedBoard(
@@ -166,6 +170,7 @@ def probe_board(
         symbols=[parse_symbol(key) for key in keys],
         store=WatchlistStore(out.parent / "watchlist.toml"),
         max_symbols=len(keys),
+        tune_gc=True,  # as run_board starts it
     )
     app.run(headless=headless, size=SIZE if headless else None)
 
@@ -189,13 +194,19 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
         ]  # fmt: skip
         env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": tmp}
         session = f"quoteboard-bench-{os.getpid()}"
+        exited = Path(tmp) / "exit-status"
         if use_tmux:
             width, height = SIZE
-            shell = " ".join(_quote(part) for part in command) + f" 2> {_quote(str(Path(tmp) / 'stderr'))}"
+            # The board draws on the pane itself (Textual writes to stderr: no redirection), with its
+            # environment on the command line (a running tmux server would not pass ours on). The
+            # pane outlives a failed board so that what it printed can be read back.
+            shell = (
+                f"QUOTEBOARD_CONFIG_DIR={_quote(tmp)} {' '.join(_quote(part) for part in command)}; "
+                f"echo $? > {_quote(str(exited))}; sleep 600"
+            )
             subprocess.run(
                 ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell],
                 check=True,
-                env=env,
             )
             process = None
         else:
@@ -207,8 +218,9 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
                     raise RuntimeError(f"the board gave no result at {rate:g} msg/s within the time allowed")
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(f"the board exited with status {process.returncode} before the end")
+                if exited.exists():
+                    raise RuntimeError(f"the board exited before the end: {_last_words(session)}")
                 time.sleep(0.2)
-            time.sleep(0.2)  # the file is written in one call; give it a moment to be complete
             result = json.loads(out.read_text(encoding="utf-8"))
         finally:
             if use_tmux:
@@ -225,6 +237,13 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
         target_cpu_percent=TARGETS.get(rate),
     )
     return result
+
+
+def _last_words(session: str) -> str:
+    """The last lines a failed board left on its tmux pane (its traceback, say), as one line."""
+    pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True)
+    lines = [line.strip() for line in pane.stdout.splitlines() if line.strip()]
+    return " | ".join(lines[-3:]) or "it printed nothing"
 
 
 def _quote(text: str) -> str:
