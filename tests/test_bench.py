@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -111,3 +112,43 @@ def test_screen_bench_runs_the_real_board_on_a_paced_feed_and_measures_cpu_and_d
     assert 20 < run["msg_s"] < 100  # about the 50 a second offered
     assert run["delays"] > 10 and 0 < run["delay_ms_p50"] <= run["delay_ms_p99"] < 5000
     assert 0 < run["cpu_percent"] < 400 and run["window_s"] >= 2.0
+
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="the terminal run needs tmux")
+
+
+@needs_tmux
+def test_screen_bench_in_tmux_draws_the_board_on_the_pane(monkeypatch):
+    """The terminal run: the board's screen must reach the pane (not a file), or the CPU of
+    writing to a terminal would go unmeasured."""
+    import quoteboard.bench_tui as bench_tui
+    from quoteboard.server.catalogue import CATALOGUE
+
+    keys = list(CATALOGUE)[:5]
+    seen: list[str] = []
+    real_sleep = bench_tui.time.sleep
+
+    def sleep_and_look(seconds: float) -> None:
+        panes = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"quoteboard-bench-{os.getpid()}"],
+                               capture_output=True, text=True).stdout  # fmt: skip
+        seen.append(panes)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(bench_tui.time, "sleep", sleep_and_look)
+    run = bench_tui._run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=True)
+    assert run["headless"] is False and run["symbols"] == 5 and run["delays"] > 10
+    assert any("Code" in pane and "Volume" in pane and keys[0] in pane for pane in seen)
+
+
+@needs_tmux
+def test_screen_bench_in_tmux_reports_what_a_failed_board_printed(tmp_path, monkeypatch):
+    import quoteboard.bench_tui as bench_tui
+
+    failing = tmp_path / "failing-python"
+    failing.write_text("#!/bin/sh\necho 'Traceback: the board could not start'\nexit 3\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(bench_tui.sys, "executable", str(failing))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"the board exited before the end: .*could not start"):
+        bench_tui._run_once(50.0, ["7203@1"], warmup=0.5, window=2.0, use_tmux=True)
+    assert time.monotonic() - started < 30  # said at once, not after the deadline
