@@ -154,9 +154,11 @@ class QuoteTable(ScrollView, can_focus=True):
         self._flash_until: dict[str, float] = {}
         self._styles: dict[str, Style] = {}
         self._name_width = NAME_MIN
-        #: Cells in a row's strip: the table, padded to the content width, so that drawing a row
-        #: neither extends nor crops it (each would make another Strip).
+        #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
+        #: and then the scrollbar gutter's, so that Textual, which wants a line as wide as the
+        #: content region, neither extends nor crops it (each would make another Strip).
         self._row_width = self._table_width()
+        self._gutter = 0
         self._sorted_at = 0.0
         self._last_cursor_index = 0
         #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
@@ -291,9 +293,11 @@ class QuoteTable(ScrollView, can_focus=True):
         spare = content_width - (self._table_width() - self._name_width)
         name_width = max(NAME_MIN, min(NAME_MAX, spare))
         row_width = max(content_width, self._table_width() - self._name_width + name_width)
-        if name_width != self._name_width or row_width != self._row_width:
+        gutter = max(0, self.content_region.width - content_width)
+        if (name_width, row_width, gutter) != (self._name_width, self._row_width, self._gutter):
             self._name_width = name_width
             self._row_width = row_width
+            self._gutter = gutter
             self._cache.clear()
         self._resort()
 
@@ -309,6 +313,10 @@ class QuoteTable(ScrollView, can_focus=True):
         if style is None:
             if name == "base":
                 style = self.rich_style
+            elif name == "gutter":
+                # What Textual pads a short line with: the widget's background over its parent's.
+                base_background, background = self.background_colors
+                style = Style(bgcolor=(base_background + background).rich_color)
             elif name == "cursor-row":
                 style = self.rich_style + self._style("cursor")
             else:
@@ -351,6 +359,8 @@ class QuoteTable(ScrollView, can_focus=True):
             strip = self._cache.get(key)
             if strip is None:
                 strip = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
+            if scroll_x == 0 and strip.cell_length == width + self._gutter:
+                return strip  # as wide as Textual wants it: the common case, nothing to make
             if key == self.cursor_key:
                 base = self._style("cursor-row")
         return strip.crop_extend(scroll_x, scroll_x + width, base)
@@ -380,7 +390,9 @@ class QuoteTable(ScrollView, can_focus=True):
             segments = [Segment(code, base), Segment(waiting, muted)]
             if width > self._table_width():
                 segments.append(Segment(" " * (width - self._table_width()), base))
-            return Strip(segments, width)
+            if self._gutter:
+                segments.append(Segment(" " * self._gutter, self._style("gutter")))
+            return Strip(segments, width + self._gutter)
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
         if row.flashing(time.monotonic()):
@@ -418,4 +430,6 @@ class QuoteTable(ScrollView, can_focus=True):
                     segments.append(Segment(run, run_style))
                 run, run_style = text, style
         segments.append(Segment(run, run_style))
-        return Strip(segments, width)
+        if self._gutter:  # under the scrollbar, or blank like the rest of the widget (never the cursor's)
+            segments.append(Segment(" " * self._gutter, self._style("gutter")))
+        return Strip(segments, width + self._gutter)
