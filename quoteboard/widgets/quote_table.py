@@ -420,16 +420,21 @@ class QuoteTable(ScrollView, can_focus=True):
         )
         # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
         # (Styles compare by identity: they come from self._style, and Rich caches Style sums.)
-        segments: list[Segment] = []
+        # But the code and the name stay segments of their own: a name may hold full-width
+        # characters, and an SVG export (a screenshot, a snapshot) places each segment at its cell
+        # and squeezes the text within it, so a name run together with its neighbours would overlap
+        # them wherever the font's full-width glyphs are not exactly two cells wide.
+        segments = [Segment(code, base), Segment(cells[1][0], base)]
         run, run_style = "", base
-        for text, style in cells:
+        for text, style in cells[2:]:
             if style is run_style:
                 run += text
             else:
                 if run:
                     segments.append(Segment(run, run_style))
                 run, run_style = text, style
-        segments.append(Segment(run, run_style))
+        if run:
+            segments.append(Segment(run, run_style))
         if self._gutter:  # under the scrollbar, or blank like the rest of the widget (never the cursor's)
             segments.append(Segment(" " * self._gutter, self._style("gutter")))
         return Strip(segments, width + self._gutter)
