@@ -542,6 +542,8 @@ def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
     measured, and the slowest frames. Freezing what exists once the board is up takes that heap out
     of every later pass, and a higher first threshold makes the young passes rarer; together they
     measured 2.9 %. Reference counting still frees almost everything at once; only cycles wait.
+    What is frozen is never collected if it turns into cyclic garbage: the first feed's objects,
+    once, after a switch of feed (measured: 1.5 MB more after 12 switches than without).
     """
     gc.collect()
     gc.freeze()
