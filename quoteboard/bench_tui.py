@@ -198,11 +198,13 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
         if use_tmux:
             width, height = SIZE
             # The board draws on the pane itself (Textual writes to stderr: no redirection), with its
-            # environment on the command line (a running tmux server would not pass ours on). The
-            # pane outlives a failed board so that what it printed can be read back.
+            # environment on the command line (a running tmux server would not pass ours on), and
+            # without COLUMNS/LINES, which a pane's shell may have from the server's first 80x24
+            # and which would win over the pane's real size. The pane outlives a failed board so
+            # that what it printed can be read back.
             shell = (
-                f"QUOTEBOARD_CONFIG_DIR={_quote(tmp)} {' '.join(_quote(part) for part in command)}; "
-                f"echo $? > {_quote(str(exited))}; sleep 600"
+                f"unset COLUMNS LINES; QUOTEBOARD_CONFIG_DIR={_quote(tmp)} "
+                f"{' '.join(_quote(part) for part in command)}; echo $? > {_quote(str(exited))}; sleep 600"
             )
             subprocess.run(
                 ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell],
@@ -275,6 +277,9 @@ def run_tui_bench(args: argparse.Namespace) -> int:
         print(json.dumps(report))
         return 0
     for run in results:
+        if tuple(run["size"]) != SIZE:
+            print(f"quoteboard bench --tui: the board ran {run['size'][0]}x{run['size'][1]}, "
+                  f"not {SIZE[0]}x{SIZE[1]}: the figures are not comparable", file=sys.stderr)  # fmt: skip
         target = run["target_cpu_percent"]
         print(
             f"{run['rate']:>6g} msg/s offered, {run['msg_s']:7.1f} received: CPU {run['cpu_percent']:5.1f} % "

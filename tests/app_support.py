@@ -63,6 +63,21 @@ async def wait_for(
         await pilot.pause(0.05)
 
 
+def shown_outcomes(app: QuoteboardApp) -> list[str]:
+    """Every outcome the register panel shows from now on, in order: a message that a later one
+    replaces within a poll (a retry that succeeds at once, on a busy machine) is still seen."""
+    shown: list[str] = []
+    panel = app.panel
+    show = panel.show_outcome
+
+    def recorded(text: str, tone: str = "info") -> None:
+        shown.append(text)
+        show(text, tone)  # type: ignore[arg-type]
+
+    panel.show_outcome = recorded  # type: ignore[method-assign]
+    return shown
+
+
 def table_lines(app: QuoteboardApp) -> list[str]:
     """What the quote table shows, line by line (header first)."""
     table = app.table

@@ -137,6 +137,7 @@ def test_screen_bench_in_tmux_draws_the_board_on_the_pane(monkeypatch):
     monkeypatch.setattr(bench_tui.time, "sleep", sleep_and_look)
     run = bench_tui._run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=True)
     assert run["headless"] is False and run["symbols"] == 5 and run["delays"] > 10
+    assert tuple(run["size"]) == bench_tui.SIZE  # the pane's size, not an 80x24 from COLUMNS/LINES
     assert any("Code" in pane and "Volume" in pane and keys[0] in pane for pane in seen)
 
 

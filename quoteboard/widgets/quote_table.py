@@ -290,9 +290,8 @@ class QuoteTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         content_width = self.scrollable_content_region.width
-        spare = content_width - (self._table_width() - self._name_width)
-        name_width = max(NAME_MIN, min(NAME_MAX, spare))
-        row_width = max(content_width, self._table_width() - self._name_width + name_width)
+        name_width = max(NAME_MIN, min(NAME_MAX, content_width - _FIXED_WIDTH))
+        row_width = max(content_width, _FIXED_WIDTH + name_width)
         gutter = max(0, self.content_region.width - content_width)
         if (name_width, row_width, gutter) != (self._name_width, self._row_width, self._gutter):
             self._name_width = name_width
@@ -387,12 +386,8 @@ class QuoteTable(ScrollView, can_focus=True):
             muted = base + self._style("muted")
             text = row.note or "waiting for the first quote…"
             waiting = _cell(text, self._table_width() - len(code), False)
-            segments = [Segment(code, base), Segment(waiting, muted)]
-            if width > self._table_width():
-                segments.append(Segment(" " * (width - self._table_width()), base))
-            if self._gutter:
-                segments.append(Segment(" " * self._gutter, self._style("gutter")))
-            return Strip(segments, width + self._gutter)
+            padding = " " * (width - self._table_width())
+            return self._strip([Segment(code, base), Segment(waiting + padding, muted)])
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
         if row.flashing(time.monotonic()):
@@ -421,9 +416,9 @@ class QuoteTable(ScrollView, can_focus=True):
         # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
         # (Styles compare by identity: they come from self._style, and Rich caches Style sums.)
         # But the code and the name stay segments of their own: a name may hold full-width
-        # characters, and an SVG export (a screenshot, a snapshot) places each segment at its cell
-        # and squeezes the text within it, so a name run together with its neighbours would overlap
-        # them wherever the font's full-width glyphs are not exactly two cells wide.
+        # characters, and an SVG screenshot places each segment at its cell and squeezes the text
+        # within it, so a name run together with its neighbours would overlap them wherever the
+        # font's full-width glyphs are not exactly two cells wide.
         segments = [Segment(code, base), Segment(cells[1][0], base)]
         run, run_style = "", base
         for text, style in cells[2:]:
@@ -435,6 +430,11 @@ class QuoteTable(ScrollView, can_focus=True):
                 run, run_style = text, style
         if run:
             segments.append(Segment(run, run_style))
-        if self._gutter:  # under the scrollbar, or blank like the rest of the widget (never the cursor's)
+        return self._strip(segments)
+
+    def _strip(self, segments: list[Segment]) -> Strip:
+        """A row's strip: its ``_row_width`` cells, then the scrollbar gutter's, which lie under the
+        scrollbar or show the widget's background like the rest of it (never the cursor's)."""
+        if self._gutter:
             segments.append(Segment(" " * self._gutter, self._style("gutter")))
-        return Strip(segments, width + self._gutter)
+        return Strip(segments, self._row_width + self._gutter)

@@ -18,7 +18,7 @@ from quoteboard.kabu.errors import KabuError
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.server import TestServer
-from tests.app_support import frozen_demo_server, make_app, wait_for
+from tests.app_support import frozen_demo_server, make_app, shown_outcomes, wait_for
 from tests.reliability.support import forward_to
 
 SIZE = (160, 48)
@@ -135,9 +135,11 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
                    symbols=[SymbolKey("7203")], rest_transport=forward_to(station, slow_once))  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.feed.received > 0, what="pushed quotes")
+        shown = shown_outcomes(app)
         await pilot.press("a", *"6758", "enter")
-        await wait_for(pilot, lambda: "not registered yet" in app.panel.outcome, what="the message")
-        assert "no answer to PUT /register in time" in app.panel.outcome
+        said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
+        await wait_for(pilot, said, what="the message")  # (the retry may replace it at once)
+        assert "no answer to PUT /register in time" in said()[0]
         assert app.table.order == ["7203@1", "6758@1"]  # kept
         await wait_for(pilot, lambda: "6758@1" in station.registered, what="the retry, socket still up")
         await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its quotes")
@@ -172,9 +174,11 @@ async def test_a_station_that_fails_registering_keeps_the_row_and_registers_and_
                        symbols=[SymbolKey("7203")], rest_transport=forward_to(quiet, fail_twice))  # fmt: skip
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.board.rows["7203@1"].quote is not None, what="7203's snapshot")
+            shown = shown_outcomes(app)
             await pilot.press("a", *"6758", "enter")
-            await wait_for(pilot, lambda: "not registered yet" in app.panel.outcome, what="the message")
-            assert "6758@1 kept on the watchlist" in app.panel.outcome and words in app.panel.outcome
+            said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
+            await wait_for(pilot, said, what="the message")  # (a retry may replace it soon)
+            assert "6758@1 kept on the watchlist" in said()[0] and words in said()[0]
             assert app.table.order == ["7203@1", "6758@1"]
             await wait_for(pilot, lambda: "6758@1" in quiet.registered, what="the retries")
             await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its snapshot")
