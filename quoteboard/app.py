@@ -308,10 +308,11 @@ class QuoteboardApp(App[int]):
 
         def wanted(key: SymbolKey) -> bool:
             # Asked lazily, just before each GET: GET /board registers its symbol as a side effect
-            # (Kabu does so too), so a symbol removed meanwhile must not be asked for; and a row the
-            # socket has filled meanwhile needs no snapshot (a REST call less under the rate limit).
+            # (Kabu does so too), so a symbol removed meanwhile must not be asked for; a row the
+            # socket has filled meanwhile needs no snapshot (a REST call less under the rate limit);
+            # and a feed switched away from (its client closed) is asked nothing more.
             row = self.board.rows.get(str(key))
-            return key in feed.watch and (row is None or row.quote is None)
+            return feed is self.feed and key in feed.watch and (row is None or row.quote is None)
 
         failures = await feed.fetch_boards(filter(wanted, keys), apply_if_empty)
         if failures and feed is self.feed:

@@ -14,7 +14,7 @@ from quoteboard.watchlist import Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import QuoteTable
-from tests.app_support import make_app, screen_text, table_lines, wait_for
+from tests.app_support import frozen_demo_server, make_app, screen_text, shown_outcomes, table_lines, wait_for
 
 SIZE = (160, 48)
 
@@ -283,6 +283,19 @@ async def test_snapshots_are_fetched_only_for_rows_the_socket_has_not_filled(tmp
         await app._fetch_boards(feed, [SymbolKey("9433"), SymbolKey("7203")]).wait()
         assert asked == [SymbolKey("9433")]
         assert app.board.rows["9433@1"].quote is not None
+
+
+async def test_switching_feed_while_the_snapshots_are_fetched_is_no_error(tmp_path: Path) -> None:
+    """In the evening nothing is pushed, so the snapshots of a 50-symbol watchlist take about 6 s
+    to fetch; a switch of feed meanwhile closes the old feed's client under its fetch."""
+    app = make_app(tmp_path, demo_server=frozen_demo_server)  # pushes nothing: snapshots only
+    async with app.run_test(size=SIZE) as pilot:
+        shown = shown_outcomes(app)
+        await wait_for(pilot, lambda: any(row.quote is not None for row in app.board), what="a snapshot")
+        assert not all_quoted(app)  # still fetching
+        await app._switch_to("demo")
+        await wait_for(pilot, lambda: all_quoted(app), what="the new feed's snapshots")
+        assert not [text for text in shown if "unexpected error" in text]
 
 
 async def test_quote_text_is_never_parsed_as_markup(tmp_path: Path) -> None:

@@ -223,6 +223,8 @@ class KabuRest:
         when none came (every httpx failure: refused, timed out, a bad URL, a broken answer)."""
         delay = self.backoff_429
         for attempt in range(self.retries_429 + 1):
+            if self._client.is_closed:  # httpx would raise a RuntimeError: the feed was stopped
+                raise StationUnreachable(self.base_url, f"{what} not sent: this client was closed")
             try:
                 response = await self._client.send(request)
             except httpx.TimeoutException:

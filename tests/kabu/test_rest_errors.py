@@ -104,6 +104,15 @@ async def test_timeout_is_station_unreachable():
             await rest.token()
 
 
+async def test_a_closed_client_is_station_unreachable_not_a_runtime_error(server):
+    # A feed switched away from closes its client under any REST call still running for it.
+    rest = KabuRest(server.base_url, "pw")
+    await rest.token()
+    await rest.aclose()
+    with pytest.raises(StationUnreachable, match="GET /board/7203@1 not sent: this client was closed"):
+        await rest.board(SymbolKey("7203"))
+
+
 async def test_closed_port_is_station_unreachable_with_a_hint():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
