@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
-from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuError
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
 from quoteboard.record import Recorder, RecordingError
@@ -244,6 +244,10 @@ class QuoteboardApp(App[int]):
                 feed.status = FeedStatus("error", str(exc))
                 self._on_feed_status(feed, feed.status)
                 self.panel.show_outcome(f"{feed.name}: the station refused: {exc}", "error")
+                if exc.code == WRONG_PASSWORD_CODE and feed is self.feed:
+                    # Forgotten, and asked again: a mistyped password must not stick until a restart.
+                    self._password = None
+                    self._ask_password(refused=str(exc))
                 return
             # The station is not logged in yet, say: the socket loop below keeps asking.
             self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
@@ -497,15 +501,15 @@ class QuoteboardApp(App[int]):
         else:
             await self._switch_to(self.demo_name)
 
-    def _ask_password(self) -> None:
+    def _ask_password(self, refused: str | None = None) -> None:
         async def got(password: Secret | None) -> None:
             if password:
                 self._password = password
                 await self._switch_to("kabu")
-            else:
+            elif refused is None:
                 self.panel.show_outcome("Kabu Station not opened: no password given")
 
-        self.push_screen(PasswordScreen(self._base_url), got)
+        self.push_screen(PasswordScreen(self._base_url, refused), got)
 
     async def _switch_to(self, kind: str) -> None:
         self._start_kind = kind

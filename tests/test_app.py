@@ -239,6 +239,23 @@ async def test_a_wrong_password_shows_kabus_answer(tmp_path: Path, station: Test
         assert station.registered == []
 
 
+async def test_a_refused_password_is_forgotten_and_asked_again_with_the_refusal(
+    tmp_path: Path, station: TestServer
+) -> None:
+    app = make_app(tmp_path, base_url=station.base_url, symbols=[SymbolKey("7203")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await pilot.press("f", *"mistyped", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen) and app.screen.refused,
+                       what="the password asked again")  # fmt: skip
+        assert "4001013" in app.screen.refused and "4001013" in screen_text(app)
+        assert app._password is None  # not kept for the next f either
+        await pilot.press(*"s3cret-pw", "enter")
+        await wait_for(pilot, lambda: station.registered == ["7203@1"], what="kabu registration")
+        await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
+        assert not isinstance(app.screen, PasswordScreen)
+
+
 async def test_an_unreachable_station_is_said_and_retried(tmp_path: Path) -> None:
     app = make_app(tmp_path, demo=False, password="pw", base_url="http://127.0.0.1:9/kabusapi",
                    symbols=[SymbolKey("7203")])  # fmt: skip

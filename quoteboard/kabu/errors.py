@@ -17,6 +17,7 @@ __all__ = [
     "NOT_REGISTERED_CODE",
     "SYMBOL_CODES",
     "TRANSIENT_CODES",
+    "WRONG_PASSWORD_CODE",
     "KabuError",
     "error_from_response",
     "explain",
@@ -47,6 +48,9 @@ TRANSIENT_CODES: Final = frozenset({4001001, 4001006, 4001007, 4001017})
 
 #: ``PUT /unregister`` of symbols none of which is registered.
 NOT_REGISTERED_CODE: Final = 4001020
+
+#: ``POST /token`` with a wrong API password (the station is logged in).
+WRONG_PASSWORD_CODE: Final = 4001013
 
 #: Codes that refuse symbols rather than the call: no such symbol, the registration limit. Kabu
 #: refuses a whole PUT /register for one of them, so the others may still register one by one.

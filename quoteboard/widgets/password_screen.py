@@ -30,15 +30,20 @@ class PasswordScreen(ModalScreen[Secret | None]):
         width: 76; height: auto; border: thick $accent; background: $surface; padding: 1 2;
     }
     PasswordScreen Label { margin: 0 0 1 0; width: 100%; }
+    PasswordScreen #refused { color: $text-error; }
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, refused: str | None = None) -> None:
         super().__init__()
         self.url = url
+        #: Why it is asked again: the station's answer to the last password, in words.
+        self.refused = refused
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Kabu Station API password for {self.url}", markup=False)
+            if self.refused:
+                yield Label(f"The station refused the last one: {self.refused}", id="refused", markup=False)
             yield Input(password=True, placeholder="API password (Enter to connect, Escape to cancel)")
 
     @on(Input.Submitted)
