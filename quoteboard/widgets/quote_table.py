@@ -379,14 +379,14 @@ class QuoteTable(ScrollView, can_focus=True):
         quote = row.quote
         gap_text = " " * GAP
         code = _cell(row.key, COLUMNS[0].width, False) + gap_text
-        width = self._row_width
+        table_width = self._table_width()
+        padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
         if quote is None:
             # (Rare: before the first quote, or refused.) A refusal is said in words, so the text
             # takes the whole row, not just the Name column.
             muted = base + self._style("muted")
             text = row.note or "waiting for the first quote…"
-            waiting = _cell(text, self._table_width() - len(code), False)
-            padding = " " * (width - self._table_width())
+            waiting = _cell(text, table_width - len(code), False)
             return self._strip([Segment(code, base), Segment(waiting + padding, muted)])
         direction = row.direction
         trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
@@ -398,11 +398,15 @@ class QuoteTable(ScrollView, can_focus=True):
         change_style = base
         if change:
             change_style += self._style("up") if change > 0 else self._style("down")
-        # (text, style) per cell, each followed by a gap; the gap between Chg and Chg% takes their
-        # style (a coloured space looks the same) so that the two print as one segment.
+        # The code and the name are segments of their own: a name may hold full-width characters,
+        # and an SVG screenshot places each segment at its cell and squeezes the text within it,
+        # so a name run together with its neighbours would overlap them wherever the font's
+        # full-width glyphs are not exactly two cells wide.
+        name = _cell(quote.name or "", self._name_width, False) + gap_text
+        segments = [Segment(code, base), Segment(name, base)]
+        # The rest as (text, style) per cell, each followed by a gap; the gap between Chg and Chg%
+        # takes their style (a coloured space looks the same) so that the two print as one segment.
         cells = (
-            (code, base),
-            (_cell(quote.name or "", self._name_width, False) + gap_text, base),
             (_cell(format_price(quote.last), COLUMNS[2].width, True), last_style),
             (gap_text, base),
             (_cell(format_signed(change), COLUMNS[3].width, True) + gap_text, change_style),
@@ -410,18 +414,12 @@ class QuoteTable(ScrollView, can_focus=True):
             (gap_text + _cell(format_price(quote.bid), COLUMNS[5].width, True) + gap_text, base),
             (_cell(format_price(quote.ask), COLUMNS[6].width, True) + gap_text, base),
             (_cell(format_qty(quote.volume), COLUMNS[7].width, True) + gap_text, base),
-            (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text, base),
-            (" " * (width - self._table_width()), base),
+            (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text + padding, base),
         )
         # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
         # (Styles compare by identity: they come from self._style, and Rich caches Style sums.)
-        # But the code and the name stay segments of their own: a name may hold full-width
-        # characters, and an SVG screenshot places each segment at its cell and squeezes the text
-        # within it, so a name run together with its neighbours would overlap them wherever the
-        # font's full-width glyphs are not exactly two cells wide.
-        segments = [Segment(code, base), Segment(cells[1][0], base)]
         run, run_style = "", base
-        for text, style in cells[2:]:
+        for text, style in cells:
             if style is run_style:
                 run += text
             else:
