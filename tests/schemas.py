@@ -1,8 +1,8 @@
 """The official Kabu Station schemas, for checking answers and frames against the vendor's contract.
 
 ``validate(instance, "BoardSuccess")`` raises ``jsonschema.ValidationError`` unless ``instance``
-matches ``#/components/schemas/BoardSuccess`` of ``shared/kabusapi/kabu_STATION_API.yaml`` (the
-``shared`` directory beside the repository). ``$ref``s resolve through a ``referencing`` registry
+matches ``#/components/schemas/BoardSuccess`` of ``contract/kabusapi/kabu_STATION_API.yaml`` (the
+vendor's contract, vendored in the repository). ``$ref``s resolve through a ``referencing`` registry
 holding the whole spec. ``date-time`` and ``int32`` formats are checked.
 
 ``strict=True`` also rejects fields the schema does not name (at every level), which the spec itself
@@ -22,10 +22,12 @@ import yaml
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-__all__ = ["SHARED", "SPEC_PATH", "properties", "schema", "spec", "validate"]
+__all__ = ["CONTRACT", "REPO_ROOT", "SPEC_PATH", "properties", "schema", "spec", "validate"]
 
-SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "kabusapi").resolve()
-SPEC_PATH = SHARED / "kabu_STATION_API.yaml"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The vendor's contract, copied unchanged into the repository: every test reads it from here.
+CONTRACT = REPO_ROOT / "contract" / "kabusapi"
+SPEC_PATH = CONTRACT / "kabu_STATION_API.yaml"
 _BASE = "urn:kabusapi:spec"
 
 FORMATS = jsonschema.FormatChecker(formats=())

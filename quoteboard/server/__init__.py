@@ -1,6 +1,6 @@
 """``quoteboard serve``: the tutorial's echo server and a Kabu-compatible station on one port.
 
-The station speaks the vendor's contract (the official OpenAPI spec in ``shared/kabusapi``), in
+The station speaks the vendor's contract (the official OpenAPI spec in ``contract/kabusapi``), in
 Kabu's own field names, so quoteboard's client is tested against Kabu rather than against itself:
 nothing here imports the client's types. See :mod:`.app` for the routes, :mod:`.push` for the PUSH
 socket, :mod:`.market` for the simulated prices, :mod:`.catalogue` for the listed symbols,

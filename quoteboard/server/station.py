@@ -15,7 +15,7 @@ from typing import Final
 
 __all__ = ["MESSAGES", "RateLimiter", "Station", "StationError"]
 
-#: The official messages (shared/kabusapi/error-codes.tsv) for the codes the test server answers.
+#: The official messages (contract/kabusapi/error-codes.tsv) for the codes the test server answers.
 MESSAGES: Final[dict[int, str]] = {
     4001005: "パラメータ変換エラー",
     4001006: "API実行回数エラー",

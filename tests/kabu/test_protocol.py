@@ -6,11 +6,9 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import msgspec
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,11 +25,10 @@ from quoteboard.kabu.protocol import (
     token_body,
     websocket_url,
 )
+from tests.schemas import spec
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "kabusapi" / "kabu_STATION_API.yaml"
-
-
-EXAMPLE = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["components"]["schemas"]["BoardSuccess"]["example"]
+# The vendored spec (tests/schemas.py), the same one the schema tests validate against.
+EXAMPLE = copy.deepcopy(spec()["components"]["schemas"]["BoardSuccess"]["example"])
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from schemas import properties, validate
 
 from quoteboard.server.catalogue import CATALOGUE, find
 from quoteboard.server.market import JST, Market
 from quoteboard.server.ticks import on_grid, price_limit, tick_above, tick_down, tick_size, tick_up
+from tests.schemas import properties, validate
 
 FIXED = datetime(2022, 4, 4, 10, 30, 0, tzinfo=JST)
 DERIVATIVES_ONLY = {"ClearingPrice", "IV", "Gamma", "Theta", "Vega", "Delta"}

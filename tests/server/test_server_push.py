@@ -9,11 +9,11 @@ from collections import Counter
 
 import pytest
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
-from schemas import validate
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.server import BindError, TestServer
+from tests.schemas import validate
 from tests.server.support import register
 
 
