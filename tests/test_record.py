@@ -12,7 +12,6 @@ import types
 from pathlib import Path
 
 import pytest
-from test_cli import aquoteboard, quoteboard
 from websockets.asyncio.server import serve
 
 from quoteboard import cli
@@ -35,6 +34,7 @@ from tests.record_support import (
     record,
     sample_recording,
 )
+from tests.test_cli import aquoteboard, quoteboard
 
 # --------------------------------------------------------------------------------------------------
 # The file: writing and reading
