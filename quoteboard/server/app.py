@@ -5,7 +5,8 @@ Routes:
 - ``ws://HOST:PORT/``: echoes every text or binary message back unchanged.
 - ``POST /kabusapi/token``, ``PUT /kabusapi/register``, ``PUT /kabusapi/unregister``,
   ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``:
-  the REST calls quoteboard makes, answering in the official schemas with the official error codes.
+  the REST calls quoteboard makes, answering in the official schemas with the official error codes
+  (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
   :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
@@ -181,10 +182,11 @@ class KabuStation:
 
     async def unregister_all(self, request: Request) -> Response:
         self.station.unregister_all()
-        # The spec's UnregisterAllSuccess types RegistList as an *object* (while its example is []),
-        # so the empty object is what validates against the official schema. Clients must accept
-        # both; quoteboard's parse_regist_list does.
-        return _answer({"RegistList": {}})
+        # What a real station answers: an empty *list* (its own API log, quoted in kabusapi #284), as
+        # RegistSuccess does, and what third-party clients (py-kabusapi) require. The spec's
+        # UnregisterAllSuccess types RegistList as an object (its example is []): the station wins.
+        # quoteboard's parse_regist_list reads both.
+        return _answer({"RegistList": self.station.regist_list()})
 
     def _known(self, key: str) -> bool:
         """Listed: in the market's catalogue, or in the recording being replayed."""
@@ -208,7 +210,7 @@ class KabuStation:
 
     async def symbol(self, request: Request) -> Response:
         key = self._listed(request)
-        if key not in self.market:  # only the recording knows it
-            return Response(self.replay.symbol(key), media_type=_JSON)  # type: ignore[union-attr]
+        if key not in self.market and self.replay is not None:  # only the recording knows it
+            return Response(self.replay.symbol(key), media_type=_JSON)
         addinfo = request.query_params.get("addinfo", "true").lower() != "false"
         return Response(encode(self.market.symbol(key, addinfo)), media_type=_JSON)
