@@ -93,7 +93,7 @@ def test_bench_whose_server_cannot_start_exits_1_with_one_line(monkeypatch, caps
 
 
 def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "quoteboard.bench_tui", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "quoteboard.bench.screen", None)  # makes the import fail
     status = main(["bench", "--tui"])
     err = capsys.readouterr().err
     assert status == 2
@@ -103,7 +103,7 @@ def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(mon
 
 def test_screen_bench_runs_the_real_board_on_a_paced_feed_and_measures_cpu_and_delay():
     """A short headless run of what `quoteboard bench --tui` does at each rate (no tmux needed)."""
-    from quoteboard.bench_tui import _run_once
+    from quoteboard.bench.screen import _run_once
     from quoteboard.server.catalogue import CATALOGUE
 
     keys = list(CATALOGUE)[:5]
@@ -121,12 +121,12 @@ needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="the termin
 def test_screen_bench_in_tmux_draws_the_board_on_the_pane(monkeypatch):
     """The terminal run: the board's screen must reach the pane (not a file), or the CPU of
     writing to a terminal would go unmeasured."""
-    import quoteboard.bench_tui as bench_tui
+    import quoteboard.bench.screen as screen
     from quoteboard.server.catalogue import CATALOGUE
 
     keys = list(CATALOGUE)[:5]
     seen: list[str] = []
-    real_sleep = bench_tui.time.sleep
+    real_sleep = screen.time.sleep
 
     def sleep_and_look(seconds: float) -> None:
         panes = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"quoteboard-bench-{os.getpid()}"],
@@ -134,22 +134,22 @@ def test_screen_bench_in_tmux_draws_the_board_on_the_pane(monkeypatch):
         seen.append(panes)
         real_sleep(seconds)
 
-    monkeypatch.setattr(bench_tui.time, "sleep", sleep_and_look)
-    run = bench_tui._run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=True)
+    monkeypatch.setattr(screen.time, "sleep", sleep_and_look)
+    run = screen._run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=True)
     assert run["headless"] is False and run["symbols"] == 5 and run["delays"] > 10
-    assert tuple(run["size"]) == bench_tui.SIZE  # the pane's size, not an 80x24 from COLUMNS/LINES
+    assert tuple(run["size"]) == screen.SIZE  # the pane's size, not an 80x24 from COLUMNS/LINES
     assert any("Code" in pane and "Volume" in pane and keys[0] in pane for pane in seen)
 
 
 @needs_tmux
 def test_screen_bench_in_tmux_reports_what_a_failed_board_printed(tmp_path, monkeypatch):
-    import quoteboard.bench_tui as bench_tui
+    import quoteboard.bench.screen as screen
 
     failing = tmp_path / "failing-python"
     failing.write_text("#!/bin/sh\necho 'Traceback: the board could not start'\nexit 3\n")
     failing.chmod(0o755)
-    monkeypatch.setattr(bench_tui.sys, "executable", str(failing))
+    monkeypatch.setattr(screen.sys, "executable", str(failing))
     started = time.monotonic()
     with pytest.raises(RuntimeError, match=r"the board exited before the end: .*could not start"):
-        bench_tui._run_once(50.0, ["7203@1"], warmup=0.5, window=2.0, use_tmux=True)
+        screen._run_once(50.0, ["7203@1"], warmup=0.5, window=2.0, use_tmux=True)
     assert time.monotonic() - started < 30  # said at once, not after the deadline

@@ -11,7 +11,7 @@ hits both alike), this process measures (:mod:`.runs`):
 It reports the best rate of each (noise only ever slows a run down), their ratio, how much the
 resident memory grew over a pipeline run, and the latency from the server's send to the board state.
 ``--json`` prints all of it as one JSON object on the last line of stdout; otherwise a table, with
-progress on stderr while it runs. ``--tui`` hands over to :mod:`quoteboard.bench_tui`.
+progress on stderr while it runs. ``--tui`` hands over to :mod:`.screen`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
     if args.tui:
         try:
-            from quoteboard.bench_tui import run_tui_bench  # type: ignore[import-not-found]
+            from .screen import run_tui_bench
         except ImportError as exc:
             print(f"quoteboard bench: the screen benchmark (--tui) is not available: {exc}", file=sys.stderr)
             return 2

@@ -112,6 +112,7 @@ def probe_board(
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
     from quoteboard.app import QuoteboardApp
     from quoteboard.kabu.protocol import parse_symbol
+    from quoteboard.source import FeedSource
     from quoteboard.watchlist import WatchlistStore
     from quoteboard.widgets.quote_table import QuoteTable
 
@@ -129,10 +130,12 @@ def probe_board(
         drawn[row.key] = quote.time if quote is not None else None
         return strip
 
+    # The probe wraps the table's row renderer, in this process only (the board's, spawned for the bench);
+    # mypy forbids assigning to a method, which is the point here.
     QuoteTable._render_row = render_row  # type: ignore[method-assign]
 
     class ProbedBoard(QuoteboardApp):
-        def on_mount(self) -> None:
+        async def on_mount(self) -> None:
             # No super().on_mount(): Textual calls the handler of every class in the MRO itself, so
             # calling it too would start the board twice (two frame clocks, two feeds).
             self.run_worker(self._measure(), exit_on_error=False)
@@ -164,9 +167,7 @@ def probe_board(
             self.exit(0)
 
     app = ProbedBoard(
-        demo=False,
-        password="bench",
-        base_url=base_url,
+        sources=[FeedSource.kabu(base_url, "bench")],
         symbols=[parse_symbol(key) for key in keys],
         store=WatchlistStore(out.parent / "watchlist.toml"),
         max_symbols=len(keys),
@@ -189,7 +190,7 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
     with PacedServer(rate) as server, tempfile.TemporaryDirectory(prefix="quoteboard-bench-") as tmp:
         out = Path(tmp) / "result.json"
         command = [
-            sys.executable, "-m", "quoteboard.bench_tui", "--probe", server.base_url, ",".join(keys),
+            sys.executable, "-m", "quoteboard.bench.screen", "--probe", server.base_url, ",".join(keys),
             str(warmup), str(window), str(out), "headless" if not use_tmux else "terminal",
         ]  # fmt: skip
         env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": tmp}
@@ -223,7 +224,7 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
                 if exited.exists():
                     raise RuntimeError(f"the board exited before the end: {_last_words(session)}")
                 time.sleep(0.2)
-            result = json.loads(out.read_text(encoding="utf-8"))
+            result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         finally:
             if use_tmux:
                 subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
