@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from typing import TextIO
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -15,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 __all__ = ["echo_session", "run_echo"]
 
 
-async def echo_session(url: str, interval: float, count: int | None, out=sys.stdout) -> int:
+async def echo_session(url: str, interval: float, count: int | None, out: TextIO = sys.stdout) -> int:
     """Run the echo loop; returns how many echoes matched what was sent."""
     matched = 0
     async with connect(url, open_timeout=5) as ws:

@@ -8,6 +8,8 @@ gives the text, and the REST client calls it at the one place the password is se
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 __all__ = ["Secret"]
 
 
@@ -45,5 +47,5 @@ class Secret:
     def __format__(self, spec: str) -> str:
         return repr(self)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret is not pickled: it would write the password")

@@ -33,7 +33,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, cast, get_args
+from typing import Final, Literal, get_args
 
 import platformdirs
 import tomli_w
@@ -290,8 +290,10 @@ def _from_toml(data: dict[str, object]) -> tuple[Watchlist, list[str]]:
         symbols.append(key)
     sort: SortMode = DEFAULT_SORT
     value = data.get("sort", DEFAULT_SORT)
-    if value in SORT_MODES:
-        sort = cast(SortMode, value)
+    for mode in SORT_MODES:  # not `value in SORT_MODES`: the loop gives `mode` its Literal type
+        if value == mode:
+            sort = mode
+            break
     else:
         problems.append(f"sort = {_show(value)} is not one of {', '.join(SORT_MODES)} (using {DEFAULT_SORT})")
     problems.extend(f"unknown setting {key!r} (ignored)" for key in data if key not in ("symbols", "sort"))

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 __all__ = ["FloodError", "FloodServer", "stamp"]
@@ -157,7 +158,11 @@ def _handshake(client: socket.socket) -> bool:
         protocol.receive_data(chunk)
         if protocol.handshake_exc is not None:
             break
-    response = protocol.accept(events[0]) if events else protocol.reject(400, "bad handshake\n")
+    opening = events[0] if events else None
+    if isinstance(opening, Request):  # a server's first event is the client's request
+        response = protocol.accept(opening)
+    else:
+        response = protocol.reject(400, "bad handshake\n")
     protocol.send_response(response)
     client.sendall(b"".join(protocol.data_to_send()))
     return response.status_code == 101

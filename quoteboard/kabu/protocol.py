@@ -13,6 +13,7 @@ place, the ``rename`` mapping of :class:`Quote`; nothing else in quoteboard sees
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from dataclasses import dataclass
 from typing import Final
 
@@ -239,8 +240,10 @@ def decode_frame(frame: str | bytes | bytearray | memoryview, received_at: float
 
 
 def _safe_len(frame: object) -> int:
+    if not isinstance(frame, Sized):
+        return 0
     try:
-        return len(frame)  # type: ignore[arg-type]
+        return len(frame)
     except TypeError:
         return 0
 
@@ -323,7 +326,7 @@ def parse_token(body: bytes | str) -> str:
 
 
 class _RegistAnswer(msgspec.Struct, rename="pascal"):
-    # /unregister/all answers an object (or [] when empty) here, a list elsewhere.
+    # A list everywhere at a real station; the spec types /unregister/all's as an object, so take both.
     regist_list: list[_Symbol] | dict[str, object] | None = None
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Generator
 from types import TracebackType
 from typing import Any, Self
 
@@ -48,8 +49,9 @@ class _EmbeddedServer(uvicorn.Server):
         super().__init__(config)
         self._stop = asyncio.Event()
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:  # uvicorn's signature, installing nothing
+        yield
 
     def stop(self) -> None:
         self.should_exit = True
@@ -186,7 +188,7 @@ class TestServer:
         if self._server is None:
             return 0
         return max(
-            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),  # type: ignore[attr-defined]
+            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),
             default=0,
         )
 

@@ -30,7 +30,7 @@ hanging.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
@@ -74,7 +74,8 @@ class KabuWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
         path = event.path.partition("?")[0]
         self.is_push = path == self.root_path + PUSH_PATH
-        self.conn.answer_pings = not self.is_push  # type: ignore[attr-defined]
+        # __init__ made the connection a _PingDeafServerProtocol; uvicorn types it as ServerProtocol.
+        cast(_PingDeafServerProtocol, self.conn).answer_pings = not self.is_push
         super().handle_connect(event)
 
     def start_keepalive(self) -> None:

@@ -212,7 +212,7 @@ class QuoteTable(ScrollView, can_focus=True):
 
     # -- sorting ---------------------------------------------------------------------------------
 
-    def _sort_key(self, row: Row) -> tuple:
+    def _sort_key(self, row: Row) -> tuple[object, ...]:
         quote = row.quote
         mode = self.sort_mode
         if mode == "code":
@@ -355,9 +355,10 @@ class QuoteTable(ScrollView, can_focus=True):
             if index >= len(self._order):
                 return Strip.blank(width, base)
             key = self._order[index]
-            strip = self._cache.get(key)
-            if strip is None:
-                strip = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
+            strip = cached
             if scroll_x == 0 and strip.cell_length == width + self._gutter:
                 return strip  # as wide as Textual wants it: the common case, nothing to make
             if key == self.cursor_key:
