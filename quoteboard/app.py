@@ -32,6 +32,7 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuError
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
+from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
@@ -73,12 +74,17 @@ class QuoteboardApp(App[int]):
     TITLE = "quoteboard"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add", id="add"),
-        Binding("d,delete", "remove", "Remove", id="remove"),
-        Binding("f", "switch_feed", "Feed demo↔kabu", id="switch_feed"),
-        Binding("s", "cycle_sort", "Sort", id="cycle_sort"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        # The footer shows the first of several keys as Textual names it ("d", not "d / Delete").
+        Binding(
+            key.keys,
+            key.action,
+            key.label,
+            show=key.show,
+            id=key.action,
+            key_display=None if "," in key.keys else key.display,
+        )
+        for key in BOARD_KEYS
+        if key.action is not None
     ]
 
     def __init__(

@@ -39,9 +39,15 @@ shown or saved, nor written to a recording. Prefer ${KEY_ENV} or the prompt: oth
 of this computer can read a process's command line.
 Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or
 {VERIFY_BASE_URL} (verification): choose with --kabu-url.
-
-Keys on the board: a add, d remove, f switch feed, s sort, ? help, q quit.
 """
+
+
+def keys_help() -> str:
+    """The board's keys for ``--help``, from the same list as its bindings and help screen."""
+    from quoteboard.keys import help_lines
+
+    width = max(len(key) for key, _ in help_lines())
+    return "Keys on the board:\n" + "\n".join(f"  {key:<{width}}  {what}" for key, what in help_lines())
 
 
 def symbol_list(text: str) -> list[SymbolKey]:
@@ -141,7 +147,10 @@ def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="quoteboard", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="quoteboard",
+        description=DESCRIPTION,
+        epilog=keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quoteboard {__version__}")
     _add_feed_options(parser, required=False)

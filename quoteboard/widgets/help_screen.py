@@ -1,4 +1,4 @@
-"""The help screen (``?``): what the board shows and every key."""
+"""The help screen (``?``): what the board shows and every key (from :mod:`quoteboard.keys`)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-__all__ = ["HelpScreen"]
+from quoteboard.keys import help_lines
 
-KEYS = (
-    ("a", "focus the code input; Enter registers the code (7203 or 7203@1)"),
-    ("d / Delete", "remove the highlighted symbol (unregisters it at the station)"),
-    ("f", "switch feed: demo ↔ Kabu Station (asks for the API password if needed)"),
-    ("s", "cycle the sort: as added, code, change %, volume"),
-    ("↑ ↓ PgUp PgDn", "move the highlight; the side panel shows its book"),
-    ("Escape", "leave the input, close this screen"),
-    ("Ctrl+P", "command palette: the same actions by name"),
-    ("?", "this help"),
-    ("q", "quit (the watchlist is saved as you go)"),
-)
+__all__ = ["HelpScreen"]
 
 ABOUT = (
     "Prices are Kabu Station's PUSH board snapshots (about one per symbol every 400 ms). Bid is the "
@@ -39,7 +29,7 @@ def help_table() -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, what in KEYS:
+    for key, what in help_lines():
         table.add_row(key, what)
     return table
 

@@ -1,0 +1,52 @@
+"""The board's keys, said once: the app's bindings, the footer, the help screen and ``--help`` are all
+made from :data:`BOARD_KEYS` (without Textual, so ``--help`` answers at once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["BOARD_KEYS", "Key", "help_lines"]
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of the board. ``action`` is None for keys that Textual's widgets handle (moving the
+    highlight, the palette): they are listed in the help but bound by no one here."""
+
+    keys: str  # Textual's key names, comma-separated
+    display: str  # as a user reads it
+    label: str  # the footer's word
+    help: str  # the help screen's sentence
+    action: str | None = None
+    show: bool = True  # in the footer
+
+
+BOARD_KEYS: Final = (
+    Key("a", "a", "Add", "focus the code input; Enter registers the code (7203 or 7203@1)", "add"),
+    Key(
+        "d,delete",
+        "d / Delete",
+        "Remove",
+        "remove the highlighted symbol (unregisters it at the station)",
+        "remove",
+    ),
+    Key(
+        "f",
+        "f",
+        "Feed demo↔kabu",
+        "switch feed: demo ↔ Kabu Station (asks for the API password if needed)",
+        "switch_feed",
+    ),
+    Key("s", "s", "Sort", "cycle the sort: as added, code, change %, volume", "cycle_sort"),
+    Key("up,down,pageup,pagedown", "↑ ↓ PgUp PgDn", "", "move the highlight; the side panel shows its book"),
+    Key("escape", "Escape", "", "leave the input; close the help screen"),
+    Key("ctrl+p", "Ctrl+P", "", "command palette: the same actions by name"),
+    Key("question_mark", "?", "Help", "the help screen", "help"),
+    Key("q", "q", "Quit", "quit (the watchlist is saved as you go)", "quit"),
+)
+
+
+def help_lines() -> list[tuple[str, str]]:
+    """(key as written, what it does) for every key, in the help screen's order."""
+    return [(key.display, key.help) for key in BOARD_KEYS]

@@ -1,0 +1,41 @@
+"""The board's keys are said once (quoteboard.keys): the bindings, the footer, the help screen and
+``--help`` all follow that list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quoteboard.app import QuoteboardApp
+from quoteboard.cli import build_parser
+from quoteboard.keys import BOARD_KEYS
+from quoteboard.widgets.help_screen import HelpScreen
+from tests.app_support import make_app, screen_text
+
+
+def test_every_bound_key_comes_from_the_one_list():
+    bound = {(binding.key, binding.action, binding.description) for binding in QuoteboardApp.BINDINGS}  # type: ignore[union-attr]
+    listed = {(key.keys, key.action, key.label) for key in BOARD_KEYS if key.action is not None}
+    assert bound == listed and len(listed) == 6
+    for key in BOARD_KEYS:  # every action a key names exists
+        assert key.action is None or hasattr(QuoteboardApp, f"action_{key.action}"), key
+
+
+def test_help_lists_every_key_of_the_list():
+    text = build_parser().format_help()
+    for key in BOARD_KEYS:
+        assert f"  {key.display} " in text and key.help in text, key
+
+
+async def test_the_help_screen_and_the_footer_show_the_list(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        footer = screen_text(app).splitlines()[-1]
+        for key in BOARD_KEYS:
+            if key.action is not None:
+                assert key.label in footer, key
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, HelpScreen)
+        shown = screen_text(app)
+        for key in BOARD_KEYS:  # (a long sentence wraps in the modal: its start is enough)
+            assert f"{key.display}  " in shown and key.help[:40] in shown, key
