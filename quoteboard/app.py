@@ -6,45 +6,51 @@ the rows that changed. REST calls (register, unregister, the first board snapsho
 never in a handler, and their outcome is shown in words in the register panel.
 
 The demo is the same :class:`~quoteboard.feed.Feed` pointed at the test server embedded in this
-process on a free loopback port. Switching feed (``f``) closes the old feed's socket (and the embedded
-server) and registers the same watchlist on the new one.
+process on a free loopback port (see :mod:`quoteboard.source`). Switching feed (``f``) cancels the old
+feed's workers as a group, closes its socket (and the embedded server) and registers the same
+watchlist on the next source.
+
+REST workers say what came of their calls by posting :class:`QuoteboardApp.Outcome`; the app shows it
+in the register panel (tests watch the messages with ``run_test(message_hook=...)``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
-from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuError
-from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, SymbolKey, parse_symbol
-from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
+from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
+from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
+from quoteboard.source import FeedSource
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
-from quoteboard.widgets.register_panel import CodeInput, RegisterPanel
+from quoteboard.widgets.register_panel import CodeInput, RegisterPanel, Tone
 from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
 
 if TYPE_CHECKING:
-    import httpx
-
     from quoteboard.server import TestServer
 
 __all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "settle_gc"]
@@ -64,10 +70,11 @@ GC_GEN0_THRESHOLD: Final = 10_000
 class QuoteboardApp(App[int]):
     """The quote board.
 
-    ``demo_server`` makes the embedded test server for the demo feed (tests pass a seeded or frozen
-    one); by default it is ``TestServer()`` on a free loopback port. ``tune_gc`` (the command line
-    sets it) settles the garbage collector for a long-running board, see :func:`settle_gc`; it is
-    off by default because it changes process-wide state.
+    ``sources`` are the feeds ``f`` cycles through, the first one started (see
+    :class:`~quoteboard.source.FeedSource`): by default the demo market and a Kabu station on its
+    production URL, whose password is asked for when needed. ``tune_gc`` (the command line sets it)
+    settles the garbage collector for a long-running board, see :func:`settle_gc`; it is off by
+    default because it changes process-wide state.
     """
 
     CSS_PATH = Path(__file__).with_name("quoteboard.tcss")  # absolute: subclasses live elsewhere
@@ -87,44 +94,53 @@ class QuoteboardApp(App[int]):
         if key.action is not None
     ]
 
+    @dataclass
+    class Outcome(Message):
+        """What a REST call came to (or a feed said), for the register panel."""
+
+        text: str
+        tone: Tone = "info"
+
     def __init__(
         self,
         *,
-        demo: bool = True,
-        password: Secret | str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        sources: Sequence[FeedSource] = (FeedSource("demo"), FeedSource.kabu()),
         symbols: Iterable[SymbolKey] = (),
         store: WatchlistStore | None = None,
-        demo_server: Callable[[], TestServer] | None = None,
-        demo_name: str = "demo",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         record: Path | None = None,
-        rest_transport: httpx.AsyncBaseTransport | None = None,
         tune_gc: bool = False,
     ) -> None:
         super().__init__()
         self._tune_gc = tune_gc
-        self._password = Secret.of(password) if password else None
-        self._base_url = base_url
-        self._start_kind = demo_name if demo else "kabu"
+        self._sources = list(sources)
+        self._source_index = 0
         self._extra_symbols = [str(key) for key in symbols]
         #: None: a board that neither reads nor writes the saved watchlist (a replay's).
         self._store = store
-        self._demo_server = demo_server
-        #: What the embedded feed is called on screen: "demo", or "replay" for a recording.
-        self.demo_name = demo_name
         self._record_path = record
-        self._rest_transport = rest_transport  # the Kabu feed's REST transport (tests inject faults)
         self._recorder: Recorder | None = None
         self.max_symbols = max_symbols
         self.board = Board()
         self.feed: Feed | None = None
-        self._server: TestServer | None = None  # embedded while the demo feed runs
         self._feed_worker: Worker[None] | None = None
+        #: Every worker of one feed is in this group, cancelled together when the feed goes.
+        self._group = "feed-0"
+        self._groups = itertools.count(1)
         self._save_error: str | None = None
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._panel_at = 0.0
+
+    @property
+    def source(self) -> FeedSource:
+        """Where the current feed comes from (or will, once a password is given)."""
+        return self._sources[self._source_index]
+
+    @property
+    def server(self) -> TestServer | None:
+        """The embedded station of the current feed (the demo's, a replay's)."""
+        return self.feed.server if self.feed is not None else None
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -159,10 +175,11 @@ class QuoteboardApp(App[int]):
         for key in self._extra_symbols:
             if key not in keys:
                 keys.append(key)
-        if not keys and self._start_kind == "demo":
+        kind = self.source.kind
+        if not keys and kind == "demo":
             keys = list(DEMO_WATCHLIST)
-        elif not keys and self._start_kind != "kabu":
-            self.panel.show_outcome("the recording names no symbol: press a to add one", "error")
+        elif not keys and kind == "replay":
+            self._say("the recording names no symbol: press a to add one", "error")
         for key in keys[: self.max_symbols]:
             self.board.add(key)
         if len(keys) > self.max_symbols:
@@ -174,42 +191,43 @@ class QuoteboardApp(App[int]):
         self._save()
         self.table.focus()
         if not keys:
-            self.panel.show_outcome("the watchlist is empty: press a and type a code such as 7203")
+            self._say("the watchlist is empty: press a and type a code such as 7203")
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(STATUS_SECONDS, self._update_status)
         if self._tune_gc:
             self.set_timer(SETTLE_GC_SECONDS, settle_gc)
-        if self._start_kind == "kabu" and not self._password:
-            self._ask_password()
+        if self.source.needs_password:
+            self._ask_password(self._source_index)
         else:
-            await self._start_feed(self._start_kind)
+            await self._start_feed()
 
     # -- the feed --------------------------------------------------------------------------------
 
-    async def _start_feed(self, kind: str) -> None:
-        """Close the current feed (and the embedded server) and start ``kind`` on the watchlist."""
+    async def _start_feed(self) -> None:
+        """Close the current feed (and its embedded server) and start :attr:`source` on the watchlist."""
         await self._stop_feed()
-        if kind != "kabu":
-            server = self._demo_server() if self._demo_server is not None else _default_demo_server()
-            await server.__aenter__()
-            self._server = server
-            feed = Feed(server.base_url, kind, name=kind, max_symbols=self.max_symbols)
-        else:
-            feed = Feed(self._base_url, Secret.of(self._password), name="kabu", max_symbols=self.max_symbols,
-                        transport=self._rest_transport)  # fmt: skip
-        feed.set_watch(self._watched_keys())
+        self._group = f"feed-{next(self._groups)}"
+        feed = await self.source.start(self.max_symbols)
+        feed.registry.replace_watch(self._watched_keys())
+        feed.on_quote = self.board.apply
+        feed.on_reject = self.board.reject
         feed.on_registered = lambda keys: self._registered_late(feed, keys)
-        feed.on_refused = lambda refused: self._refused_by_station(feed, refused)
+        feed.on_refused = self._refused_by_station
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
-        self._feed_worker = self._run_feed(feed)
+        self._feed_worker = self._spawn(self._run_feed(feed), "feed")
         self._update_status()
+
+    def _spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
+        """A worker of the current feed: cancelled with it, so it never acts on the next feed."""
+        return self.run_worker(work, name=name, group=self._group, exit_on_error=False)
 
     def _start_recording(self, feed: Feed) -> None:
         """Append every frame ``feed`` receives to the --record file (a new header per feed)."""
+        assert self._record_path is not None
         try:
-            recorder = Recorder(self._record_path, feed.watch, source=feed.name)  # type: ignore[arg-type]
+            recorder = Recorder(self._record_path, feed.registry.watched, source=feed.name)
         except RecordingError as exc:
             self.notify(str(exc), title="not recording", severity="error", timeout=15)
             self._record_path = None
@@ -225,110 +243,102 @@ class QuoteboardApp(App[int]):
         feed.on_frame = record
 
     async def _stop_feed(self) -> None:
-        worker, feed, server = self._feed_worker, self.feed, self._server
-        self._feed_worker = self.feed = self._server = None
+        worker, feed = self._feed_worker, self.feed
+        self._feed_worker = self.feed = None
+        self.workers.cancel_group(self, self._group)
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
         if worker is not None:
-            worker.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
         if feed is not None:
             await feed.close()
-        if server is not None:
-            await server.aclose()
 
-    @work(group="feed", exit_on_error=False)
+    def _say(self, text: str, tone: Tone = "info") -> None:
+        self.post_message(self.Outcome(text, tone))
+
+    @on(Outcome)
+    def _show_outcome(self, event: Outcome) -> None:
+        self.panel.show_outcome(event.text, event.tone)
+
     async def _run_feed(self, feed: Feed) -> None:
         late = False
-        refused: list[tuple[SymbolKey, KabuError]] = []
         try:
             refused = await feed.start()
-        except KabuError as exc:
+        except KabuClientError as exc:
             if not exc.transient:  # a wrong password, the API turned off...: asking again won't help
                 feed.status = FeedStatus("error", str(exc))
-                self._on_feed_status(feed, feed.status)
-                self.panel.show_outcome(f"{feed.name}: the station refused: {exc}", "error")
-                if exc.code == WRONG_PASSWORD_CODE and feed is self.feed:
+                self._update_status()
+                self._say(f"{feed.name}: the station refused: {exc}", "error")
+                if isinstance(exc, KabuError) and exc.code == WRONG_PASSWORD_CODE:
                     # Forgotten, and asked again: a mistyped password must not stick until a restart.
-                    self._password = None
-                    self._ask_password(refused=str(exc))
+                    self._sources[self._source_index] = self.source.with_password(None)
+                    self._ask_password(self._source_index, refused=str(exc))
                 return
-            # The station is not logged in yet, say: the socket loop below keeps asking.
-            self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
-            late = True
-        except StationUnreachable as exc:
-            # The socket loop below retries with back-off and registers once it connects; the first
-            # snapshots are fetched then (after the close nothing is pushed to fill the board).
-            self.panel.show_outcome(f"{feed.name}: {exc}; retrying", "error")
+            # Not logged in yet, or no answer: the socket loop below keeps asking, registers once it
+            # connects, and the first snapshots are fetched then (nothing is pushed after the close).
+            self._say(f"{feed.name}: {exc}; retrying", "error")
             late = True
         else:
-            if feed.watch and not refused:  # (a refusal is said by on_refused, and stays said)
-                self.panel.show_outcome(
-                    f"{feed.name}: {len(feed.rest.registered)}/{feed.rest.max_symbols} registered", "ok"
-                )
-            self._fetch_boards(feed, list(feed.watch))
+            if feed.registry.watched and not refused:  # (a refusal is said by on_refused, and stays said)
+                self._say(f"{feed.name}: {feed.registry.count()} registered", "ok")
+            self._fetch_boards(feed, feed.registry.watched)
 
         def on_status(status: FeedStatus) -> None:
             nonlocal late
             if late and status.state == "live":
                 late = False
-                self.panel.show_outcome(f"{feed.name}: connected", "ok")
-                self._fetch_boards(feed, list(feed.watch))
-            self._on_feed_status(feed, status)
+                self._say(f"{feed.name}: connected", "ok")
+                self._fetch_boards(feed, feed.registry.watched)
+            self._update_status()
 
-        await feed.run(self.board.apply, self.board.reject, on_status)
+        feed.on_status = on_status
+        await feed.run()
 
     def _registered_late(self, feed: Feed, keys: list[SymbolKey]) -> None:
         """The feed registered ``keys`` on a retry (the station was down, failing or logged out)."""
-        if feed is self.feed:
-            names = ", ".join(str(key) for key in keys)
-            count = f"{len(feed.rest.registered)}/{feed.rest.max_symbols}"
-            self.panel.show_outcome(f"{names} registered ({count})", "ok")
+        names = ", ".join(str(key) for key in keys)
+        self._say(f"{names} registered ({feed.registry.count()})", "ok")
         self._fetch_boards(feed, keys)  # nothing is pushed after the close: the snapshots fill the rows
 
-    def _refused_by_station(self, feed: Feed, refused: list[tuple[SymbolKey, KabuError]]) -> None:
+    def _refused_by_station(self, refused: list[tuple[SymbolKey, KabuError]]) -> None:
         """Watched symbols the station refused (unknown to it, or over its limit). They stay on the
         board and in the watchlist, marked, since another feed may know them (the demo's market is
         not the exchange); this feed does not watch them."""
-        if feed is not self.feed:
-            return
+        name = self.source.kind
         for key, exc in refused:
-            self.board.refuse(str(key), f"not registered on {feed.name}: {exc}")
+            self.board.refuse(str(key), f"not registered on {name}: {exc}")
         key, exc = refused[0]
         more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-        self.panel.show_outcome(f"{key} not registered on {feed.name}: {exc}{more}", "error")
+        self._say(f"{key} not registered on {name}: {exc}{more}", "error")
 
-    def _on_feed_status(self, feed: Feed, status: FeedStatus) -> None:
-        if feed is self.feed:
-            self._update_status()
+    def _fetch_boards(self, feed: Feed, keys: list[SymbolKey]) -> Worker[None]:
+        """The first snapshots over REST: Kabu pushes nothing after the close, so they fill the board."""
+        return self._spawn(self._fetch_boards_work(feed, keys), "snapshots")
 
-    @work(group="rest", exit_on_error=False)
-    async def _fetch_boards(self, feed: Feed, keys: list[SymbolKey]) -> None:
-        """The first snapshot over REST: Kabu pushes nothing after the close, so this fills the board."""
-
+    async def _fetch_boards_work(self, feed: Feed, keys: list[SymbolKey]) -> None:
         def apply_if_empty(quote: Quote) -> None:
+            key = parse_symbol(quote.key)
             row = self.board.rows.get(quote.key)
-            if row is None and parse_symbol(quote.key) not in feed.watch:
+            if row is None and not feed.registry.is_watched(key):
                 # Removed while its GET was on the way, and the GET registered it again.
-                self._unregister_symbol(feed, parse_symbol(quote.key), quiet=True)
-            elif feed is self.feed and row is not None and row.quote is None:
+                self._unregister_symbol(feed, key, quiet=True)
+            elif row is not None and row.quote is None:
                 self.board.apply(quote)
 
         def wanted(key: SymbolKey) -> bool:
             # Asked lazily, just before each GET: GET /board registers its symbol as a side effect
-            # (Kabu does so too), so a symbol removed meanwhile must not be asked for; a row the
-            # socket has filled meanwhile needs no snapshot (a REST call less under the rate limit);
-            # and a feed switched away from (its client closed) is asked nothing more.
+            # (Kabu does so too), so a symbol removed meanwhile must not be asked for; and a row the
+            # socket has filled meanwhile needs no snapshot (a REST call less under the rate limit).
             row = self.board.rows.get(str(key))
-            return feed is self.feed and key in feed.watch and (row is None or row.quote is None)
+            return feed.registry.is_watched(key) and (row is None or row.quote is None)
 
         failures = await feed.fetch_boards(filter(wanted, keys), apply_if_empty)
-        if failures and feed is self.feed:
+        if failures:
             key, exc = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            self.panel.show_outcome(f"board of {key} failed: {exc}{more}", "error")
+            self._say(f"board of {key} failed: {exc}{more}", "error")
 
     def _watched_keys(self) -> list[SymbolKey]:
         return [parse_symbol(key) for key in self.board.rows]
@@ -364,13 +374,13 @@ class QuoteboardApp(App[int]):
             self._rate = (pushed - mark_count) / (now - mark_time)
             self._rate_mark = (now, pushed)
         status = feed.status if feed is not None else FeedStatus("idle")
-        replay = self._server.replay if self._server is not None else None
+        replay = self.server.replay if self.server is not None else None
         if replay is not None and replay.finished.is_set() and status.state == "live":
             status = FeedStatus("live", f"end of the recording ({replay.sent} frames replayed)")
         rejection = self.board.last_rejection
         self._status_bar.show(
             StatusSnapshot(
-                feed=feed.name if feed is not None else self._start_kind,
+                feed=feed.name if feed is not None else self.source.kind,
                 status=status,
                 rate=self._rate,
                 last_message_at=self.board.last_message_at,
@@ -398,12 +408,11 @@ class QuoteboardApp(App[int]):
         self.table.focus()
         if key in self.board:
             self.table.move_cursor_to(key)
-            self.panel.show_outcome(f"{key} is already on the board")
+            self._say(f"{key} is already on the board")
             return
         if len(self.board) >= self.max_symbols:
-            self.panel.show_outcome(
-                f"{key} not added: 4002006 over the symbol limit: at most {self.max_symbols} symbols", "error"
-            )
+            self._say(f"{key} not added: 4002006 over the symbol limit: at most {self.max_symbols} symbols",
+                      "error")  # fmt: skip
             return
         previous = self.table.cursor_key
         self.board.add(key)
@@ -411,39 +420,34 @@ class QuoteboardApp(App[int]):
         self.table.move_cursor_to(key)
         self._save()
         if self.feed is not None:
-            self.panel.show_outcome(f"registering {key}…")
-            self._register_symbol(self.feed, event.key, previous)
+            self._say(f"registering {key}…")
+            self._spawn(self._register_symbol(self.feed, event.key, previous), "register")
 
-    @work(group="rest", exit_on_error=False)
     async def _register_symbol(self, feed: Feed, key: SymbolKey, previous: str | None) -> None:
         """Register ``key``; if the station refuses it, take the row away again."""
         try:
-            registered = await feed.register([key])
-        except KabuError as exc:
-            if exc.transient:  # the station failed, it did not refuse: the feed asks again
-                self.panel.show_outcome(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
+            await feed.register([key])
+        except KabuClientError as exc:
+            if exc.transient:  # the station failed or did not answer: the feed asks again
+                self._say(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
                 return
-            if feed is self.feed:
-                self._drop(str(key))
-                if previous is not None:
-                    self.table.move_cursor_to(previous)
-            self.panel.show_outcome(f"{key} not registered: {exc}", "error")
+            self._drop(str(key))
+            if previous is not None:
+                self.table.move_cursor_to(previous)
+            self._say(f"{key} not registered: {exc}", "error")
             return
-        except StationUnreachable as exc:
-            self.panel.show_outcome(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
-            return
-        self.panel.show_outcome(f"{key} registered ({len(registered)}/{feed.rest.max_symbols})", "ok")
+        self._say(f"{key} registered ({feed.registry.count()})", "ok")
         await self._fetch_boards(feed, [key]).wait()
 
     def action_remove(self) -> None:
         key = self.table.cursor_key
         if key is None:
-            self.panel.show_outcome("nothing to remove: the board is empty")
+            self._say("nothing to remove: the board is empty")
             return
         refused = self.board.rows[key].note is not None
         self._drop(key)
         if refused:  # the station never registered it: nothing to unregister
-            self.panel.show_outcome(f"{key} removed")
+            self._say(f"{key} removed")
         elif self.feed is not None:
             self._unregister_symbol(self.feed, parse_symbol(key))
 
@@ -452,16 +456,19 @@ class QuoteboardApp(App[int]):
             self.table.sync_rows()
             self._save()
 
-    @work(group="rest", exit_on_error=False)
-    async def _unregister_symbol(self, feed: Feed, key: SymbolKey, quiet: bool = False) -> None:
+    def _unregister_symbol(self, feed: Feed, key: SymbolKey, quiet: bool = False) -> None:
         """Unregister ``key``; ``quiet`` for a clean-up the user did not ask for (failures still show)."""
-        try:
-            registered = await feed.unregister([key])
-        except (KabuError, StationUnreachable) as exc:
-            self.panel.show_outcome(f"{key} removed from the board; unregistering failed: {exc}", "error")
-            return
-        if not quiet:
-            self.panel.show_outcome(f"{key} unregistered ({len(registered)}/{feed.rest.max_symbols})", "ok")
+
+        async def unregister() -> None:
+            try:
+                await feed.unregister([key])
+            except KabuClientError as exc:
+                self._say(f"{key} removed from the board; unregistering failed: {exc}", "error")
+                return
+            if not quiet:
+                self._say(f"{key} unregistered ({feed.registry.count()})", "ok")
+
+        self._spawn(unregister(), "unregister")
 
     def _save(self) -> None:
         if self._store is None:
@@ -476,10 +483,10 @@ class QuoteboardApp(App[int]):
         """A feed or REST worker raised what nothing expected (a bug): say so, rather than leave
         "registering…" or a "live" feed that no longer runs on screen (Textual would say nothing)."""
         worker, error = event.worker, event.worker.error
-        if event.state is not WorkerState.ERROR or worker.group not in ("feed", "rest"):
+        if event.state is not WorkerState.ERROR or not worker.group.startswith("feed-"):
             return
         what = f"unexpected error: {type(error).__name__}: {error}"
-        self.panel.show_outcome(what, "error")
+        self._say(what, "error")
         if worker is self._feed_worker and self.feed is not None:
             self.feed.status = FeedStatus("error", f"the feed stopped: {what}")
             self._update_status()
@@ -498,31 +505,34 @@ class QuoteboardApp(App[int]):
         self._update_status()
 
     async def action_switch_feed(self) -> None:
-        current = self.feed.name if self.feed is not None else self._start_kind
-        if current != "kabu":
-            if self._password:
-                await self._switch_to("kabu")
-            else:
-                self._ask_password()
+        """The next source; a Kabu station without a password asks for it first."""
+        if len(self._sources) < 2:
+            self._say(f"no other feed to switch to than {self.source.kind}")
+            return
+        index = (self._source_index + 1) % len(self._sources)
+        if self._sources[index].needs_password:
+            self._ask_password(index)
         else:
-            await self._switch_to(self.demo_name)
+            await self._switch(index)
 
-    def _ask_password(self, refused: str | None = None) -> None:
+    def _ask_password(self, index: int, refused: str | None = None) -> None:
+        """The password modal for source ``index``, switched to once one is given."""
+
         async def got(password: Secret | None) -> None:
             if password:
-                self._password = password
-                await self._switch_to("kabu")
+                self._sources[index] = self._sources[index].with_password(password)
+                await self._switch(index)
             elif refused is None:
-                self.panel.show_outcome("Kabu Station not opened: no password given")
+                self._say("Kabu Station not opened: no password given")
 
-        self.push_screen(PasswordScreen(self._base_url, refused), got)
+        self.push_screen(PasswordScreen(self._sources[index].base_url, refused), got)
 
-    async def _switch_to(self, kind: str) -> None:
-        self._start_kind = kind
-        self.panel.show_outcome(f"switching to the {kind} feed…")
+    async def _switch(self, index: int) -> None:
+        self._source_index = index
+        self._say(f"switching to the {self.source.kind} feed…")
         # The old feed's prices must not pass for the new feed's: rows wait for fresh quotes.
         self.board.forget_quotes()
-        await self._start_feed(kind)
+        await self._start_feed()
         self.panel.show_row(self.board.rows.get(self.table.cursor_key or ""))
 
     def action_help(self) -> None:
@@ -535,7 +545,7 @@ class QuoteboardApp(App[int]):
     async def on_unmount(self) -> None:
         await self._stop_feed()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Add symbol", "Type a code to register (a)", self.action_add)
         yield SystemCommand("Remove symbol", "Remove the highlighted symbol (d)", self.action_remove)
@@ -560,9 +570,3 @@ def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, gen1, gen2)
-
-
-def _default_demo_server() -> TestServer:
-    from quoteboard.server import TestServer  # the server stack loads only when the demo runs
-
-    return TestServer()

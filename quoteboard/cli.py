@@ -10,11 +10,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from quoteboard import __version__
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
 from quoteboard.secret import Secret
+
+if TYPE_CHECKING:
+    from quoteboard.source import FeedSource
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
 #: Marks ``--kabu`` given without a KEY (then the environment or a prompt supplies it).
@@ -251,16 +255,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_bench(args)
     password = resolve_password(args.kabu) if args.kabu is not None else None
+    from quoteboard.source import FeedSource
+
+    kabu = FeedSource.kabu(args.kabu_url, password)
+    recorded = None
+    if replay is not None:
+        opened = _open_replay(replay, speed, getattr(args, "loop", False))
+        if opened is None:
+            return 1
+        source, recorded = opened
+    elif args.demo or password is None:
+        source = FeedSource("demo")
+    else:
+        source = kabu
     if command == "stream":
         from quoteboard.stream import run_stream
 
-        return run_stream(demo=args.demo, password=password, base_url=args.kabu_url, symbols=args.symbols,
-                          count=args.count, duration=args.duration, record=args.record,
-                          replay=replay, speed=speed, loop=args.loop)  # fmt: skip
+        return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
+                          duration=args.duration, record=args.record)  # fmt: skip
     from quoteboard.launch import run_board
 
-    return run_board(demo=args.demo or password is None, password=password, base_url=args.kabu_url,
-                     symbols=args.symbols, replay=replay, speed=speed, record=args.record)  # fmt: skip
+    return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record)
+
+
+def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:
+    """The source replaying ``path`` and the symbols it recorded; None after one line on stderr
+    saying why the file cannot be replayed."""
+    from quoteboard.record import RecordingError
+    from quoteboard.source import recorded_symbols, replay_source
+
+    try:
+        source, replay = replay_source(path, speed, loop)
+    except RecordingError as exc:
+        print(f"quoteboard: {exc}", file=sys.stderr)
+        return None
+    if replay.skipped:
+        print(f"quoteboard: replay skipped {replay.skipped} bad lines of {path}", file=sys.stderr)
+    return source, recorded_symbols(replay)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ attempt and delay, error) and hands every decoded quote to a callback, which for
 ``Board.apply``: the hot path has no queue and no extra task in it. An optional ``on_frame`` hook sees
 every frame as received, before decoding (``--record`` writes them with :class:`quoteboard.record.Recorder`).
 
-Kabu specifics that shape this module (see shared/kabusapi/README.md):
+Kabu specifics that shape this module (see contract/kabusapi/README.md):
 - the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with
   websockets' defaults the connection would die after ~40 s); death is seen as the socket closing;
 - the station serves one socket: a new one closes the old, so we never open two (and when another
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuError
+from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
     Quote,
@@ -38,12 +38,15 @@ from quoteboard.kabu.protocol import (
     decode_frame,
     websocket_url,
 )
-from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, KabuRest, StationUnreachable
+from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS, Registry
+from quoteboard.kabu.rest import KabuRest
 from quoteboard.kabu.text import printable
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
     import httpx
+
+    from quoteboard.server import TestServer
 
 __all__ = ["Feed", "FeedStatus", "backoff_delay"]
 
@@ -75,7 +78,7 @@ class FeedStatus:
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential back-off with jitter: attempt 1 waits 0.25-0.5 s, doubling, capped at 30 s."""
-    base = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1))
+    base = min(MAX_DELAY, FIRST_DELAY * 2.0 ** (attempt - 1))
     return base * (rng or random).uniform(0.5, 1.0)
 
 
@@ -93,6 +96,14 @@ RefusedHandler = Callable[[list[tuple[SymbolKey, KabuError]]], object]
 class Feed:
     """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection.
 
+    What it reports goes to its handlers, given as keyword arguments or set as attributes before
+    :meth:`run` (each is read when a connection opens): ``on_quote`` every decoded quote (the hot
+    path: ``Board.apply``), ``on_reject`` every undecodable frame, ``on_status`` every change of
+    state, ``on_frame`` every raw frame before decoding (a recorder), ``on_registered`` the symbols a
+    retry registered late (nothing is pushed for them after the close: the board fetches their
+    snapshots), ``on_refused`` the watched symbols the station refused (a code delisted overnight).
+
+    ``server`` is an embedded station the feed is pointed at (the demo's): closed with the feed.
     ``transport`` goes to the REST client's httpx client (tests inject faults with it).
     """
 
@@ -104,18 +115,23 @@ class Feed:
         name: str = "kabu",
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         rest: KabuRest | None = None,
-        on_frame: FrameHandler | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        server: TestServer | None = None,
+        on_quote: QuoteHandler | None = None,
+        on_reject: RejectHandler | None = None,
+        on_status: StatusHandler | None = None,
+        on_frame: FrameHandler | None = None,
+        on_registered: RegisteredHandler | None = None,
+        on_refused: RefusedHandler | None = None,
     ) -> None:
         self.name = name
-        #: Sees every frame before it is decoded (a recorder); read when a connection opens.
+        self.server = server
+        self.on_quote = on_quote
+        self.on_reject = on_reject
+        self.on_status = on_status
         self.on_frame = on_frame
-        #: Told which symbols a retry registered late: after the close nothing is pushed for them,
-        #: so the board fetches their snapshots.
-        self.on_registered: RegisteredHandler | None = None
-        #: Told which watched symbols the station refused when the watchlist was registered (a code
-        #: delisted overnight, a hand-edited watchlist): they are watched no more.
-        self.on_refused: RefusedHandler | None = None
+        self.on_registered = on_registered
+        self.on_refused = on_refused
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -124,9 +140,9 @@ class Feed:
             # Not raised here: this frame holds the password, and a crash report that shows locals
             # (Textual's does) would print it. start() and run() say what is wrong instead.
             self.ws_url, self._bad_url = "", str(exc)
-        self.rest = rest or KabuRest(self.base_url, password, max_symbols=max_symbols, transport=transport)
-        #: The symbols this feed keeps registered, in the order they were added.
-        self.watch: dict[SymbolKey, None] = {}
+        self.rest = rest or KabuRest(self.base_url, password, transport=transport)
+        #: What this feed keeps registered, what the station holds, what it refused.
+        self.registry = Registry(limit=max_symbols)
         self.status = FeedStatus("idle")
         self.connections = 0
         self.received = 0
@@ -153,15 +169,23 @@ class Feed:
         await self.rest.token()
         return await self._register_watch()
 
+    async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
+        """PUT /register within the cap; the station's answer goes to the registry."""
+        self.registry.check_room(keys)
+        registered = await self.rest.register(keys)
+        self.registry.station_lists(registered)
+        return registered
+
     async def _register_watch(self) -> list[tuple[SymbolKey, KabuError]]:
         """Register every watched symbol. Kabu refuses a whole PUT for one bad symbol, so when it
         does, each symbol is registered on its own (paced under the rate limit); those refused stop
         being watched, are told to :attr:`on_refused` and returned. Other errors are raised."""
-        keys = list(self.watch)
+        registry = self.registry
+        keys = registry.watched
         if not keys:
             return []
         try:
-            await self.rest.register(keys)
+            await self._register(keys)
             return []
         except KabuError as exc:
             if not exc.refuses_symbols:
@@ -171,12 +195,12 @@ class Feed:
             if i:
                 await asyncio.sleep(1.0 / 8)
             try:
-                await self.rest.register([key])
+                await self._register([key])
             except KabuError as exc:
                 if not exc.refuses_symbols:
                     raise
                 refused.append((key, exc))
-                self.watch.pop(key, None)
+                registry.station_refused(key, exc)
         if refused and self.on_refused is not None:
             self.on_refused(refused)
         return refused
@@ -184,20 +208,19 @@ class Feed:
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
         """Register ``keys`` at the station and keep them registered across reconnects.
 
-        If the station cannot be reached or fails (a transient :class:`KabuError`), the error is
-        raised (to be shown) but the keys are watched all the same, and :meth:`run` registers them
-        once the station answers. A refusal (no such symbol, the limit...) watches nothing.
+        If the station cannot be reached or fails (a transient error), the error is raised (to be
+        shown) but the keys are watched all the same, and :meth:`run` registers them once the
+        station answers. A refusal (no such symbol, the limit...) watches nothing.
         """
         keys = list(keys)
         try:
-            registered = await self.rest.register(keys)
-        except (KabuError, StationUnreachable) as exc:
-            if _worth_retrying(exc):
-                self.watch.update(dict.fromkeys(keys))
-                self._unregistered.set()
+            registered = await self._register(keys)
+        except KabuClientError as exc:
+            if exc.transient:
+                self.registry.watch(keys)
+                self._retry_later()
             raise
-        for key in keys:
-            self.watch[key] = None
+        self.registry.watch(keys)
         return registered
 
     async def unregister(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
@@ -207,49 +230,45 @@ class Feed:
         is already where the caller wants it: that is not an error.
         """
         keys = list(keys)
-        for key in keys:
-            self.watch.pop(key, None)
+        registry = self.registry
+        registry.unwatch(keys)
         try:
-            return await self.rest.unregister(keys)
+            registry.station_lists(await self.rest.unregister(keys))
         except KabuError as exc:
             if exc.code != NOT_REGISTERED_CODE:
                 raise
-        self.rest.registered = [key for key in self.rest.registered if key not in keys]
-        return self.rest.registered
+            registry.station_dropped(keys)
+        return registry.registered
 
     async def fetch_boards(
         self, keys: Iterable[SymbolKey], on_quote: QuoteHandler, per_second: float = 8.0
-    ) -> list[tuple[SymbolKey, Exception]]:
+    ) -> list[tuple[SymbolKey, KabuClientError]]:
         """GET /board for each key, paced under Kabu's ~10 requests/s, handing each to ``on_quote``.
 
         Kabu pushes nothing after the close or over lunch, so this is how a board opened in the
         evening shows prices. Returns the keys that failed with their errors (nothing is raised).
         """
-        failures: list[tuple[SymbolKey, Exception]] = []
+        failures: list[tuple[SymbolKey, KabuClientError]] = []
         for i, key in enumerate(keys):
             if i:
                 await asyncio.sleep(1.0 / per_second)
             try:
                 quote = await self.rest.board(key)
-            except (KabuError, StationUnreachable) as exc:
+            except KabuClientError as exc:
                 failures.append((key, exc))
                 continue
+            self.registry.station_added(key)  # GET /board registers its symbol, at Kabu too
             quote.received_at = time.time()
             on_quote(quote)
         return failures
 
-    def set_watch(self, keys: Iterable[SymbolKey]) -> None:
-        """Replace the watched symbols without a REST call; :meth:`run` registers them on connect."""
-        self.watch = dict.fromkeys(keys)
+    def _retry_later(self) -> None:
+        self.registry.station_failed()
+        self._unregistered.set()
 
     # -- PUSH -------------------------------------------------------------------------------------
 
-    async def run(
-        self,
-        on_quote: QuoteHandler,
-        on_reject: RejectHandler | None = None,
-        on_status: StatusHandler | None = None,
-    ) -> None:
+    async def run(self) -> None:
         """Stream quotes until cancelled, reconnecting forever with back-off.
 
         Each decoded quote goes to ``on_quote``; each undecodable frame (or one over the size cap,
@@ -262,18 +281,12 @@ class Feed:
         (code 1000: another client's newer socket, say) keeps growing the delay, so two clients
         fighting over Kabu's one socket do not hammer it.
         """
-
-        def report(status: FeedStatus) -> None:
-            self.status = status
-            if on_status is not None:
-                on_status(status)
-
         if self._bad_url:
-            report(FeedStatus("error", self._bad_url))
+            self._report(FeedStatus("error", self._bad_url))
             return
         attempt = 0
-        while self.status.state != "closed":
-            report(FeedStatus("connecting", self.ws_url, attempt=attempt))
+        while not self.is_closed():
+            self._report(FeedStatus("connecting", self.ws_url, attempt=attempt))
             opened_at = time.monotonic()
             delivered = False
             try:
@@ -289,44 +302,51 @@ class Feed:
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 detail = _describe_connect_error(exc)
             except InvalidURI as exc:
-                report(FeedStatus("error", f"bad websocket URL: {exc}"))
+                self._report(FeedStatus("error", f"bad websocket URL: {exc}"))
                 raise
             else:
-                # Only connecting is guarded above: an exception raised by a callback (a closed
+                # Only connecting is guarded above: an exception raised by a handler (a closed
                 # stdout, say) must end run(), not pass for a network failure and reconnect.
                 self._ws = ws
                 self.connections += 1
                 opened_at = time.monotonic()
-                registrar = asyncio.create_task(self._keep_registered(report))
+                registrar = asyncio.create_task(self._keep_registered())
                 try:
-                    report(FeedStatus("live"))
-                    await self._ensure_registered(report)
+                    self._report(FeedStatus("live"))
+                    await self._ensure_registered()
                     received = self.received
-                    closed = await self._pump(ws, on_quote, on_reject)
+                    closed = await self._pump(ws)
                     detail = _describe_close(closed)
                     delivered = self.received > received and not _closed_on_purpose(closed)
                     if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
-                        self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1),
-                                     on_reject)  # fmt: skip
+                        self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
                 finally:
                     registrar.cancel()
                     self._ws = None
                     await ws.close()
-            if self.status.state == "closed":
+            if self.is_closed():
                 break
             if delivered or time.monotonic() - opened_at >= STABLE_AFTER:
                 attempt = 0
             attempt += 1
             delay = backoff_delay(attempt, self._rng)
-            report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
+            self._report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
             await asyncio.sleep(delay)
 
-    async def _pump(
-        self, ws: ClientConnection, on_quote: QuoteHandler, on_reject: RejectHandler | None
-    ) -> ConnectionClosed:
+    def is_closed(self) -> bool:
+        """:meth:`close` was called: :meth:`run` ends rather than reconnect (a method: it changes
+        while run() awaits)."""
+        return self.status.state == "closed"
+
+    def _report(self, status: FeedStatus) -> None:
+        self.status = status
+        if self.on_status is not None:
+            self.on_status(status)
+
+    async def _pump(self, ws: ClientConnection) -> ConnectionClosed:
         """The hot loop: frames in, quotes out. Returns how the socket ended."""
         clock = time.time
-        on_frame = self.on_frame
+        on_frame, on_quote = self.on_frame, self.on_quote
         try:
             while True:
                 # decode=False: msgspec reads UTF-8 bytes directly, skipping a str round trip.
@@ -337,71 +357,72 @@ class Feed:
                 decoded = decode_frame(frame, received_at)
                 if type(decoded) is Quote:
                     self.received += 1
-                    on_quote(decoded)
+                    if on_quote is not None:
+                        on_quote(decoded)
                 else:
-                    self.rejected += 1
-                    if on_reject is not None:
-                        on_reject(decoded)  # type: ignore[arg-type]
+                    assert isinstance(decoded, Rejection)
+                    self._reject(decoded)
         except ConnectionClosed as exc:
             return exc
 
-    def _reject(self, rejection: Rejection, on_reject: RejectHandler | None) -> None:
+    def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1
-        if on_reject is not None:
-            on_reject(rejection)
+        if self.on_reject is not None:
+            self.on_reject(rejection)
 
-    async def _ensure_registered(self, report: Callable[[FeedStatus], None]) -> None:
+    async def _ensure_registered(self) -> None:
         """After a (re)connect, register again whatever the station may have lost."""
-        if not self.watch:
+        registry = self.registry
+        if not registry.watched:
             return
-        if self.connections == 1 and set(self.watch) <= set(self.rest.registered):
+        if self.connections == 1 and not registry.missing():
             return  # registered just before this first connection
         try:
             await self._register_watch()
-        except (KabuError, StationUnreachable) as exc:
+        except KabuClientError as exc:
             # The socket still streams what the station has registered; say what failed.
-            report(FeedStatus("error", f"re-registering {len(self.watch)} symbols failed: {exc}"))
-            if _worth_retrying(exc):
-                self._unregistered.set()
+            self._report(FeedStatus("error", f"re-registering {len(registry.watched)} symbols failed: {exc}"))
+            if exc.transient:
+                self._retry_later()
 
-    async def _keep_registered(self, report: Callable[[FeedStatus], None]) -> None:
+    async def _keep_registered(self) -> None:
         """While the socket is up, register (with back-off) the watched symbols a REST call could not
         register because the station did not answer or failed: the socket streams only registered
         symbols."""
+        registry = self.registry
         attempt = 0
         while True:
             await self._unregistered.wait()
             attempt += 1
             await asyncio.sleep(backoff_delay(attempt, self._rng))
-            missing = [key for key in self.watch if key not in self.rest.registered]
+            missing = registry.missing()
             try:
                 if missing:
-                    await self.rest.register(missing)
-            except (KabuError, StationUnreachable) as exc:
-                if _worth_retrying(exc):
+                    await self._register(missing)
+            except KabuClientError as exc:
+                if exc.transient:
                     continue
                 # refused, not unreachable: asking again would not help
-                report(FeedStatus("error", f"registering {len(missing)} symbols failed: {exc}"))
+                self._report(FeedStatus("error", f"registering {len(missing)} symbols failed: {exc}"))
             else:
                 if self.status.state == "error":
-                    report(FeedStatus("live"))
+                    self._report(FeedStatus("live"))
                 if missing and self.on_registered is not None:
                     self.on_registered(missing)
             self._unregistered.clear()
+            registry.retry_due = False
             attempt = 0
 
     async def close(self) -> None:
-        """Close the socket and the REST client. :meth:`run` returns (or is cancelled) after."""
+        """Close the socket, the REST client and the embedded server. :meth:`run` returns (or is
+        cancelled) after."""
         self.status = FeedStatus("closed")
         ws = self._ws
         if ws is not None:
             await ws.close()
         await self.rest.aclose()
-
-
-def _worth_retrying(exc: KabuError | StationUnreachable) -> bool:
-    """No answer, or a station that failed (not one that refused): registering again may work."""
-    return isinstance(exc, StationUnreachable) or exc.transient
+        if self.server is not None:
+            await self.server.aclose()
 
 
 def _station_closed(exc: ConnectionClosed) -> bool:

@@ -16,24 +16,24 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from quoteboard.feed import Feed, FeedStatus
-from quoteboard.kabu.errors import KabuError
+from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.kabu.rest import DEFAULT_MAX_SYMBOLS, StationUnreachable
+from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.record import Recorder, RecordingError
-from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
     from quoteboard.server.replay import Replay
+    from quoteboard.source import FeedSource
 
-__all__ = ["DEMO_SYMBOLS", "open_feed", "quote_record", "run_stream", "stream_quotes"]
+__all__ = ["DEMO_SYMBOLS", "quote_record", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
 _encoder: Final = msgspec.json.Encoder()
@@ -63,29 +63,6 @@ def quote_record(quote: Quote) -> dict[str, object]:
     }
 
 
-@contextlib.asynccontextmanager
-async def open_feed(
-    demo: bool, password: Secret | None, base_url: str, replay: Replay | None = None
-) -> AsyncIterator[Feed]:
-    """A feed, closed on exit: for the demo or a ``replay``, on an embedded test server on a free
-    loopback port."""
-    if demo or replay is not None:
-        from quoteboard.server import TestServer
-
-        async with TestServer(replay=replay) as server:
-            feed = Feed(server.base_url, "demo", name="demo" if replay is None else "replay")
-            try:
-                yield feed
-            finally:
-                await feed.close()
-    else:
-        feed = Feed(base_url, Secret.of(password), name="kabu")
-        try:
-            yield feed
-        finally:
-            await feed.close()
-
-
 async def stream_quotes(
     feed: Feed,
     out: IO[str],
@@ -97,13 +74,21 @@ async def stream_quotes(
     until: Awaitable[object] | None = None,
 ) -> int:
     """Write quotes from a started feed to ``out`` until ``count`` quotes, ``duration`` seconds or
-    ``until`` is done. A ``recorder`` (the feed's ``on_frame``) is closed at the ``count``-th quote."""
+    ``until`` is done. A ``recorder`` (the feed's ``on_frame``) is closed at the ``count``-th quote.
+
+    Only the symbols the feed watches are written: a station pushes every symbol registered on it,
+    by any program, and those are counted and reported on ``err`` at the end."""
     done = asyncio.Event()
     written = 0
+    others = 0
+    wanted = {str(key) for key in feed.registry.watched}
 
     def on_quote(quote: Quote) -> None:
-        nonlocal written
+        nonlocal written, others
         if done.is_set():
+            return
+        if quote.key not in wanted:
+            others += 1
             return
         out.write(_encoder.encode(quote_record(quote)).decode() + "\n")
         out.flush()
@@ -118,20 +103,24 @@ async def stream_quotes(
             err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
             err.flush()
 
-    runner = asyncio.create_task(feed.run(on_quote, on_status=on_status))
-    tasks = {runner, asyncio.create_task(done.wait())}
+    feed.on_quote, feed.on_status = on_quote, on_status
+    runner = asyncio.create_task(feed.run())
+    waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
     if until is not None:
-        tasks.add(asyncio.ensure_future(until))
+        waiters.add(asyncio.ensure_future(until))
     try:
-        await asyncio.wait(tasks, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise runner.exception()  # type: ignore[misc]
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+    if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
+        raise error
     if feed.rejected:
         err.write(f"quoteboard: {feed.rejected} undecodable frames were skipped\n")
+    if others:
+        err.write(f"quoteboard: {others} quotes for symbols not asked for were skipped (the station pushes "
+                  "what any program registered on it)\n")  # fmt: skip
     return written
 
 
@@ -144,59 +133,31 @@ async def _replay_over(feed: Feed, replay: Replay) -> None:
                 await asyncio.sleep(0.01)
 
 
-def _open_replay(path: Path, speed: float, loop: bool) -> Replay | None:
-    """The replay of ``path``, or None after one line on stderr saying why it cannot be read."""
-    from quoteboard.server.replay import Replay
-
-    try:
-        replay = Replay.open(path, speed=speed, loop=loop)
-    except RecordingError as exc:
-        sys.stderr.write(f"quoteboard: {exc}\n")
-        return None
-    if replay.skipped:
-        sys.stderr.write(f"quoteboard: replay skipped {replay.skipped} bad lines of {path}\n")
-    return replay
-
-
-def _recorded_symbols(replay: Replay) -> list[SymbolKey]:
+async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[SymbolKey] | None,
+                  count: int | None, duration: float | None, record: Path | None) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
 
-    keys = []
-    for text in replay.symbols:
-        with contextlib.suppress(ValueError):  # not a code Kabu would register: nothing to ask for
-            keys.append(parse_symbol(text))
-    if len(keys) > DEFAULT_MAX_SYMBOLS:
-        sys.stderr.write(f"quoteboard: the recording has {len(keys)} symbols; registering the first "
-                         f"{DEFAULT_MAX_SYMBOLS} (Kabu's limit): pass --symbols to choose\n")  # fmt: skip
-        keys = keys[:DEFAULT_MAX_SYMBOLS]
-    return keys
-
-
-async def _stream(demo: bool, password: Secret | None, base_url: str, symbols: list[SymbolKey],
-                  count: int | None, duration: float | None, record: Path | None,
-                  replay_path: Path | None, speed: float, loop: bool) -> int:  # fmt: skip
-    from quoteboard.kabu.protocol import parse_symbol
-
-    replay = None
-    if replay_path is not None and (replay := _open_replay(replay_path, speed, loop)) is None:
-        return 1
     if symbols:
         keys = symbols
-    elif replay is not None:
-        keys = _recorded_symbols(replay)
+    elif recorded is not None:
+        keys = recorded
+        if len(keys) > DEFAULT_MAX_SYMBOLS:
+            sys.stderr.write(f"quoteboard: the recording has {len(keys)} symbols; registering the first "
+                             f"{DEFAULT_MAX_SYMBOLS} (Kabu's limit): pass --symbols to choose\n")  # fmt: skip
+            keys = keys[:DEFAULT_MAX_SYMBOLS]
     else:
-        keys = [parse_symbol(s) for s in DEMO_SYMBOLS] if demo else []
+        keys = [parse_symbol(s) for s in DEMO_SYMBOLS] if source.kind == "demo" else []
     if not keys:
         sys.stderr.write("quoteboard: no symbols: pass --symbols, e.g. --symbols 7203@1,9433@1\n")
         return 2
-    async with open_feed(demo, password, base_url, replay) as feed:
-        feed.set_watch(keys)
+    async with source.open() as feed:
+        feed.registry.replace_watch(keys)
         try:
             refused = await feed.start()
         except KabuError as exc:
             sys.stderr.write(f"quoteboard: the station refused: {exc}\n")
             return 1
-        except StationUnreachable as exc:
+        except KabuClientError as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
             return 1
         if refused:
@@ -208,6 +169,7 @@ async def _stream(demo: bool, password: Secret | None, base_url: str, symbols: l
         except RecordingError as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
             return 1
+        replay = feed.server.replay if feed.server is not None else None
         with recorder or contextlib.nullcontext():
             if recorder is not None:
                 feed.on_frame = recorder.write
@@ -220,18 +182,17 @@ async def _stream(demo: bool, password: Secret | None, base_url: str, symbols: l
                 return 1
     if replay is not None and replay.finished.is_set() and (count is None or written < count):
         why = f" ({replay.error})" if replay.error else ""
-        sys.stderr.write(f"quoteboard: replay of {replay_path} ended{why} after {written} quotes\n")
+        sys.stderr.write(f"quoteboard: replay of {replay.path} ended{why} after {written} quotes\n")
     return 0
 
 
-def run_stream(*, demo: bool, password: Secret | None, base_url: str, symbols: list[SymbolKey],
-               count: int | None, duration: float | None, record: Path | None = None,
-               replay: Path | None = None, speed: float = 1.0, loop: bool = False) -> int:  # fmt: skip
-    """``quoteboard stream``; the exit status. ``record``/``replay`` are recording paths (see the
-    module docstring), ``speed`` and ``loop`` pace the replay."""
+def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | None, duration: float | None,
+               recorded: list[SymbolKey] | None = None, record: Path | None = None) -> int:  # fmt: skip
+    """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
+    streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
+    docstring)."""
     try:
-        return asyncio.run(_stream(demo, password, base_url, symbols, count, duration, record,
-                                   replay, speed, loop))  # fmt: skip
+        return asyncio.run(_stream(source, symbols, recorded, count, duration, record))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

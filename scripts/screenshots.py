@@ -16,6 +16,7 @@ from pathlib import Path
 from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
 from quoteboard.kabu.protocol import parse_symbol
 from quoteboard.server import TestServer
+from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
 SIZE = (160, 48)
@@ -33,10 +34,9 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as config:
         app = QuoteboardApp(
-            demo=True,
+            sources=[FeedSource("demo", server=lambda: TestServer(seed=11, rate_limit=None))],
             symbols=[parse_symbol(key) for key in DEMO_WATCHLIST],
             store=WatchlistStore(Path(config) / "watchlist.toml"),
-            demo_server=lambda: TestServer(seed=11, rate_limit=None),
         )
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, lambda: all(row.quote is not None for row in app.board))

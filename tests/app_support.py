@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
+from textual.message import Message
 from textual.pilot import Pilot
 
 from quoteboard.app import QuoteboardApp
 from quoteboard.server import TestServer
 from quoteboard.server.app import KabuStation
 from quoteboard.server.market import Market
+from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
 JST = timezone(timedelta(hours=9))
@@ -39,17 +43,32 @@ def frozen_demo_server() -> TestServer:
 def make_app(
     config: Path,
     *,
+    demo: bool = True,
+    password: str | None = None,
+    base_url: str = "http://127.0.0.1:9/kabusapi",
     demo_server: Callable[[], TestServer] = seeded_demo_server,
+    rest_transport: httpx.AsyncBaseTransport | None = None,
     **options: object,
 ) -> QuoteboardApp:
-    options.setdefault("demo", True)
-    options.setdefault("password", None)
-    options.setdefault("base_url", "http://127.0.0.1:9/kabusapi")
+    """The board with the saved watchlist in ``config``: on the demo (``demo_server``), or on the Kabu
+    station at ``base_url`` (``demo=False``), ``f`` switching between the two."""
+    local = FeedSource("demo", server=demo_server)
+    kabu = replace(FeedSource.kabu(base_url, password), transport=rest_transport)
     return QuoteboardApp(
+        sources=[local, kabu] if demo else [kabu, local],
         store=WatchlistStore(config / "watchlist.toml"),
-        demo_server=demo_server,
         **options,  # type: ignore[arg-type]
     )
+
+
+class Outcomes(list[str]):
+    """Every outcome the board says in its panel, in order, seen through Textual's message hook:
+    ``app.run_test(message_hook=outcomes)``. A message that a later one replaces within a poll (a
+    retry that succeeds at once, on a busy machine) is still seen."""
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, QuoteboardApp.Outcome):
+            self.append(message.text)
 
 
 async def wait_for(
@@ -61,21 +80,6 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         await pilot.pause(0.05)
-
-
-def shown_outcomes(app: QuoteboardApp) -> list[str]:
-    """Every outcome the register panel shows from now on, in order: a message that a later one
-    replaces within a poll (a retry that succeeds at once, on a busy machine) is still seen."""
-    shown: list[str] = []
-    panel = app.panel
-    show = panel.show_outcome
-
-    def recorded(text: str, tone: str = "info") -> None:
-        shown.append(text)
-        show(text, tone)  # type: ignore[arg-type]
-
-    panel.show_outcome = recorded  # type: ignore[method-assign]
-    return shown
 
 
 def table_lines(app: QuoteboardApp) -> list[str]:

@@ -10,11 +10,12 @@ import pytest
 from quoteboard.app import DEMO_WATCHLIST
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
+from quoteboard.source import FeedSource
 from quoteboard.watchlist import Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import QuoteTable
-from tests.app_support import frozen_demo_server, make_app, screen_text, shown_outcomes, table_lines, wait_for
+from tests.app_support import Outcomes, frozen_demo_server, make_app, screen_text, table_lines, wait_for
 
 SIZE = (160, 48)
 
@@ -62,7 +63,7 @@ async def test_add_registers_at_the_station_and_shows_the_row(tmp_path: Path) ->
         assert app.focused is app.query_one("#code")
         await pilot.press(*"6758", "enter")
         assert app.focused is app.table
-        await wait_for(pilot, lambda: "6758@1" in app._server.registered, what="registration")
+        await wait_for(pilot, lambda: "6758@1" in app.server.registered, what="registration")
         await wait_for(pilot, lambda: all_quoted(app))
         assert app.table.order == ["7203@1", "6758@1"]
         assert app.table.cursor_key == "6758@1"
@@ -76,15 +77,15 @@ async def test_add_registers_at_the_station_and_shows_the_row(tmp_path: Path) ->
 async def test_remove_unregisters_the_highlighted_row_at_once(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433"), SymbolKey("6758")])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app._server.registered) == 3)
+        await wait_for(pilot, lambda: len(app.server.registered) == 3)
         await pilot.press("down")
         assert app.table.cursor_key == "9433@1"
         await pilot.press("d")
         assert app.table.order == ["7203@1", "6758@1"]  # gone before the station answers
         assert app.table.cursor_key == "6758@1"
-        await wait_for(pilot, lambda: app._server.registered == ["7203@1", "6758@1"], what="unregister")
+        await wait_for(pilot, lambda: app.server.registered == ["7203@1", "6758@1"], what="unregister")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: app._server.registered == ["7203@1"])
+        await wait_for(pilot, lambda: app.server.registered == ["7203@1"])
         assert app.table.order == ["7203@1"]
         await wait_for(pilot, lambda: "6758@1 unregistered (1/50)" in app.panel.outcome)
 
@@ -113,11 +114,11 @@ async def test_a_code_that_is_not_a_code_is_refused_in_the_panel(tmp_path: Path)
 async def test_the_symbol_cap_is_checked_before_asking(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], max_symbols=2)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app._server.registered) == 2)
+        await wait_for(pilot, lambda: len(app.server.registered) == 2)
         await pilot.press("a", *"6758", "enter")
         assert "4002006" in app.panel.outcome and "at most 2" in app.panel.outcome
         assert app.table.order == ["7203@1", "9433@1"]
-        assert app._server.registered == ["7203@1", "9433@1"]
+        assert app.server.registered == ["7203@1", "9433@1"]
 
 
 async def test_sort_cycles_through_added_code_change_and_volume(tmp_path: Path) -> None:
@@ -156,13 +157,13 @@ async def test_q_quits_with_status_zero_and_the_watchlist_comes_back(tmp_path: P
     app = make_app(tmp_path, symbols=[SymbolKey("7203")])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a", *"9433", "enter")
-        await wait_for(pilot, lambda: "9433@1" in app._server.registered)
+        await wait_for(pilot, lambda: "9433@1" in app.server.registered)
         await pilot.press("s")
         await pilot.press("q")
     assert app.return_code == 0
     again = make_app(tmp_path)
     async with again.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(again._server.registered) == 2, what="re-registration at start")
+        await wait_for(pilot, lambda: len(again.server.registered) == 2, what="re-registration at start")
         assert set(again.table.order) == {"7203@1", "9433@1"}
         assert again.table.sort_mode == "code"
 
@@ -186,7 +187,7 @@ async def test_a_config_directory_that_cannot_be_written_is_said_once_and_the_bo
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
         await pilot.press("a", *"6758", "enter")
-        await wait_for(pilot, lambda: "6758@1" in app._server.registered, what="6758 registered")
+        await wait_for(pilot, lambda: "6758@1" in app.server.registered, what="6758 registered")
         await pilot.press("s")
         await wait_for(pilot, lambda: app.table.sort_mode == "code")
         unsaved = [n for n in app._notifications if n.title == "watchlist not saved"]
@@ -209,14 +210,14 @@ async def test_switching_to_kabu_asks_the_password_and_registers_the_same_watchl
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], base_url=station.base_url)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        demo = app._server
+        demo = app.server
         await pilot.press("f")
         assert isinstance(app.screen, PasswordScreen)
         await pilot.press(*"s3cret-pw")
         assert "s3cret-pw" not in screen_text(app)
         await pilot.press("enter")
         await wait_for(pilot, lambda: station.registered == ["7203@1", "9433@1"], what="kabu registration")
-        assert app.feed.name == "kabu" and app._server is None
+        assert app.feed.name == "kabu" and app.server is None
         await wait_for(pilot, lambda: app.feed.status.state == "live" and all_quoted(app))
         assert demo.kabu.push._current is None  # the demo's socket is closed and its server gone
         assert "KABU" in app.status_bar.text
@@ -224,9 +225,29 @@ async def test_switching_to_kabu_asks_the_password_and_registers_the_same_watchl
         # ... and back to the demo, which gets the same watchlist.
         kabu_socket_count = station.kabu.push
         await pilot.press("f")
-        await wait_for(pilot, lambda: app.feed.name == "demo" and app._server is not None)
-        await wait_for(pilot, lambda: app._server.registered == ["7203@1", "9433@1"])
+        await wait_for(pilot, lambda: app.feed.name == "demo" and app.server is not None)
+        await wait_for(pilot, lambda: app.server.registered == ["7203@1", "9433@1"])
         await wait_for(pilot, lambda: kabu_socket_count._current is None, what="the kabu socket closed")
+
+
+async def test_a_feed_switch_cancels_the_old_feeds_workers_as_a_group(
+    tmp_path: Path, station: TestServer
+) -> None:
+    """A REST call still running for the old feed must not act on the new one: its worker is
+    cancelled with the feed, whatever it was waiting for."""
+    import asyncio
+
+    from textual.worker import WorkerState
+
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")], base_url=station.base_url, password="s3cret-pw")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        old_group, never = app._group, asyncio.Event()
+        stuck = app._spawn(never.wait(), "a call that never answers")
+        await pilot.press("f")
+        await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
+        assert stuck.state is WorkerState.CANCELLED and app._group != old_group
+        assert not [worker for worker in app.workers if worker.group == old_group and not worker.is_finished]
 
 
 async def test_a_wrong_password_shows_kabus_answer(tmp_path: Path, station: TestServer) -> None:
@@ -249,7 +270,7 @@ async def test_a_refused_password_is_forgotten_and_asked_again_with_the_refusal(
         await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen) and app.screen.refused,
                        what="the password asked again")  # fmt: skip
         assert "4001013" in app.screen.refused and "4001013" in screen_text(app)
-        assert app._password is None  # not kept for the next f either
+        assert app._sources[1].needs_password  # not kept for the next f either
         await pilot.press(*"s3cret-pw", "enter")
         await wait_for(pilot, lambda: station.registered == ["7203@1"], what="kabu registration")
         await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
@@ -306,11 +327,11 @@ async def test_switching_feed_while_the_snapshots_are_fetched_is_no_error(tmp_pa
     """In the evening nothing is pushed, so the snapshots of a 50-symbol watchlist take about 6 s
     to fetch; a switch of feed meanwhile closes the old feed's client under its fetch."""
     app = make_app(tmp_path, demo_server=frozen_demo_server)  # pushes nothing: snapshots only
-    async with app.run_test(size=SIZE) as pilot:
-        shown = shown_outcomes(app)
+    shown = Outcomes()
+    async with app.run_test(size=SIZE, message_hook=shown) as pilot:
         await wait_for(pilot, lambda: any(row.quote is not None for row in app.board), what="a snapshot")
         assert not all_quoted(app)  # still fetching
-        await app._switch_to("demo")
+        await app._switch(0)  # the demo again, from the start
         await wait_for(pilot, lambda: all_quoted(app), what="the new feed's snapshots")
         assert not [text for text in shown if "unexpected error" in text]
 
@@ -347,9 +368,9 @@ async def test_the_watchlist_is_saved_without_the_password(tmp_path: Path, stati
 async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tmp_path: Path) -> None:
     import json
 
-    from quoteboard.app import QuoteboardApp
     from quoteboard.kabu.protocol import Quote, decode_frame
-    from quoteboard.launch import replay_options
+    from quoteboard.launch import board_app
+    from quoteboard.source import recorded_symbols, replay_source
 
     recording = tmp_path / "rec.ndjson"
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], record=recording)
@@ -365,10 +386,10 @@ async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tm
             last[quote.key] = quote
     assert set(last) == {"7203@1", "9433@1"}
 
-    options = replay_options(recording, speed=4.0)
-    recorded = options.pop("recorded")
+    source, first = replay_source(recording, speed=4.0)
+    recorded = recorded_symbols(first)
     assert recorded == [SymbolKey("7203"), SymbolKey("9433")]
-    replay = QuoteboardApp(demo=True, base_url="http://127.0.0.1:9/kabusapi", symbols=recorded, **options)
+    replay = board_app(source, FeedSource.kabu("http://127.0.0.1:9/kabusapi"), symbols=[], recorded=recorded)
     async with replay.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(replay))
         assert replay.feed.name == "replay" and "REPLAY" in replay.status_bar.text
@@ -445,7 +466,7 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
         assert app.table.order == ["7203@1", "1301@1", "9433@1"] and app.feed.status.state == "live"
         row = next(line for line in table_lines(app) if line.startswith("1301@1"))
         assert "not registered on demo: 4002001 no such symbol" in row
-        assert sorted(app._server.registered) == ["7203@1", "9433@1"]
+        assert sorted(app.server.registered) == ["7203@1", "9433@1"]
         saved = [str(key) for key in store.load().watchlist.symbols]
         assert saved == ["7203@1", "1301@1", "9433@1"]
         # Removing it asks the station nothing (it never registered it).
@@ -504,5 +525,5 @@ def test_the_command_line_board_asks_for_a_settled_gc(
             pass
 
     monkeypatch.setattr(launch, "QuoteboardApp", Recorded)
-    assert launch.run_board(demo=True, password=None, base_url="http://127.0.0.1:9/kabusapi", symbols=[]) == 0
+    assert launch.run_board(FeedSource("demo"), FeedSource.kabu(), symbols=[]) == 0
     assert made and made[0]["tune_gc"] is True

@@ -111,6 +111,22 @@ async def test_stream_kabu_key_from_the_environment(server_factory):
     assert "env-secret" not in out + err
 
 
+async def test_stream_prints_only_its_symbols_and_counts_what_other_programs_registered(server_factory):
+    # The station pushes every symbol registered on it, by any program: a bot has 9433 and 6758.
+    from tests.server.support import register
+
+    async with server_factory() as srv:
+        await register(srv, "9433", "6758")
+        code, out, err = await aquoteboard(
+            "stream", "--kabu", "k", "--kabu-url", srv.base_url, "--symbols", "7203", "--count", "12"
+        )
+        assert sorted(srv.registered) == ["6758@1", "7203@1", "9433@1"]  # all three were pushed
+    assert code == 0, err
+    assert {json.loads(line)["symbol"] for line in out.splitlines()} == {"7203"}
+    skipped = [line for line in err.splitlines() if "not asked for were skipped" in line]
+    assert len(skipped) == 1 and int(skipped[0].split()[1]) > 0, err
+
+
 def test_stream_unreachable_station_says_so():
     url = f"http://127.0.0.1:{free_port()}/kabusapi"
     result = quoteboard("stream", "--kabu", "k", "--kabu-url", url, "--symbols", "7203", "--count", "1")

@@ -30,7 +30,12 @@ class Recorder:
         self.statuses: list[FeedStatus] = []
 
     def run(self, feed: Feed) -> asyncio.Task:
-        return asyncio.create_task(feed.run(self.quotes.append, self.rejections.append, self.statuses.append))
+        feed.on_quote, feed.on_reject, feed.on_status = (
+            self.quotes.append,
+            self.rejections.append,
+            self.statuses.append,
+        )
+        return asyncio.create_task(feed.run())
 
     def states(self) -> list[str]:
         return [s.state for s in self.statuses]
@@ -127,7 +132,7 @@ async def test_unregister_stops_watching(server):
     await feed.register([SymbolKey("7203"), SymbolKey("9433")])
     remaining = await feed.unregister([SymbolKey("7203")])
     await feed.close()
-    assert SymbolKey("7203") not in remaining and list(feed.watch) == [SymbolKey("9433")]
+    assert SymbolKey("7203") not in remaining and feed.registry.watched == [SymbolKey("9433")]
     assert "7203@1" not in server.registered
 
 
@@ -145,7 +150,7 @@ async def test_unregistering_what_the_station_already_lost_is_not_an_error(serve
     assert lost.json()["Code"] == 4001020  # what the feed meets next
     remaining = await feed.unregister([SymbolKey("7203")])
     await feed.close()
-    assert remaining == [SymbolKey("9433")] == list(feed.watch)
+    assert remaining == [SymbolKey("9433")] == feed.registry.watched
     assert server.registered == ["9433@1"]
 
 
@@ -211,14 +216,14 @@ async def test_a_symbol_the_station_refuses_is_left_out_and_the_rest_registered(
     feed = Feed(server.base_url, "pw")
     told: list[list[tuple[SymbolKey, object]]] = []
     feed.on_refused = told.append
-    feed.set_watch([SymbolKey("7203"), SymbolKey("1111"), SymbolKey("9433")])
+    feed.registry.replace_watch([SymbolKey("7203"), SymbolKey("1111"), SymbolKey("9433")])
     try:
         refused = await feed.start()
     finally:
         await feed.close()
     assert [(str(key), exc.code) for key, exc in refused] == [("1111@1", 4002001)]
     assert told == [refused] and "no such symbol" in str(refused[0][1])
-    assert server.registered == ["7203@1", "9433@1"] == [str(key) for key in feed.watch]
+    assert server.registered == ["7203@1", "9433@1"] == [str(key) for key in feed.registry.watched]
 
 
 async def test_registering_on_connect_leaves_a_refused_symbol_out_and_streams_the_rest(server):
@@ -227,7 +232,7 @@ async def test_registering_on_connect_leaves_a_refused_symbol_out_and_streams_th
     feed = Feed(server.base_url, "pw")
     told: list[list[tuple[SymbolKey, object]]] = []
     feed.on_refused = told.append
-    feed.set_watch([SymbolKey("1111"), SymbolKey("7203")])
+    feed.registry.replace_watch([SymbolKey("1111"), SymbolKey("7203")])
     rec = Recorder()
     task = rec.run(feed)
     try:

@@ -170,9 +170,12 @@ async def test_feed_hands_every_raw_frame_to_on_frame_before_decoding(unused_tcp
 
     async with serve(station, "127.0.0.1", unused_tcp_port):
         feed = Feed(
-            f"http://127.0.0.1:{unused_tcp_port}/kabusapi", on_frame=lambda f, t: seen.append(("frame", f))
+            f"http://127.0.0.1:{unused_tcp_port}/kabusapi",
+            on_frame=lambda f, t: seen.append(("frame", f)),
+            on_quote=lambda q: seen.append(("quote", q.symbol)),
+            on_reject=seen.append,
         )
-        task = asyncio.create_task(feed.run(lambda q: seen.append(("quote", q.symbol)), seen.append))
+        task = asyncio.create_task(feed.run())
         try:
             async with asyncio.timeout(5):
                 while len(seen) < 6:
@@ -282,16 +285,19 @@ def test_replay_options_that_contradict_each_other_are_usage_errors(args, capsys
     assert "not allowed with" in err or "apply to --replay" in err
 
 
-def test_board_gets_replay_speed_and_record(monkeypatch):
+def test_board_gets_replay_speed_and_record(monkeypatch, tmp_path):
     calls = []
     fake = types.ModuleType("quoteboard.launch")
-    fake.run_board = lambda **kwargs: calls.append(kwargs) or 0  # type: ignore[attr-defined]
+    fake.run_board = lambda source, kabu, **kwargs: calls.append((source, kabu, kwargs)) or 0  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "quoteboard.launch", fake)
-    assert cli.main(["--replay", "day.ndjson", "--speed", "30", "--record", "again.ndjson"]) == 0
+    day = sample_recording(tmp_path / "day.ndjson")
+    assert cli.main(["--replay", str(day), "--speed", "30", "--record", "again.ndjson"]) == 0
     assert cli.main(["--demo"]) == 0
-    assert calls[0]["replay"] == Path("day.ndjson") and calls[0]["speed"] == 30.0
-    assert calls[0]["record"] == Path("again.ndjson")
-    assert (calls[1]["replay"], calls[1]["speed"], calls[1]["record"]) == (None, 1.0, None)
+    (replay, kabu, options), (demo, _, plain) = calls
+    assert replay.kind == "replay" and kabu.kind == "kabu" and options["record"] == Path("again.ndjson")
+    assert replay.server.speed == 30.0 and replay.server.path == day
+    assert options["recorded"] == [SymbolKey("7203"), SymbolKey("9433"), SymbolKey("1301")]
+    assert demo.kind == "demo" and plain["record"] is None and plain["recorded"] is None
 
 
 def test_serve_replay_of_a_missing_file_is_one_line_and_status_1(tmp_path, capsys):

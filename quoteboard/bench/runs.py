@@ -123,7 +123,6 @@ async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: 
     The feed watches nothing, so it makes no REST call; the flood server closes the socket after
     ``messages`` frames, which ``Feed.run`` reports as reconnecting: that ends the run.
     """
-    feed = Feed(base_url, name="bench")
     board = Board(keys)
     board.take_dirty()  # the rows just added, before any quote
     latencies = array("d")
@@ -152,9 +151,10 @@ async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: 
             sample()
             progress(board.received)
 
+    feed = Feed(base_url, name="bench", on_quote=board.apply, on_reject=board.reject, on_status=on_status)
     gc.collect()
     rss_before = rss_bytes()
-    run = asyncio.create_task(feed.run(board.apply, board.reject, on_status), name="bench-feed")
+    run = asyncio.create_task(feed.run(), name="bench-feed")
     ticker = asyncio.create_task(screen(), name="bench-screen")
     end = asyncio.create_task(ended.wait())
     try:

@@ -1,5 +1,15 @@
-"""Kabu Station's error answers, without I/O: ``{"Code", "Message"}`` with the HTTP status becomes a
-:class:`KabuError` carrying the official code, the station's message and an English explanation.
+"""Every error the Kabu client raises, under one base, without I/O.
+
+::
+
+    KabuClientError            the base: callers catch this, and read ``transient`` to retry
+    ├── StationUnreachable     no answer: not running, API disabled, wrong port, too slow (transient)
+    └── KabuError              an error answer: ``{"Code", "Message"}`` and the HTTP status, with an
+        │                      English explanation; transient when the station failed, not refused
+        └── SymbolLimitError   registering would pass the symbol cap: refused before anything is sent
+
+``transient`` is the one place that decides whether asking again later may work; ``refuses_symbols``
+says a registration was refused for its symbols (unknown, over the limit), not as a call.
 
 Like :mod:`quoteboard.kabu.protocol`, it imports no asyncio, httpx, websockets or textual.
 """
@@ -15,10 +25,15 @@ from quoteboard.kabu.text import printable
 __all__ = [
     "EXPLANATIONS",
     "NOT_REGISTERED_CODE",
+    "RATE_LIMITED_CODE",
     "SYMBOL_CODES",
+    "SYMBOL_LIMIT_CODE",
     "TRANSIENT_CODES",
     "WRONG_PASSWORD_CODE",
+    "KabuClientError",
     "KabuError",
+    "StationUnreachable",
+    "SymbolLimitError",
     "error_from_response",
     "explain",
 ]
@@ -52,6 +67,12 @@ NOT_REGISTERED_CODE: Final = 4001020
 #: ``POST /token`` with a wrong API password (the station is logged in).
 WRONG_PASSWORD_CODE: Final = 4001013
 
+#: Too many calls: answered with HTTP 429, or with this code.
+RATE_LIMITED_CODE: Final = 4001006
+
+#: ``PUT /register`` past the symbol cap.
+SYMBOL_LIMIT_CODE: Final = 4002006
+
 #: Codes that refuse symbols rather than the call: no such symbol, the registration limit. Kabu
 #: refuses a whole PUT /register for one of them, so the others may still register one by one.
 SYMBOL_CODES: Final = frozenset({4002001, 4002006, 4001018, 4001019})
@@ -80,7 +101,34 @@ def explain(code: int | None, http_status: int | None = None) -> str:
     return f"HTTP {http_status}" if http_status else "unknown error"
 
 
-class KabuError(Exception):
+class KabuClientError(Exception):
+    """The base of every error the Kabu client raises."""
+
+    @property
+    def transient(self) -> bool:
+        """Asking again later may work (the station failed or did not answer; it did not refuse)."""
+        return False
+
+    @property
+    def refuses_symbols(self) -> bool:
+        """The station refused a symbol (unknown, or over the limit), not the call itself."""
+        return False
+
+
+class StationUnreachable(KabuClientError, ConnectionError):
+    """The station did not answer: not running, API disabled, wrong port, or too slow."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        self.base_url = base_url
+        self.reason = reason
+        super().__init__(f"cannot reach Kabu Station at {base_url}: {reason}")
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class KabuError(KabuClientError):
     """An error answer from the station: its official code, its message, and what it means."""
 
     def __init__(self, code: int | None, message: str, http_status: int | None = None) -> None:
@@ -114,6 +162,15 @@ class KabuError(Exception):
         if self.http_status and self.http_status != 200:
             text += f" [HTTP {self.http_status}]"
         return text
+
+
+class SymbolLimitError(KabuError):
+    """Registering would pass the symbol cap; raised before anything is sent."""
+
+    def __init__(self, wanted: int, limit: int) -> None:
+        said = f"{wanted} symbols would pass the limit of {limit}; nothing was sent"
+        super().__init__(SYMBOL_LIMIT_CODE, said)
+        self.explanation = f"over the symbol limit: at most {limit} symbols can be registered"
 
 
 class _ErrorAnswer(msgspec.Struct, rename="pascal"):

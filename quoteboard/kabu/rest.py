@@ -1,6 +1,7 @@
 """The Kabu Station REST client: token, register, unregister, board, symbol.
 
-A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`. It owns the token:
+A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`; what is registered is
+the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token:
 Kabu voids a token when a newer one is issued and at the forced early-morning logout, so a 401 gets
 one new token and one retry. A 429 (or Kabu's 4001006) gets a short, bounded back-off.
 
@@ -17,7 +18,7 @@ from typing import Any, Final
 import httpx
 import msgspec
 
-from quoteboard.kabu.errors import KabuError, error_from_response
+from quoteboard.kabu.errors import RATE_LIMITED_CODE, KabuError, StationUnreachable, error_from_response
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
     Quote,
@@ -31,41 +32,20 @@ from quoteboard.kabu.protocol import (
 )
 from quoteboard.secret import Secret
 
-__all__ = ["DEFAULT_MAX_SYMBOLS", "KabuRest", "StationUnreachable", "SymbolLimitError"]
+__all__ = ["KabuRest"]
 
-#: Kabu's cap on registered symbols, REST and PUSH together (the vendor has announced 100).
-DEFAULT_MAX_SYMBOLS: Final = 50
-RATE_LIMITED_CODE: Final = 4001006
 _JSON: Final = {"Content-Type": "application/json"}
 
 
-class StationUnreachable(ConnectionError):
-    """The station did not answer: not running, API disabled, wrong port, or too slow."""
-
-    def __init__(self, base_url: str, reason: str) -> None:
-        self.base_url = base_url
-        self.reason = reason
-        super().__init__(f"cannot reach Kabu Station at {base_url}: {reason}")
-
-
-class SymbolLimitError(KabuError):
-    """Registering would pass the symbol cap; raised before anything is sent."""
-
-    def __init__(self, wanted: int, limit: int) -> None:
-        super().__init__(4002006, f"{wanted} symbols would pass the limit of {limit}; nothing was sent")
-        self.explanation = f"over the symbol limit: at most {limit} symbols can be registered"
-
-
 class KabuRest:
-    """REST calls to one station. Coroutines raise :class:`KabuError` for an error answer and
-    :class:`StationUnreachable` when no answer came."""
+    """REST calls to one station. Coroutines raise :class:`~quoteboard.kabu.errors.KabuError` for an
+    error answer and :class:`~quoteboard.kabu.errors.StationUnreachable` when no answer came."""
 
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
         password: Secret | str = "",
         *,
-        max_symbols: int = DEFAULT_MAX_SYMBOLS,
         timeout: float = 5.0,
         retries_429: int = 3,
         backoff_429: float = 0.2,
@@ -74,13 +54,10 @@ class KabuRest:
         self.base_url = base_url.rstrip("/")
         self._url_problem = _url_problem(self.base_url)
         self._password = Secret.of(password)
-        self.max_symbols = max_symbols
         self.retries_429 = retries_429
         self.backoff_429 = backoff_429
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
-        #: What the station said is registered, from its last RegistList answer.
-        self.registered: list[SymbolKey] = []
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -117,24 +94,18 @@ class KabuRest:
 
     async def register(self, keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> list[SymbolKey]:
         """PUT /register. Returns every symbol now registered at the station."""
-        wanted = set(self.registered) | set(keys)
-        if len(wanted) > self.max_symbols:
-            raise SymbolLimitError(len(wanted), self.max_symbols)
         answer = await self._call("PUT", "/register", content=register_body(list(keys)))
-        self.registered = parse_regist_list(answer.content)
-        return self.registered
+        return parse_regist_list(answer.content)
 
     async def unregister(self, keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> list[SymbolKey]:
         """PUT /unregister. Returns every symbol still registered."""
         answer = await self._call("PUT", "/unregister", content=register_body(list(keys)))
-        self.registered = parse_regist_list(answer.content)
-        return self.registered
+        return parse_regist_list(answer.content)
 
     async def unregister_all(self) -> list[SymbolKey]:
         """PUT /unregister/all. Returns what is still registered (normally nothing)."""
         answer = await self._call("PUT", "/unregister/all")
-        self.registered = parse_regist_list(answer.content)
-        return self.registered
+        return parse_regist_list(answer.content)
 
     async def board(self, key: SymbolKey) -> Quote:
         """GET /board/CODE@EX: one snapshot. The station registers the symbol as a side effect."""
@@ -142,8 +113,6 @@ class KabuRest:
         decoded = decode_frame(answer.content)
         if isinstance(decoded, Rejection):
             raise KabuError(None, f"unreadable board answer: {decoded.reason}", answer.status_code)
-        if key not in self.registered:
-            self.registered.append(key)
         return decoded
 
     async def symbol(self, key: SymbolKey) -> dict[str, Any]:
@@ -155,8 +124,6 @@ class KabuRest:
             raise KabuError(None, f"unreadable symbol answer: {exc}", answer.status_code) from None
         if not isinstance(info, dict):
             raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
-        if key not in self.registered:
-            self.registered.append(key)
         return info
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -234,9 +234,9 @@ def test_error_answers_become_kabu_errors():
     assert "4009999" in str(unknown)
 
 
-def test_protocol_imports_no_io_or_ui_library():
+def test_the_sans_io_core_imports_no_io_or_ui_library():
     code = (
-        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors; "
+        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors, quoteboard.kabu.registry; "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )

@@ -8,9 +8,10 @@ import socket
 import httpx
 import pytest
 
-from quoteboard.kabu.errors import KabuError
+from quoteboard.feed import Feed
+from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable, SymbolLimitError
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.kabu.rest import KabuRest, StationUnreachable, SymbolLimitError
+from quoteboard.kabu.rest import KabuRest
 
 BASE = "http://station.test/kabusapi"
 
@@ -123,14 +124,16 @@ async def test_closed_port_is_station_unreachable_with_a_hint():
     assert f"127.0.0.1:{port}" in str(caught.value) and "running" in str(caught.value)
 
 
-async def test_symbol_cap_is_checked_before_asking():
+async def test_the_feed_checks_the_symbol_cap_before_asking():
     station = Station({})
-    async with rest_for(station, max_symbols=2) as rest:
-        rest.registered = [SymbolKey("7203"), SymbolKey("9433")]
-        with pytest.raises(SymbolLimitError) as caught:
-            await rest.register([SymbolKey("6758")])
+    feed = Feed(BASE, rest=rest_for(station), max_symbols=2)
+    feed.registry.station_lists([SymbolKey("7203"), SymbolKey("9433")])
+    with pytest.raises(SymbolLimitError) as caught:
+        await feed.register([SymbolKey("6758")])
+    await feed.close()
     assert caught.value.code == 4002006 and "at most 2" in str(caught.value)
     assert station.requests == []  # nothing was sent
+    assert not feed.registry.is_watched(SymbolKey("6758"))  # a refusal watches nothing
 
 
 async def test_wrong_password_is_kabus_message():
@@ -153,3 +156,29 @@ async def test_password_is_sent_only_in_the_token_body_and_never_shown():
     assert b"secret-pw" not in register_request.content
     assert "secret-pw" not in str(register_request.headers)
     await rest.aclose()
+
+
+async def test_every_error_the_client_raises_is_a_kabu_client_error_that_says_if_it_is_transient():
+    # One base to catch, one property to retry by: no answer and a failing station are worth asking
+    # again; a refusal is not.
+    failing = {"Code": 4001001, "Message": "内部エラー"}
+    unknown = {"Code": 4002001, "Message": "銘柄が見つからない"}
+    station = Station({"/register": [(500, failing)], "/board/7203@1": [(400, unknown)]})
+    seen: list[KabuClientError] = []
+    async with rest_for(station) as rest:
+        for call in (rest.register([SymbolKey("7203")]), rest.board(SymbolKey("7203"))):
+            with pytest.raises(KabuClientError) as caught:
+                await call
+            seen.append(caught.value)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with KabuRest(f"http://127.0.0.1:{port}/kabusapi", "pw") as rest:
+        with pytest.raises(KabuClientError) as caught:
+            await rest.token()
+        seen.append(caught.value)
+    failed, refused, unreachable = seen
+    assert isinstance(failed, KabuError) and failed.transient and not failed.refuses_symbols
+    assert isinstance(refused, KabuError) and not refused.transient and refused.refuses_symbols
+    assert isinstance(unreachable, StationUnreachable) and unreachable.transient
+    assert issubclass(SymbolLimitError, KabuError) and not SymbolLimitError(51, 50).transient

@@ -67,8 +67,9 @@ class FeedLog:
             self.board.reject(rejection)
 
     def start(self) -> FeedLog:
-        run = self.feed.run(self._quote, self._reject, self.statuses.append)
-        self.task = asyncio.create_task(run)
+        feed = self.feed
+        feed.on_quote, feed.on_reject, feed.on_status = self._quote, self._reject, self.statuses.append
+        self.task = asyncio.create_task(feed.run())
         return self
 
     def states(self) -> list[str]:

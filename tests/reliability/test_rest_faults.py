@@ -18,7 +18,7 @@ from quoteboard.kabu.errors import KabuError
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.server import TestServer
-from tests.app_support import frozen_demo_server, make_app, shown_outcomes, wait_for
+from tests.app_support import Outcomes, frozen_demo_server, make_app, wait_for
 from tests.reliability.support import forward_to
 
 SIZE = (160, 48)
@@ -68,11 +68,11 @@ async def test_a_fresh_token_refused_too_is_one_clear_error_after_one_retry(serv
 async def test_the_board_rides_out_a_voided_token(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=[SymbolKey("7203")])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app._server is not None and app._server.registered == ["7203@1"])
-        app._server.void_tokens()
+        await wait_for(pilot, lambda: app.server is not None and app.server.registered == ["7203@1"])
+        app.server.void_tokens()
         await pilot.press("a", *"6758", "enter")
         await wait_for(pilot, lambda: "6758@1 registered (2/50)" in app.panel.outcome, what="the retry")
-        assert app._server.registered == ["7203@1", "6758@1"]
+        assert app.server.registered == ["7203@1", "6758@1"]
 
 
 # -- rate limit -------------------------------------------------------------------------------------
@@ -133,9 +133,9 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
 
     app = make_app(tmp_path, demo=False, password="pw", base_url=station.base_url,
                    symbols=[SymbolKey("7203")], rest_transport=forward_to(station, slow_once))  # fmt: skip
-    async with app.run_test(size=SIZE) as pilot:
+    shown = Outcomes()
+    async with app.run_test(size=SIZE, message_hook=shown) as pilot:
         await wait_for(pilot, lambda: app.feed.received > 0, what="pushed quotes")
-        shown = shown_outcomes(app)
         await pilot.press("a", *"6758", "enter")
         said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
         await wait_for(pilot, said, what="the message")  # (the retry may replace it at once)
@@ -172,9 +172,9 @@ async def test_a_station_that_fails_registering_keeps_the_row_and_registers_and_
     async with frozen_demo_server() as quiet:
         app = make_app(tmp_path, demo=False, password="pw", base_url=quiet.base_url,
                        symbols=[SymbolKey("7203")], rest_transport=forward_to(quiet, fail_twice))  # fmt: skip
-        async with app.run_test(size=SIZE) as pilot:
+        shown = Outcomes()
+        async with app.run_test(size=SIZE, message_hook=shown) as pilot:
             await wait_for(pilot, lambda: app.board.rows["7203@1"].quote is not None, what="7203's snapshot")
-            shown = shown_outcomes(app)
             await pilot.press("a", *"6758", "enter")
             said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
             await wait_for(pilot, said, what="the message")  # (a retry may replace it soon)

@@ -19,7 +19,7 @@ from quoteboard.kabu.rest import KabuRest
 from quoteboard.secret import Secret
 from quoteboard.server import TestServer
 from quoteboard.widgets.password_screen import PasswordScreen
-from tests.app_support import make_app, screen_text, wait_for
+from tests.app_support import Outcomes, make_app, screen_text, wait_for
 from tests.reliability.support import forward_to, record_status_texts
 
 PASSWORD = "Zq7-hunter2-pw"
@@ -38,6 +38,7 @@ class Outputs:
 
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}
+        self.outcomes = Outcomes()  # every outcome the panel is told to show
 
     def add(self, what: str, text: str) -> None:
         self.texts[f"{len(self.texts):02} {what}"] = text
@@ -50,15 +51,7 @@ class Outputs:
 
     def follow(self, app) -> None:
         """Keep every outcome the panel shows and every status the bar shows from now on."""
-        self.outcomes: list[str] = []
         self.statuses = record_status_texts(app.status_bar)
-        show_outcome = app.panel.show_outcome
-
-        def recording_show_outcome(text: str, tone: str = "info") -> None:
-            self.outcomes.append(text)
-            show_outcome(text, tone)  # type: ignore[arg-type]
-
-        app.panel.show_outcome = recording_show_outcome
 
     def leaks(self) -> list[str]:
         return [what for what, text in self.texts.items() if PASSWORD in text]
@@ -95,7 +88,7 @@ async def test_a_whole_session_shows_and_writes_the_password_nowhere(
                    rest_transport=forward_to(station, faults))  # fmt: skip
     # The session ends in a crash (see its end): run_test raises it on the way out.
     with pytest.raises(RuntimeError, match="forced crash"):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, message_hook=outputs.outcomes) as pilot:
             outputs.follow(app)
             # Start.
             await wait_for(pilot, lambda: app.feed.received > 0 and station.registered == ["7203@1"])
@@ -245,7 +238,7 @@ async def test_a_crash_opening_the_station_after_the_password_modal_keeps_it_out
             await wait_for(pilot, lambda: bool(errors), what="the crash")
             await pilot.pause(0.2)
     report = crash_report(errors[0])
-    for frame in ("got", "_switch_to", "_start_feed", "__init__"):  # the chain, locals shown
+    for frame in ("got", "_switch", "_start_feed", "start", "__init__"):  # the chain, locals shown
         assert f"in {frame}" in report, report
     assert PASSWORD not in report and "Secret('***')" in report
     captured = capsys.readouterr()

@@ -45,7 +45,7 @@ async def test_five_drops_in_a_row_each_resume_within_3_s_with_the_registrations
     finally:
         await log.stop()
     assert feed.connections == 6
-    assert server.registered == ["7203@1", "9433@1"] and list(feed.watch) == WATCH
+    assert server.registered == ["7203@1", "9433@1"] and feed.registry.watched == WATCH
     assert not log.rejections
 
 
@@ -53,7 +53,7 @@ async def test_the_board_rides_out_five_drops_saying_reconnecting_each_time(tmp_
     app = make_app(tmp_path, symbols=WATCH)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.feed is not None and app.feed.received > 0, what="pushed quotes")
-        server, feed = app._server, app.feed
+        server, feed = app.server, app.feed
         texts = record_status_texts(app.status_bar)
         for drop in range(1, 6):
             texts.clear()
@@ -74,7 +74,7 @@ async def test_the_board_rides_out_five_drops_saying_reconnecting_each_time(tmp_
 async def test_a_station_that_appears_later_is_connected_to_and_given_the_watchlist():
     port = free_port()
     feed = Feed(f"http://127.0.0.1:{port}/kabusapi", "pw")
-    feed.set_watch(WATCH)  # what the board does at start, before any REST call succeeded
+    feed.registry.replace_watch(WATCH)  # what the board does at start, before any REST call succeeded
     log = FeedLog(feed).start()
     try:
         await wait_until(lambda: log.states().count("reconnecting") >= 3, 10, "three retries")
@@ -189,7 +189,7 @@ async def test_the_board_says_another_socket_took_the_station_and_carries_on(tmp
         await wait_for(pilot, lambda: app.feed is not None and app.feed.received > 0)
         texts = record_status_texts(app.status_bar)
         feed = app.feed
-        async with connect(app._server.websocket_url, ping_interval=None):
+        async with connect(app.server.websocket_url, ping_interval=None):
             await wait_for(pilot, lambda: feed.connections == 2, RESUME_WITHIN, "the feed back on")
         assert any("reconnecting" in t and "superseded by a new connection" in t for t in texts), texts
         pushed = feed.received

@@ -102,10 +102,10 @@ async def test_a_frame_recorded_as_bytes_is_replayed_as_bytes(tmp_path):
 
 async def test_the_real_feed_on_a_replay_gets_the_recorded_quotes_and_rejects_the_garbage(recording):
     async with TestServer(rate_limit=None, replay=Replay.open(recording, speed=20)) as srv:
-        feed = Feed(srv.base_url, "pw", name="replay")
         quotes: list[Quote] = []
+        feed = Feed(srv.base_url, "pw", name="replay", on_quote=quotes.append)
         await feed.register([SymbolKey("7203"), SymbolKey("9433"), SymbolKey("1301")])
-        task = asyncio.create_task(feed.run(quotes.append))
+        task = asyncio.create_task(feed.run())
         try:
             await asyncio.wait_for(srv.replay.finished.wait(), 5)
             async with asyncio.timeout(2):
