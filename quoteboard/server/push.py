@@ -79,6 +79,10 @@ class PushHub:
         self.frames_sent = 0
         #: Frames dropped because a PUSH client read them too slowly, all sessions together.
         self.dropped = 0
+        #: PUSH sockets opened, and the most open at once (the station serves one: a relay's tests
+        #: check it never has two).
+        self.opened = 0
+        self.peak = 0
 
     @property
     def queued(self) -> int:
@@ -110,6 +114,8 @@ class PushHub:
         session = _Session(websocket, Outbox(self.send_queue))
         previous, self._current = self._current, session
         self._sessions.add(session)
+        self.opened += 1
+        self.peak = max(self.peak, len(self._sessions))
         if previous is not None:  # the station serves one socket: the newcomer wins
             previous.stop(1000, "superseded by a new connection")
         if self.replay is None:

@@ -30,7 +30,7 @@ from .outbox import MAX_MESSAGE, QUEUE_FRAMES
 from .replay import Replay
 from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
-__all__ = ["BindError", "TestServer", "report_drops", "serve_forever"]
+__all__ = ["BindError", "EmbeddedServer", "TestServer", "report_drops", "serve_forever"]
 
 _log = logging.getLogger("quoteboard.server")
 #: How often ``quoteboard serve`` reports frames dropped for slow clients (when there were some).
@@ -91,7 +91,103 @@ def _client_host(host: str) -> str:
     return host
 
 
-class TestServer:
+class EmbeddedServer:
+    """An ASGI app served by uvicorn as a task in the running loop, on a socket it binds itself (so a
+    busy port is a :class:`BindError`), leaving signals and logging to its host. Subclasses set
+    :attr:`asgi` (the test station, the relay)."""
+
+    asgi: Any
+    #: WebSocket connections on the PUSH path answer no ping, like the station's.
+    ws_protocol: type[KabuWebSocketProtocol] = KabuWebSocketProtocol
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_message: int = MAX_MESSAGE) -> None:
+        self.host = host
+        self.port = port
+        self.max_message = max_message
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def _origin(self) -> str:
+        return _netloc(_client_host(self.host), self.port)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._origin}/kabusapi"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{self._origin}{PUSH_PATH}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) the server is listening on, as the socket reports it."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        return host, port
+
+    @property
+    def connections(self) -> int:
+        """Open connections, HTTP and WebSocket (0 when not running)."""
+        return len(self._server.server_state.connections) if self._server is not None else 0
+
+    def write_buffered(self) -> int:
+        """The most bytes waiting in one connection's transport for its client to read."""
+        if self._server is None:
+            return 0
+        return max(
+            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),
+            default=0,
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._task is not None:
+            raise RuntimeError(f"{type(self).__name__} is already running")
+        sock = _listen(self.host, self.port)
+        config = uvicorn.Config(
+            self.asgi,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            log_config=None,  # leave the host's logging alone (a TUI must not get uvicorn's handlers)
+            lifespan="off",
+            ws=self.ws_protocol,
+            ws_max_size=self.max_message,
+            ws_per_message_deflate=False,  # the station doesn't compress; deflate only costs CPU here
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[sock]), name=f"quoteboard-{type(self).__name__}"
+        )
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the server stopped while starting")
+            await asyncio.sleep(0.005)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop serving: close every connection and wait for uvicorn to finish."""
+        if self._server is None or self._task is None:
+            return
+        self._server.stop()
+        try:
+            await self._task
+        finally:
+            self._server = self._task = None
+
+
+class TestServer(EmbeddedServer):
     """The echo socket and the Kabu-compatible station, on a free (or given) port, in this loop.
 
     ::
@@ -126,9 +222,7 @@ class TestServer:
         max_message: int = MAX_MESSAGE,
         send_queue: int = QUEUE_FRAMES,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.max_message = max_message
+        super().__init__(host, port, max_message)
         self.kabu = KabuStation(
             password=password,
             rate=rate,
@@ -138,26 +232,13 @@ class TestServer:
             replay=replay,
             send_queue=send_queue,
         )
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.asgi = self.kabu.asgi
 
     # URLs ------------------------------------------------------------------------------------------
 
     @property
-    def _origin(self) -> str:
-        return _netloc(_client_host(self.host), self.port)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self._origin}/kabusapi"
-
-    @property
     def echo_url(self) -> str:
         return f"ws://{self._origin}/"
-
-    @property
-    def websocket_url(self) -> str:
-        return f"ws://{self._origin}{PUSH_PATH}"
 
     # State and controls ------------------------------------------------------------------------------
 
@@ -171,28 +252,6 @@ class TestServer:
         return self.kabu.push.frames_sent
 
     @property
-    def address(self) -> tuple[str, int]:
-        """The (host, port) the server is listening on, as the socket reports it."""
-        if self._server is None:
-            raise RuntimeError("TestServer is not running")
-        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        return host, port
-
-    @property
-    def connections(self) -> int:
-        """Open connections, HTTP and WebSocket (0 when not running)."""
-        return len(self._server.server_state.connections) if self._server is not None else 0
-
-    def write_buffered(self) -> int:
-        """The most bytes waiting in one connection's transport for its client to read."""
-        if self._server is None:
-            return 0
-        return max(
-            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),
-            default=0,
-        )
-
-    @property
     def replay(self) -> Replay | None:
         """The recording being replayed, if this server replays one."""
         return self.kabu.replay
@@ -204,51 +263,6 @@ class TestServer:
     async def drop_sockets(self) -> None:
         """Close every PUSH socket from the server side (registrations stay)."""
         await self.kabu.push.drop()
-
-    # Lifecycle ---------------------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        if self._task is not None:
-            raise RuntimeError("TestServer is already running")
-        sock = _listen(self.host, self.port)
-        config = uvicorn.Config(
-            self.kabu.asgi,
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            log_config=None,  # leave the host's logging alone (a TUI must not get uvicorn's handlers)
-            lifespan="off",
-            ws=KabuWebSocketProtocol,
-            ws_max_size=self.max_message,
-            ws_per_message_deflate=False,  # the station doesn't compress; deflate only costs CPU here
-        )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="quoteboard-test-server")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-                raise RuntimeError("the test server stopped while starting")
-            await asyncio.sleep(0.005)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop serving: close every connection and wait for uvicorn to finish."""
-        if self._server is None or self._task is None:
-            return
-        self._server.stop()
-        try:
-            await self._task
-        finally:
-            self._server = self._task = None
 
 
 async def report_drops(kabu: KabuStation, every: float = REPORT_EVERY) -> None:
