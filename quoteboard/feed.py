@@ -55,6 +55,12 @@ FIRST_DELAY: Final = 0.5
 MAX_DELAY: Final = 30.0
 #: A connection that stayed up this long resets the back-off.
 STABLE_AFTER: Final = 10.0
+#: Taken away by another program twice within this many seconds, the feed gives the socket up.
+GIVE_WAY_WINDOW: Final = 60.0
+TAKEN: Final = (
+    "another program is using the station's PUSH socket (Kabu serves one at a time): "
+    "share it with `quoteboard relay`"
+)
 
 State = Literal["idle", "connecting", "live", "reconnecting", "error", "closed"]
 
@@ -117,6 +123,7 @@ class Feed:
         rest: KabuRest | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         server: TestServer | None = None,
+        give_way: bool = True,
         on_quote: QuoteHandler | None = None,
         on_reject: RejectHandler | None = None,
         on_status: StatusHandler | None = None,
@@ -126,6 +133,12 @@ class Feed:
     ) -> None:
         self.name = name
         self.server = server
+        #: Stop, rather than take the socket back, when another program's socket closes ours twice in
+        #: a minute: two clients would otherwise take it from each other all day.
+        self.give_way = give_way
+        #: Set when the feed gave the socket up to another program (:meth:`run` returned).
+        self.taken = False
+        self._taken_at: list[float] = []
         self.on_quote = on_quote
         self.on_reject = on_reject
         self.on_status = on_status
@@ -279,8 +292,12 @@ class Feed:
         Back-off: a socket that delivered quotes and then dropped is retried from the first, short
         step; one that failed to open, delivered nothing, or that the station closed on purpose
         (code 1000: another client's newer socket, say) keeps growing the delay, so two clients
-        fighting over Kabu's one socket do not hammer it.
+        fighting over Kabu's one socket do not hammer it. Closed on purpose twice within
+        :data:`GIVE_WAY_WINDOW` seconds, the feed (``give_way``) stops with an "error" status saying
+        so, and :attr:`taken` set: :meth:`run` again takes the socket back.
         """
+        self.taken = False
+        self._taken_at.clear()
         if self._bad_url:
             self._report(FeedStatus("error", self._bad_url))
             return
@@ -289,9 +306,12 @@ class Feed:
             self._report(FeedStatus("connecting", self.ws_url, attempt=attempt))
             opened_at = time.monotonic()
             delivered = False
+            # Kabu ignores the header; a relay gives the socket only this client's symbols by it.
+            token = self.rest.current_token
             try:
                 ws = await connect(
                     self.ws_url,
+                    additional_headers={"X-API-KEY": token} if token else None,
                     ping_interval=None,  # Kabu answers no ping: keepalive would kill the socket
                     max_size=MAX_FRAME,
                     compression=None,  # the station doesn't deflate
@@ -318,6 +338,9 @@ class Feed:
                     closed = await self._pump(ws)
                     detail = _describe_close(closed)
                     delivered = self.received > received and not _closed_on_purpose(closed)
+                    if _closed_on_purpose(closed) and self._gives_way():
+                        self._report(FeedStatus("error", TAKEN))
+                        return
                     if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
                         self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
                 finally:
@@ -332,6 +355,15 @@ class Feed:
             delay = backoff_delay(attempt, self._rng)
             self._report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
             await asyncio.sleep(delay)
+
+    def _gives_way(self) -> bool:
+        """Another program took the socket: is it the second time within the window?"""
+        if not self.give_way:
+            return False
+        now = time.monotonic()
+        self._taken_at = [t for t in self._taken_at if now - t < GIVE_WAY_WINDOW] + [now]
+        self.taken = len(self._taken_at) >= 2
+        return self.taken
 
     def is_closed(self) -> bool:
         """:meth:`close` was called: :meth:`run` ends rather than reconnect (a method: it changes

@@ -81,7 +81,7 @@ async def stream_quotes(
     done = asyncio.Event()
     written = 0
     others = 0
-    wanted = {str(key) for key in feed.registry.watched}
+    wanted = set(feed.registry.watched)
 
     def on_quote(quote: Quote) -> None:
         nonlocal written, others
@@ -180,6 +180,8 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
             except RecordingError as exc:
                 sys.stderr.write(f"quoteboard: {exc}\n")
                 return 1
+        if feed.taken:  # another program's socket closed ours twice: said by the status line
+            return 1
     if replay is not None and replay.finished.is_set() and (count is None or written < count):
         why = f" ({replay.error})" if replay.error else ""
         sys.stderr.write(f"quoteboard: replay of {replay.path} ended{why} after {written} quotes\n")

@@ -72,6 +72,11 @@ class KabuRest:
     def has_token(self) -> bool:
         return self._token is not None
 
+    @property
+    def current_token(self) -> str | None:
+        """The token in use, for the PUSH socket's X-API-KEY header (a relay tells clients apart by it)."""
+        return self._token
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -125,6 +130,11 @@ class KabuRest:
         if not isinstance(info, dict):
             raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
         return info
+
+    async def call(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """Any authenticated call (``path`` may carry a query), answered as the station sent it: what
+        a relay forwards. Raises like the others for an error answer or none."""
+        return await self._call(method, path, content=content or None)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
