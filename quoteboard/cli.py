@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from quoteboard.source import FeedSource
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
+RELAY_PASSWORD_ENV = "QUOTEBOARD_RELAY_PASSWORD"
 #: Marks ``--kabu`` given without a KEY (then the environment or a prompt supplies it).
 ASK = object()
 
@@ -31,6 +32,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard --kabu [KEY]           the board on your Kabu Station (KEY is the API password)
   quoteboard --replay FILE          the board on a recording (Kabu pushes nothing after the close)
   quoteboard stream --demo          quotes as NDJSON, one object per line, for scripts
+  quoteboard relay --kabu           share one station: a Kabu API for many programs at once
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   the tutorial's echo client
   quoteboard bench                  how much feed this machine can take
@@ -43,6 +45,21 @@ shown or saved, nor written to a recording. Prefer ${KEY_ENV} or the prompt: oth
 of this computer can read a process's command line.
 Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or
 {VERIFY_BASE_URL} (verification): choose with --kabu-url.
+"""
+
+
+RELAY_DESCRIPTION = """\
+Kabu Station serves one PUSH socket, and a new one closes the old: two programs on one
+station cut each other off. The relay holds the station's one socket and one token, and
+serves a Kabu-compatible API to any number of unchanged Kabu clients: point them at
+http://HOST:PORT/kabusapi instead of the station. Each client gets its own token and
+only the symbols it registered; the station holds their union (at most 50, shared).
+
+  quoteboard relay --kabu
+      then: quoteboard --kabu --kabu-url http://localhost:18090/kabusapi
+      and your scripts with base URL http://localhost:18090/kabusapi, unchanged
+  quoteboard relay --kabu --host 0.0.0.0 --password
+      for other machines on the LAN (clients give PW as their API password)
 """
 
 
@@ -173,6 +190,59 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--count", type=positive_int, metavar="N", help="exit after N quotes")
     stream.add_argument("--duration", type=positive_float, metavar="S", help="exit after S seconds")
 
+    relay = commands.add_parser(
+        "relay",
+        help="share one station: one PUSH socket upstream, a Kabu-compatible API for many clients",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=RELAY_DESCRIPTION,
+    )
+    relay_feed = relay.add_mutually_exclusive_group(required=True)
+    relay_feed.add_argument("--demo", action="store_true", help="relay the embedded simulated market")
+    relay_feed.add_argument(
+        "--kabu",
+        nargs="?",
+        const=ASK,
+        metavar="KEY",
+        help=f"relay Kabu Station; KEY is its API password (else ${KEY_ENV}, else a prompt)",
+    )
+    relay.add_argument(
+        "--kabu-url",
+        type=base_url,
+        default=DEFAULT_BASE_URL,
+        metavar="URL",
+        help=f"the station's API base URL (default {DEFAULT_BASE_URL})",
+    )
+    relay.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on (default 127.0.0.1; any other needs --password)",
+    )
+    relay.add_argument("--port", type=int, default=18090, help="port (default 18090)")
+    relay.add_argument(
+        "--password",
+        nargs="?",
+        const=ASK,
+        metavar="PW",
+        help=f"the password clients must give to POST /token (else ${RELAY_PASSWORD_ENV}, else a prompt); "
+        "without it, on loopback, clients use the station's own API password",
+    )
+    relay.add_argument(
+        "--allow-orders",
+        action="store_true",
+        help="forward order endpoints (sendorder, cancelorder): every client can then trade "
+        "on your account; refused with 403 by default",
+    )
+    relay.add_argument(
+        "--lease",
+        type=positive_float,
+        default=120.0,
+        metavar="S",
+        help="release a client that has no socket and made no call for S seconds (default 120)",
+    )
+    relay.add_argument(
+        "--max-clients", type=positive_int, default=256, metavar="N", help="clients at most (default 256)"
+    )
+
     serve = commands.add_parser(
         "serve",
         help="run the test server: echo on / and a Kabu-compatible station on /kabusapi",
@@ -217,20 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_password(value: object) -> Secret:
-    """The API password: given, else the environment, else a prompt without echo."""
+def resolve_password(value: object, env: str = KEY_ENV, what: str = "API password") -> Secret:
+    """A password: given, else the environment variable ``env``, else a prompt without echo."""
     if isinstance(value, str):
         return Secret(value)
-    if os.environ.get(KEY_ENV):
-        return Secret(os.environ[KEY_ENV])
+    if os.environ.get(env):
+        return Secret(os.environ[env])
     if not sys.stdin.isatty():
-        raise SystemExit(f"quoteboard: no API password: pass --kabu KEY or set {KEY_ENV}")
+        flag = "--kabu KEY" if env == KEY_ENV else "--password PW"
+        raise SystemExit(f"quoteboard: no {what}: pass {flag} or set {env}")
     import getpass
 
+    prompt = "Kabu Station API password: " if env == KEY_ENV else "password for the relay's clients: "
     try:
-        return Secret(getpass.getpass("Kabu Station API password: "))
+        return Secret(getpass.getpass(prompt))
     except (EOFError, KeyboardInterrupt):
-        raise SystemExit("quoteboard: no API password given") from None
+        raise SystemExit(f"quoteboard: no {what} given") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,6 +328,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_bench(args)
     password = resolve_password(args.kabu) if args.kabu is not None else None
     from quoteboard.source import FeedSource
+
+    if command == "relay":
+        from quoteboard.relay.runner import run_relay
+
+        source = FeedSource("demo") if args.demo else FeedSource.kabu(args.kabu_url, password)
+        relay_password = None
+        if args.password is not None or os.environ.get(RELAY_PASSWORD_ENV):
+            relay_password = resolve_password(args.password, RELAY_PASSWORD_ENV, "relay password")
+        return run_relay(
+            source,
+            host=args.host,
+            port=args.port,
+            password=relay_password,
+            allow_orders=args.allow_orders,
+            lease=args.lease,
+            max_clients=args.max_clients,
+        )
 
     kabu = FeedSource.kabu(args.kabu_url, password)
     recorded = None

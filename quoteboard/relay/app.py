@@ -1,0 +1,543 @@
+"""``quoteboard relay``: one PUSH socket and one token at the station, a Kabu-compatible API for many.
+
+To its station the relay is one Kabu client, the same :class:`~quoteboard.feed.Feed` the board uses
+(reconnects, a new token on 401, registering again after a restart or the early-morning logout). To
+its clients it is a station: ``POST /token`` gives each its own token, registrations are counted per
+client (:mod:`.book`) and the station holds their union, and ``/kabusapi/websocket`` serves many
+sockets, each with only its client's symbols (every symbol for a socket without a token, as at the
+station). The upstream read never waits for a client (:mod:`.fanout`).
+
+REST: ``/board`` is answered from the latest frame when there is one; ``/symbol`` is forwarded and
+kept for the day; ``/positions``, ``/orders`` and ``/wallet/...`` are forwarded; orders are refused
+unless ``allow_orders``. Everything sent to the station is paced under its ~10 requests a second, and a
+client over its fair share of that gets 429, as the station would answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from quoteboard.feed import Feed, FeedStatus
+from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
+from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.relay.book import Book, Client, TooManyClients
+from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
+from quoteboard.secret import Secret
+from quoteboard.server.wsprotocol import PUSH_PATH
+
+__all__ = ["MAX_BODY", "UPSTREAM_RATE", "RelayApp", "RelayError"]
+
+#: Requests a second the relay sends the station, all clients together (Kabu allows about 10).
+UPSTREAM_RATE: Final = 8.0
+#: The largest request body a client may send.
+MAX_BODY: Final = 64 * 1024
+_JSON: Final = "application/json"
+#: Read-only account endpoints, forwarded as they are.
+_ACCOUNT: Final = ("positions", "orders", "wallet/{rest:path}")
+_ORDERS: Final = ("sendorder", "sendorder/future", "sendorder/option", "cancelorder")
+
+Say = Callable[[str], object]
+_T = TypeVar("_T")
+
+
+class RelayError(Exception):
+    """An answer in Kabu's words: HTTP status, ``{"Code", "Message"}``."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> Response:
+        return _answer({"Code": self.code, "Message": self.message}, self.status)
+
+
+def _answer(body: object, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type=_JSON)
+
+
+class _Symbol(msgspec.Struct):
+    Symbol: str
+    Exchange: int
+
+
+class _Symbols(msgspec.Struct):
+    Symbols: list[_Symbol]
+
+
+class _Token(msgspec.Struct):
+    APIPassword: str
+
+
+class _Pacer:
+    """Spaces the calls sent to the station, and keeps each client within its fair share of them."""
+
+    def __init__(self, rate: float = UPSTREAM_RATE, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+        self._recent: dict[str, list[float]] = {}  # client id -> its calls in the last second
+
+    def admit(self, client: Client) -> None:
+        """Count a call of ``client``'s, or raise 429 if it is over its share of the last second."""
+        now = self._clock()
+        for cid in list(self._recent):
+            calls = self._recent[cid] = [t for t in self._recent[cid] if now - t < 1.0]
+            if not calls and cid != client.id:
+                del self._recent[cid]
+        mine = self._recent.setdefault(client.id, [])
+        share = max(1, int(self.rate // max(1, len(self._recent))))
+        if len(mine) >= share:
+            raise RelayError(429, 4001006, f"API実行回数エラー: over this client's share of the station's "
+                             f"{self.rate:g} requests a second ({share} now); try again shortly")  # fmt: skip
+        mine.append(now)
+
+    async def wait_turn(self) -> None:
+        async with self._lock:
+            delay = self._next - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = max(self._clock(), self._next) + 1.0 / self.rate
+
+
+class _Socket:
+    """One downstream PUSH socket: its client (None: every symbol) and its queue."""
+
+    def __init__(self, websocket: WebSocket, client: Client | None) -> None:
+        self.websocket = websocket
+        self.client = client
+        self.queue = LatestQueue()
+        self.stopped = asyncio.Event()
+        self.close_reason = ""
+
+    def stop(self, reason: str) -> None:
+        self.close_reason = reason
+        self.stopped.set()
+
+
+class RelayApp:
+    """The relay as a starlette app (:attr:`asgi`) around one upstream :class:`Feed`.
+
+    ``password``: what clients must give to ``POST /token`` (and sockets must present a token);
+    None accepts the station's own password (``upstream_password``; any, for the demo).
+    """
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        book: Book,
+        password: Secret | None = None,
+        upstream_password: Secret | None = None,
+        allow_orders: bool = False,
+        say: Say = print,
+        clock: Callable[[], float] = time.monotonic,
+        behind_limit: float = BEHIND_LIMIT,
+    ) -> None:
+        self.feed = feed
+        self.behind_limit = behind_limit
+        self.book = book
+        self._password = password
+        self._upstream_password = upstream_password
+        self.allow_orders = allow_orders
+        self._say = say
+        self._clock = clock
+        self._pacer = _Pacer(clock=clock)
+        self._lock = asyncio.Lock()  # registrations change the union one at a time
+        #: The latest frame of each symbol, as the station pushed it (Kabu's are text frames).
+        self.latest: dict[SymbolKey, str] = {}
+        self._frame = ""
+        self._sockets: set[_Socket] = set()
+        #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
+        self._routes: dict[SymbolKey, list[LatestQueue]] = {}
+        self._firehose: list[LatestQueue] = []
+        self._symbol_cache: dict[tuple[str, str], tuple[datetime.date, bytes]] = {}
+        self.forwarded = 0
+        feed.on_frame = self._on_frame
+        feed.on_quote = self._on_quote
+        feed.on_status = self._on_status
+        routes: list[Route | WebSocketRoute] = [
+            Route("/relay/status", self.status, methods=["GET"]),
+            Route("/kabusapi/token", self.token, methods=["POST"]),
+            Route("/kabusapi/register", self._client_call(self.register), methods=["PUT"]),
+            Route("/kabusapi/unregister", self._client_call(self.unregister), methods=["PUT"]),
+            Route("/kabusapi/unregister/all", self._client_call(self.unregister_all), methods=["PUT"]),
+            Route("/kabusapi/board/{symbol}", self._client_call(self.board), methods=["GET"]),
+            Route("/kabusapi/symbol/{symbol}", self._client_call(self.symbol), methods=["GET"]),
+            WebSocketRoute(PUSH_PATH, self.push),
+        ]
+        for path in _ACCOUNT:
+            routes.append(Route(f"/kabusapi/{path}", self._client_call(self.forward), methods=["GET"]))
+        for path in _ORDERS:
+            routes.append(Route(f"/kabusapi/{path}", self._client_call(self.order), methods=["PUT", "POST"]))
+        self.asgi = Starlette(
+            routes=routes,
+            exception_handlers={404: self._not_found, 405: self._not_allowed},
+        )
+
+    # -- upstream -----------------------------------------------------------------------------------
+
+    def _on_frame(self, frame: bytes, received_at: float) -> None:
+        # Decoded once for every socket (ASGI sends text as str); its quote follows at once.
+        self._frame = frame.decode("utf-8", "replace")
+
+    def _on_quote(self, quote: Quote) -> None:
+        key = SymbolKey(quote.symbol, quote.exchange or 1)
+        frame = self._frame
+        self.latest[key] = frame
+        for queue in self._routes.get(key, ()):
+            queue.put(key, frame)
+        for queue in self._firehose:
+            queue.put(key, frame)
+
+    def _on_status(self, status: FeedStatus) -> None:
+        if status.state in ("live", "reconnecting", "error"):
+            self._say(f"station {status.describe()} ({self.book.count()} symbols)")
+
+    def _reroute(self) -> None:
+        routes: dict[SymbolKey, list[LatestQueue]] = {}
+        firehose = []
+        for socket in self._sockets:
+            if socket.client is None:
+                firehose.append(socket.queue)
+            else:
+                for key in socket.client.symbols:
+                    routes.setdefault(key, []).append(socket.queue)
+        self._routes, self._firehose = routes, firehose
+
+    async def _upstream(self, client: Client | None, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Make one call to the station in its turn (``client``'s, within its share; None: the
+        relay's own); its errors in Kabu's words."""
+        if client is not None:
+            self._pacer.admit(client)
+        await self._pacer.wait_turn()
+        try:
+            return await call()
+        except KabuError as exc:
+            code = exc.code if exc.code is not None else 4001001
+            raise RelayError(exc.http_status or 500, code, exc.message or exc.explanation) from None
+        except KabuClientError as exc:
+            raise RelayError(500, 4001001, f"the relay cannot reach the station: {exc}") from None
+
+    # -- the REST API ------------------------------------------------------------------------------
+
+    def _client_call(self, handler: Callable[[Request, Client], Awaitable[Response]]) -> Callable[..., Any]:
+        """Wrap a handler: the client by its token, the body's size, errors as Kabu's JSON."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                client = self.book.client(request.headers.get("X-API-KEY"))
+                if client is None:
+                    raise RelayError(401, 4001009, "APIキー不一致: unknown token, ask POST /token first")
+                client.last_call = self._clock()
+                return await handler(request, client)
+            except RelayError as exc:
+                return exc.response()
+
+        return endpoint
+
+    async def token(self, request: Request) -> Response:
+        try:
+            body = await _decode(request, _Token)
+            if not self._password_ok(body.APIPassword):
+                raise RelayError(400, 4001013, "トークン取得失敗: the password is not the relay's")
+            peer = _peer(request)
+            try:
+                client = self.book.join(peer, self._clock())
+            except TooManyClients as exc:
+                raise RelayError(429, 4001006, f"{exc}: try again when one has left") from None
+        except RelayError as exc:
+            return exc.response()
+        self._say(f"client {client.id} joined from {peer} ({len(self.book.clients)} clients)")
+        return _answer({"ResultCode": 0, "Token": client.token})
+
+    def _password_ok(self, given: str) -> bool:
+        expected = self._password or self._upstream_password
+        if expected is None:
+            return True  # the demo: any password, like the test station
+        return hmac.compare_digest(given.encode(), expected.reveal().encode())
+
+    async def register(self, request: Request, client: Client) -> Response:
+        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        async with self._lock:
+            try:
+                new = self.book.plan_register(keys)
+            except SymbolLimitError as exc:
+                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+            if new:
+                try:
+                    await self._upstream(client, lambda: self.feed.register(new))
+                except RelayError:
+                    self.feed.registry.unwatch(new)  # a failure is not a registration
+                    raise
+            self.book.register(client, keys)
+            self._reroute()
+        for socket in self._sockets:  # a socket already open gets the prices it now wants
+            if socket.client is client:
+                for key in keys:
+                    if key in self.latest:
+                        socket.queue.put(key, self.latest[key])
+        if new:
+            self._say(f"client {client.id} registered {_names(new)} ({self.book.count()} at the station)")
+        return _regist_list(client)
+
+    async def unregister(self, request: Request, client: Client) -> Response:
+        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        async with self._lock:
+            await self._let_go(client, self.book.unregister(client, keys))
+        return _regist_list(client)
+
+    async def unregister_all(self, request: Request, client: Client) -> Response:
+        async with self._lock:
+            await self._let_go(client, self.book.unregister_all(client))
+        return _regist_list(client)
+
+    async def _let_go(self, client: Client | None, gone: list[SymbolKey]) -> None:
+        """Unregister at the station what no client wants any more (the lock held)."""
+        self._reroute()
+        if not gone:
+            return
+        for key in gone:
+            self.latest.pop(key, None)
+        try:
+            await self._upstream(client, lambda: self.feed.unregister(gone))
+        except RelayError as exc:  # the client is done with them all the same
+            self._say(f"unregistering {_names(gone)} at the station failed: {exc}")
+            return
+        self._say(f"unregistered {_names(gone)} ({self.book.count()} at the station)")
+
+    async def board(self, request: Request, client: Client) -> Response:
+        key = _symbol(request)
+        frame = self.latest.get(key)
+        if frame is not None:
+            return Response(frame, media_type=_JSON)
+        # The station registers a symbol it is asked the board of (kabusapi #135, #525): that counts
+        # against the cap, so it becomes this client's, as a PUT /register would make it.
+        async with self._lock:
+            try:
+                new = self.book.plan_register([key])
+            except SymbolLimitError as exc:
+                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+            answer = await self._upstream(client, lambda: self.feed.rest.call("GET", f"/board/{key}"))
+            self.feed.registry.station_added(key)
+            if new:
+                self.feed.registry.watch(new)
+            self.book.register(client, [key])
+            self._reroute()
+        return Response(answer.content, media_type=_JSON)
+
+    async def symbol(self, request: Request, client: Client) -> Response:
+        key = _symbol(request)
+        addinfo = request.query_params.get("addinfo", "true")
+        today = datetime.date.today()
+        cached = self._symbol_cache.get((str(key), addinfo))
+        if cached is not None and cached[0] == today:
+            return Response(cached[1], media_type=_JSON)
+        path = f"/symbol/{key}?addinfo={addinfo}"
+        answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path))
+        self._symbol_cache[(str(key), addinfo)] = (today, answer.content)
+        return Response(answer.content, media_type=_JSON)
+
+    async def forward(self, request: Request, client: Client) -> Response:
+        path = request.url.path.removeprefix("/kabusapi")
+        query = f"?{request.url.query}" if request.url.query else ""
+        answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path + query))
+        self.forwarded += 1
+        return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
+
+    async def order(self, request: Request, client: Client) -> Response:
+        if not self.allow_orders:
+            raise RelayError(403, 4001008, "API利用不可: this relay places no orders "
+                             "(start it with --allow-orders to let its clients trade)")  # fmt: skip
+        body = await _read(request)
+        path = request.url.path.removeprefix("/kabusapi")
+        method = request.method
+        answer = await self._upstream(client, lambda: self.feed.rest.call(method, path, content=body))
+        self._say(f"client {client.id} sent {request.method} {path}")
+        return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
+
+    async def status(self, request: Request) -> Response:
+        """The relay's state: never a password or a token."""
+        status = self.feed.status
+        now = self._clock()
+        return _answer(
+            {
+                "station": {
+                    "state": status.state,
+                    "detail": status.detail,
+                    "connections": self.feed.connections,
+                },
+                "clients": [
+                    {
+                        "id": client.id,
+                        "peer": client.peer,
+                        "symbols": [str(key) for key in client.symbols],
+                        "sockets": client.sockets,
+                        "dropped": client.dropped
+                        + sum(s.queue.dropped for s in self._sockets if s.client is client),
+                        "idle_s": round(now - client.last_call, 1),
+                    }
+                    for client in self.book.clients
+                ],
+                "symbols": [str(key) for key in self.book.union],
+                "limit": self.book.limit,
+                "firehose_sockets": sum(1 for s in self._sockets if s.client is None),
+            }
+        )
+
+    @staticmethod
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        return RelayError(404, 4001012, f"リクエスト不正: no such endpoint at this relay: {path}").response()
+
+    @staticmethod
+    async def _not_allowed(request: Request, exc: Exception) -> Response:
+        response = RelayError(405, 4001014, "許可されていないHTTPメソッド").response()
+        if isinstance(exc, HTTPException) and exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    # -- the PUSH sockets ----------------------------------------------------------------------------
+
+    async def push(self, websocket: WebSocket) -> None:
+        token = websocket.headers.get("X-API-KEY") or websocket.query_params.get("token")
+        client = self.book.client(token)
+        refusal = ""
+        if token and client is None:
+            refusal = "unknown token: ask POST /token first"
+        elif client is None and self._password is not None:
+            refusal = "this relay needs a token: send X-API-KEY or ?token="
+        await websocket.accept()
+        if refusal:  # accepted first, so that the client reads why
+            await websocket.close(1008, refusal)
+            return
+        socket = _Socket(websocket, client)
+        self._sockets.add(socket)
+        if client is not None:
+            client.sockets += 1
+            client.last_call = self._clock()
+        self._reroute()
+        for key in client.symbols if client is not None else list(self.latest):
+            if key in self.latest:  # what a client joining after the close still wants to see
+                socket.queue.put(key, self.latest[key])
+        tasks = [
+            asyncio.create_task(self._send(socket)),
+            asyncio.create_task(_drain(websocket)),
+            asyncio.create_task(socket.stopped.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if socket.stopped.is_set():
+                for task in tasks:
+                    task.cancel()
+                # The protocol aborts a connection whose client reads nothing, close frame included.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(1008, socket.close_reason), 5.0)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._sockets.discard(socket)
+            self._reroute()
+            if client is not None:
+                client.sockets -= 1
+                client.dropped += socket.queue.dropped
+                client.last_call = self._clock()
+
+    async def _send(self, socket: _Socket) -> None:
+        queue, websocket = socket.queue, socket.websocket
+        while True:
+            frame = await queue.get()
+            try:
+                await websocket.send_text(frame)
+            except (WebSocketDisconnect, RuntimeError):
+                return
+
+    async def watch_sockets(self) -> None:
+        """Close the sockets that stayed behind too long, saying why (runs with the relay)."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = self._clock()
+            for socket in list(self._sockets):
+                behind = socket.queue.behind(now)
+                if behind >= self.behind_limit:
+                    who = socket.client.id if socket.client is not None else "a socket without a token"
+                    self._say(f"closing {who}'s socket: {behind:.0f} s behind the feed")
+                    socket.stop(f"too slow: {behind:.0f} s behind the feed")
+                    self._sockets.discard(socket)  # no more frames queued for it
+                    self._reroute()
+
+    async def keep_leases(self, every: float = 1.0) -> None:
+        """Release the clients whose lease ran out (runs with the relay)."""
+        while True:
+            await asyncio.sleep(every)
+            for client in self.book.expired(self._clock()):
+                async with self._lock:
+                    gone = self.book.leave(client)
+                    released = _names(gone) or "nothing the station had to let go"
+                    self._say(f"client {client.id} left (its lease ran out): unregistering {released}")
+                    await self._let_go(None, gone)
+
+
+def _peer(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client else "?"
+
+
+async def _read(request: Request) -> bytes:
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) > MAX_BODY:
+        raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+    return body
+
+
+async def _decode(request: Request, kind: type[_T]) -> _T:
+    body = await _read(request)
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise RelayError(400, 4001011, f"リクエスト文字列不正: {exc}") from None
+    except msgspec.DecodeError:
+        raise RelayError(400, 4001011, "リクエスト文字列不正: the body is not JSON") from None
+
+
+def _symbol(request: Request) -> SymbolKey:
+    code, sep, exchange = request.path_params["symbol"].partition("@")
+    if not code or not sep or not exchange.isdigit():
+        raise RelayError(400, 4001005, "パラメータ変換エラー: the symbol is CODE@EXCHANGE, e.g. 7203@1")
+    return SymbolKey(code, int(exchange))
+
+
+def _regist_list(client: Client) -> Response:
+    return _answer({"RegistList": [{"Symbol": k.code, "Exchange": k.exchange} for k in client.symbols]})
+
+
+def _names(keys: Any) -> str:
+    return ", ".join(str(key) for key in keys)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, until it goes: that is how a close is seen."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return

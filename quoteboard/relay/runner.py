@@ -1,0 +1,162 @@
+"""Running the relay: in-process (:class:`RelayServer`, what the tests and the bench use) or in the
+foreground for ``quoteboard relay`` (:func:`run_relay`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable
+from typing import Final, Self
+
+from quoteboard.feed import Feed
+from quoteboard.kabu.errors import KabuClientError
+from quoteboard.relay.app import RelayApp, Say
+from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
+from quoteboard.relay.fanout import BEHIND_LIMIT
+from quoteboard.secret import Secret
+from quoteboard.server.runner import BindError, EmbeddedServer
+from quoteboard.source import FeedSource
+
+__all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "is_loopback", "run_relay"]
+
+DEFAULT_PORT: Final = 18090
+
+
+class RelayStartError(Exception):
+    """The relay cannot start: said in one line."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+            )
+        except (OSError, ValueError):
+            return False
+
+
+class RelayServer(EmbeddedServer):
+    """``quoteboard relay`` on ``host:port`` in the running loop, with ``source`` upstream::
+
+    async with RelayServer(FeedSource.kabu(url, password)) as relay:
+        httpx.AsyncClient(base_url=relay.base_url) ...
+    """
+
+    def __init__(
+        self,
+        source: FeedSource,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        password: Secret | str | None = None,
+        allow_orders: bool = False,
+        lease: float = DEFAULT_LEASE,
+        max_clients: int = DEFAULT_MAX_CLIENTS,
+        say: Say = print,
+        lease_check: float = 1.0,
+        behind_limit: float = BEHIND_LIMIT,
+    ) -> None:
+        super().__init__(host, port)
+        if not is_loopback(host) and not password:
+            raise RelayStartError(
+                f"refusing to listen on {host} without --password: anyone on the network could use "
+                "your station; give --password (clients then use it as their API password)"
+            )
+        self.source = source
+        self.password = Secret.of(password) if password else None
+        self.allow_orders = allow_orders
+        self.book = Book(lease=lease, max_clients=max_clients)
+        self._say = say
+        self._lease_check = lease_check
+        self._behind_limit = behind_limit
+        self.feed: Feed | None = None
+        self.relay: RelayApp | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def __repr__(self) -> str:  # never a password
+        return f"RelayServer({self.source!r}, {self.host}:{self.port})"
+
+    @property
+    def status_url(self) -> str:
+        return f"http://{self._origin}/relay/status"
+
+    async def __aenter__(self) -> Self:
+        feed = self.feed = await self.source.start()
+        feed.give_way = False  # the relay is the station's one client: it keeps the socket
+        upstream_password = self.source.password if not self.source.embedded else None
+        self.relay = RelayApp(
+            feed,
+            book=self.book,
+            password=self.password,
+            upstream_password=upstream_password,
+            allow_orders=self.allow_orders,
+            say=self._say,
+            behind_limit=self._behind_limit,
+        )
+        self.asgi = self.relay.asgi
+        try:
+            await feed.start()
+        except KabuClientError as exc:
+            if not exc.transient:  # a wrong password, the API off: no use relaying nothing
+                await feed.close()
+                raise RelayStartError(f"the station refused: {exc}") from None
+            self._say(f"station: {exc}; retrying")
+        try:
+            await super().__aenter__()
+        except BaseException:
+            await feed.close()
+            raise
+        relay = self.relay
+        self._tasks = [
+            asyncio.create_task(feed.run(), name="relay-upstream"),
+            asyncio.create_task(relay.watch_sockets(), name="relay-slow-sockets"),
+            asyncio.create_task(relay.keep_leases(self._lease_check), name="relay-leases"),
+        ]
+        return self
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await super().aclose()
+        if self.feed is not None:
+            await self.feed.close()
+            self.feed = None
+
+
+def run_relay(source: FeedSource, *, say: Callable[[str], object] | None = None, **options: object) -> int:
+    """``quoteboard relay`` in the foreground until Ctrl-C; the exit status. ``options`` go to
+    :class:`RelayServer`."""
+
+    def line(text: str) -> None:
+        print(f"quoteboard relay: {text}", flush=True)
+
+    async def main() -> None:
+        async with RelayServer(source, say=say or line, **options) as relay:  # type: ignore[arg-type]
+            where = f"via {source.base_url}" if not source.embedded else "on the demo market"
+            line(
+                f"Kabu API for clients at {relay.base_url}, PUSH {relay.websocket_url}; upstream {where}; "
+                f"status at {relay.status_url}  (Ctrl-C to stop)"
+            )
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    except (RelayStartError, BindError) as exc:
+        print(f"quoteboard relay: {exc.strerror if isinstance(exc, BindError) else exc}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    return 0
