@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from quoteboard.board import Board
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
-from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
@@ -56,7 +56,9 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_WATCHLIST", "QuoteboardApp", "settle_gc"]
 
 #: What the demo opens with when nothing is saved: well-known TSE names.
-DEMO_WATCHLIST: Final = ("7203@1", "9433@1", "9984@1", "8306@1", "7974@1", "6861@1", "4063@1", "6501@1")
+DEMO_WATCHLIST: Final = tuple(
+    SymbolKey(code) for code in ("7203", "9433", "9984", "8306", "7974", "6861", "4063", "6501")
+)
 FRAME_SECONDS: Final = 1 / 20
 STATUS_SECONDS: Final = 1.0
 #: The detail panel follows its symbol at most this often (several times a second is plenty to read).
@@ -115,7 +117,7 @@ class QuoteboardApp(App[int]):
         self._tune_gc = tune_gc
         self._sources = list(sources)
         self._source_index = 0
-        self._extra_symbols = [str(key) for key in symbols]
+        self._extra_symbols = list(symbols)
         #: None: a board that neither reads nor writes the saved watchlist (a replay's).
         self._store = store
         self._record_path = record
@@ -171,7 +173,7 @@ class QuoteboardApp(App[int]):
         loaded = self._store.load() if self._store is not None else LoadResult(Watchlist())
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
-        keys = [str(key) for key in loaded.watchlist.symbols]
+        keys = list(loaded.watchlist.symbols)
         for key in self._extra_symbols:
             if key not in keys:
                 keys.append(key)
@@ -308,7 +310,7 @@ class QuoteboardApp(App[int]):
         not the exchange); this feed does not watch them."""
         name = self.source.kind
         for key, exc in refused:
-            self.board.refuse(str(key), f"not registered on {name}: {exc}")
+            self.board.refuse(key, f"not registered on {name}: {exc}")
         key, exc = refused[0]
         more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
         self._say(f"{key} not registered on {name}: {exc}{more}", "error")
@@ -319,8 +321,8 @@ class QuoteboardApp(App[int]):
 
     async def _fetch_boards_work(self, feed: Feed, keys: list[SymbolKey]) -> None:
         def apply_if_empty(quote: Quote) -> None:
-            key = parse_symbol(quote.key)
-            row = self.board.rows.get(quote.key)
+            key = quote.key
+            row = self.board.rows.get(key)
             if row is None and not feed.registry.is_watched(key):
                 # Removed while its GET was on the way, and the GET registered it again.
                 self._unregister_symbol(feed, key, quiet=True)
@@ -331,7 +333,7 @@ class QuoteboardApp(App[int]):
             # Asked lazily, just before each GET: GET /board registers its symbol as a side effect
             # (Kabu does so too), so a symbol removed meanwhile must not be asked for; and a row the
             # socket has filled meanwhile needs no snapshot (a REST call less under the rate limit).
-            row = self.board.rows.get(str(key))
+            row = self.board.rows.get(key)
             return feed.registry.is_watched(key) and (row is None or row.quote is None)
 
         failures = await feed.fetch_boards(filter(wanted, keys), apply_if_empty)
@@ -341,7 +343,7 @@ class QuoteboardApp(App[int]):
             self._say(f"board of {key} failed: {exc}{more}", "error")
 
     def _watched_keys(self) -> list[SymbolKey]:
-        return [parse_symbol(key) for key in self.board.rows]
+        return list(self.board.rows)
 
     # -- the frame clock -------------------------------------------------------------------------
 
@@ -404,7 +406,7 @@ class QuoteboardApp(App[int]):
 
     @on(RegisterPanel.SymbolSubmitted)
     def _symbol_submitted(self, event: RegisterPanel.SymbolSubmitted) -> None:
-        key = str(event.key)
+        key = event.key
         self.table.focus()
         if key in self.board:
             self.table.move_cursor_to(key)
@@ -421,9 +423,9 @@ class QuoteboardApp(App[int]):
         self._save()
         if self.feed is not None:
             self._say(f"registering {key}…")
-            self._spawn(self._register_symbol(self.feed, event.key, previous), "register")
+            self._spawn(self._register_symbol(self.feed, key, previous), "register")
 
-    async def _register_symbol(self, feed: Feed, key: SymbolKey, previous: str | None) -> None:
+    async def _register_symbol(self, feed: Feed, key: SymbolKey, previous: SymbolKey | None) -> None:
         """Register ``key``; if the station refuses it, take the row away again."""
         try:
             await feed.register([key])
@@ -431,7 +433,7 @@ class QuoteboardApp(App[int]):
             if exc.transient:  # the station failed or did not answer: the feed asks again
                 self._say(f"{key} kept on the watchlist, not registered yet: {exc}", "error")
                 return
-            self._drop(str(key))
+            self._drop(key)
             if previous is not None:
                 self.table.move_cursor_to(previous)
             self._say(f"{key} not registered: {exc}", "error")
@@ -449,9 +451,9 @@ class QuoteboardApp(App[int]):
         if refused:  # the station never registered it: nothing to unregister
             self._say(f"{key} removed")
         elif self.feed is not None:
-            self._unregister_symbol(self.feed, parse_symbol(key))
+            self._unregister_symbol(self.feed, key)
 
-    def _drop(self, key: str) -> None:
+    def _drop(self, key: SymbolKey) -> None:
         if self.board.remove(key):
             self.table.sync_rows()
             self._save()
@@ -496,7 +498,7 @@ class QuoteboardApp(App[int]):
     @on(QuoteTable.Highlighted)
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
         self._panel_at = time.monotonic()
-        self.panel.show_row(self.board.rows.get(event.key) if event.key else None)
+        self.panel.show_row(self.board.rows.get(event.key) if event.key is not None else None)
 
     def action_cycle_sort(self) -> None:
         table = self.table
@@ -533,7 +535,8 @@ class QuoteboardApp(App[int]):
         # The old feed's prices must not pass for the new feed's: rows wait for fresh quotes.
         self.board.forget_quotes()
         await self._start_feed()
-        self.panel.show_row(self.board.rows.get(self.table.cursor_key or ""))
+        cursor = self.table.cursor_key
+        self.panel.show_row(self.board.rows.get(cursor) if cursor is not None else None)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from quoteboard.kabu.protocol import Quote, Rejection
+from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 __all__ = ["Board", "Row"]
 
@@ -37,7 +37,7 @@ class Row:
         "updates",
     )
 
-    def __init__(self, key: str, order: int, history: int = HISTORY) -> None:
+    def __init__(self, key: SymbolKey, order: int, history: int = HISTORY) -> None:
         self.key = key
         self.order = order
         self.quote: Quote | None = None
@@ -59,11 +59,11 @@ class Row:
 class Board:
     """Latest quote per symbol for the symbols on the watchlist, in the order they were added."""
 
-    def __init__(self, keys: Iterable[str] = (), history: int = HISTORY) -> None:
+    def __init__(self, keys: Iterable[SymbolKey] = (), history: int = HISTORY) -> None:
         self._history = history
         self._order = 0
-        self.rows: dict[str, Row] = {}
-        self._dirty: set[str] = set()
+        self.rows: dict[SymbolKey, Row] = {}
+        self._dirty: set[SymbolKey] = set()
         #: Quotes applied to a watched row, quotes for symbols not on the board, rejected frames.
         self.received = 0
         self.unwatched = 0
@@ -83,8 +83,8 @@ class Board:
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows.values())
 
-    def add(self, key: str) -> Row:
-        """Watch ``key`` (``CODE@EX``). Adding a watched key returns its row unchanged."""
+    def add(self, key: SymbolKey) -> Row:
+        """Watch ``key``. Adding a watched key returns its row unchanged."""
         row = self.rows.get(key)
         if row is None:
             self._order += 1
@@ -92,14 +92,14 @@ class Board:
             self._dirty.add(key)
         return row
 
-    def refuse(self, key: str, why: str) -> None:
+    def refuse(self, key: SymbolKey, why: str) -> None:
         """Mark ``key`` as refused by the station (it stays on the board, and on the watchlist)."""
         row = self.rows.get(key)
         if row is not None:
             row.note = why
             self._dirty.add(key)
 
-    def remove(self, key: str) -> bool:
+    def remove(self, key: SymbolKey) -> bool:
         """Stop watching ``key``; returns whether it was watched."""
         self._dirty.discard(key)
         return self.rows.pop(key, None) is not None
@@ -107,8 +107,11 @@ class Board:
     def apply(self, quote: Quote) -> bool:
         """Store a decoded quote. Returns False (and counts it) if its symbol is not watched."""
         self.last_message_at = quote.received_at or time.time()
-        key = quote.key  # a property that formats: once per quote, not twice
-        row = self.rows.get(key)
+        # Found with the plain tuple (code, exchange) that equals the row's SymbolKey and hashes like
+        # it: built without a call, where Quote.key (the same rule: no exchange is the TSE) costs a
+        # property and a constructor call. This runs for every quote.
+        exchange = quote.exchange
+        row = self.rows.get((quote.symbol, 1 if exchange is None else exchange))  # type: ignore[call-overload]
         if row is None:
             self.unwatched += 1
             return False
@@ -128,7 +131,7 @@ class Board:
         row.quote = quote
         row.updated_at = now
         row.updates += 1
-        self._dirty.add(key)
+        self._dirty.add(row.key)
         return True
 
     def forget_quotes(self) -> None:
@@ -144,11 +147,11 @@ class Board:
         self.last_rejection = rejection
         self.last_message_at = time.time()
 
-    def take_dirty(self) -> set[str]:
+    def take_dirty(self) -> set[SymbolKey]:
         """The keys changed since the last call (each once, however many quotes came)."""
         dirty, self._dirty = self._dirty, set()
         return dirty
 
-    def mark_dirty(self, key: str) -> None:
+    def mark_dirty(self, key: SymbolKey) -> None:
         if key in self.rows:
             self._dirty.add(key)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
-from quoteboard.kabu.protocol import parse_symbol
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
@@ -35,7 +34,7 @@ async def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as config:
         app = QuoteboardApp(
             sources=[FeedSource("demo", server=lambda: TestServer(seed=11, rate_limit=None))],
-            symbols=[parse_symbol(key) for key in DEMO_WATCHLIST],
+            symbols=DEMO_WATCHLIST,
             store=WatchlistStore(Path(config) / "watchlist.toml"),
         )
         async with app.run_test(size=SIZE) as pilot:

@@ -65,8 +65,8 @@ async def test_add_registers_at_the_station_and_shows_the_row(tmp_path: Path) ->
         assert app.focused is app.table
         await wait_for(pilot, lambda: "6758@1" in app.server.registered, what="registration")
         await wait_for(pilot, lambda: all_quoted(app))
-        assert app.table.order == ["7203@1", "6758@1"]
-        assert app.table.cursor_key == "6758@1"
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("6758")]
+        assert app.table.cursor_key == SymbolKey("6758")
         assert any("ソニーグループ" in line for line in table_lines(app))
         assert "6758@1 registered (2/50)" in app.panel.outcome
         assert WatchlistStore(tmp_path / "watchlist.toml").load().watchlist.symbols == [
@@ -79,14 +79,14 @@ async def test_remove_unregisters_the_highlighted_row_at_once(tmp_path: Path) ->
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: len(app.server.registered) == 3)
         await pilot.press("down")
-        assert app.table.cursor_key == "9433@1"
+        assert app.table.cursor_key == SymbolKey("9433")
         await pilot.press("d")
-        assert app.table.order == ["7203@1", "6758@1"]  # gone before the station answers
-        assert app.table.cursor_key == "6758@1"
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("6758")]  # gone before the station answers
+        assert app.table.cursor_key == SymbolKey("6758")
         await wait_for(pilot, lambda: app.server.registered == ["7203@1", "6758@1"], what="unregister")
         await pilot.press("delete")
         await wait_for(pilot, lambda: app.server.registered == ["7203@1"])
-        assert app.table.order == ["7203@1"]
+        assert app.table.order == [SymbolKey("7203")]
         await wait_for(pilot, lambda: "6758@1 unregistered (1/50)" in app.panel.outcome)
 
 
@@ -97,8 +97,8 @@ async def test_unknown_code_shows_kabus_error_in_words_and_no_row(tmp_path: Path
         await pilot.press("a", *"1111", "enter")
         await wait_for(pilot, lambda: "1111" in app.panel.outcome and "4002001" in app.panel.outcome)
         assert "no such symbol" in app.panel.outcome
-        await wait_for(pilot, lambda: app.table.order == ["7203@1"], what="the row taken away again")
-        assert app.table.cursor_key == "7203@1"
+        await wait_for(pilot, lambda: app.table.order == [SymbolKey("7203")], what="the row taken away again")
+        assert app.table.cursor_key == SymbolKey("7203")
 
 
 async def test_a_code_that_is_not_a_code_is_refused_in_the_panel(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ async def test_a_code_that_is_not_a_code_is_refused_in_the_panel(tmp_path: Path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a", *"[red]!", "enter")
         assert "is not a symbol code" in app.panel.outcome
-        assert app.table.order == ["7203@1"]
+        assert app.table.order == [SymbolKey("7203")]
         await pilot.press("escape")
         assert app.focused is app.table
 
@@ -117,7 +117,7 @@ async def test_the_symbol_cap_is_checked_before_asking(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: len(app.server.registered) == 2)
         await pilot.press("a", *"6758", "enter")
         assert "4002006" in app.panel.outcome and "at most 2" in app.panel.outcome
-        assert app.table.order == ["7203@1", "9433@1"]
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")]
         assert app.server.registered == ["7203@1", "9433@1"]
 
 
@@ -126,7 +126,7 @@ async def test_sort_cycles_through_added_code_change_and_volume(tmp_path: Path) 
     app = make_app(tmp_path, symbols=keys)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        assert app.table.order == ["9984@1", "7203@1", "8306@1", "4063@1"]
+        assert app.table.order == [SymbolKey("9984"), SymbolKey("7203"), SymbolKey("8306"), SymbolKey("4063")]
         await pilot.press("s")
         assert app.table.sort_mode == "code"
         assert app.table.order == sorted(app.table.order)
@@ -139,7 +139,7 @@ async def test_sort_cycles_through_added_code_change_and_volume(tmp_path: Path) 
         assert volumes == sorted(volumes, reverse=True)
         await pilot.press("s")
         assert app.table.sort_mode == "added"
-        assert app.table.order == ["9984@1", "7203@1", "8306@1", "4063@1"]
+        assert app.table.order == [SymbolKey("9984"), SymbolKey("7203"), SymbolKey("8306"), SymbolKey("4063")]
         assert "sort: added" in app.status_bar.text
 
 
@@ -164,7 +164,7 @@ async def test_q_quits_with_status_zero_and_the_watchlist_comes_back(tmp_path: P
     again = make_app(tmp_path)
     async with again.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: len(again.server.registered) == 2, what="re-registration at start")
-        assert set(again.table.order) == {"7203@1", "9433@1"}
+        assert set(again.table.order) == {SymbolKey("7203"), SymbolKey("9433")}
         assert again.table.sort_mode == "code"
 
 
@@ -193,7 +193,7 @@ async def test_a_config_directory_that_cannot_be_written_is_said_once_and_the_bo
         unsaved = [n for n in app._notifications if n.title == "watchlist not saved"]
         assert len(unsaved) == 1, [n.message for n in app._notifications]  # said once, not per change
         assert "could not create the directory" in unsaved[0].message
-        assert "6758@1" in app.table.order and app.feed is not None and app.feed.received > 0
+        assert SymbolKey("6758") in app.table.order and app.feed is not None and app.feed.received > 0
     assert (tmp_path / "config").read_text(encoding="utf-8") == "not a directory"
 
 
@@ -284,7 +284,7 @@ async def test_an_unreachable_station_is_said_and_retried(tmp_path: Path) -> Non
         await wait_for(pilot, lambda: "cannot reach" in app.panel.outcome)
         await wait_for(pilot, lambda: app.feed.status.state == "reconnecting", what="a retry")
         assert "reconnecting" in app.status_bar.text
-        assert app.table.order == ["7203@1"]  # the watchlist is kept
+        assert app.table.order == [SymbolKey("7203")]  # the watchlist is kept
 
 
 async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
@@ -297,7 +297,7 @@ async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
         table = app.table
         app._frame()
         before = table.rows_rendered
-        quote = app.board.rows["9433@1"].quote
+        quote = app.board.rows[SymbolKey("9433")].quote
         app.board.apply(quote)
         app._frame()
         await pilot.pause(0.1)
@@ -317,10 +317,10 @@ async def test_snapshots_are_fetched_only_for_rows_the_socket_has_not_filled(tmp
             return await board(key)
 
         feed.rest.board = counted  # type: ignore[method-assign]
-        app.board.rows["9433@1"].quote = None  # as after the close: nothing pushed for it
+        app.board.rows[SymbolKey("9433")].quote = None  # as after the close: nothing pushed for it
         await app._fetch_boards(feed, [SymbolKey("9433"), SymbolKey("7203")]).wait()
         assert asked == [SymbolKey("9433")]
-        assert app.board.rows["9433@1"].quote is not None
+        assert app.board.rows[SymbolKey("9433")].quote is not None
 
 
 async def test_switching_feed_while_the_snapshots_are_fetched_is_no_error(tmp_path: Path) -> None:
@@ -343,7 +343,9 @@ async def test_quote_text_is_never_parsed_as_markup(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
         await app._stop_feed()
-        quote = msgspec.structs.replace(app.board.rows["7203@1"].quote, name="[red]Evil[/red] [link=x]")
+        quote = msgspec.structs.replace(
+            app.board.rows[SymbolKey("7203")].quote, name="[red]Evil[/red] [link=x]"
+        )
         app.board.apply(quote)
         app._frame()
         await pilot.pause(0.1)
@@ -378,13 +380,13 @@ async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tm
         await wait_for(pilot, lambda: app.feed.received >= 12, what="frames to record")
         await pilot.press("q")
     saved = (tmp_path / "watchlist.toml").read_bytes()
-    last: dict[str, Quote] = {}
+    last: dict[SymbolKey, Quote] = {}
     for line in recording.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         if "frame" in entry:
             quote = decode_frame(entry["frame"], entry["t"])
             last[quote.key] = quote
-    assert set(last) == {"7203@1", "9433@1"}
+    assert set(last) == {SymbolKey("7203"), SymbolKey("9433")}
 
     source, first = replay_source(recording, speed=4.0)
     recorded = recorded_symbols(first)
@@ -412,16 +414,16 @@ async def test_a_new_users_first_session_add_remove_quit_and_come_back(tmp_path:
         await wait_for(pilot, lambda: all_quoted(app))
         await pilot.press("a", *"6758", "enter")
         await wait_for(pilot, lambda: any("ソニーグループ" in line for line in table_lines(app)), what="Sony")
-        assert app.table.cursor_key == "6758@1"
+        assert app.table.cursor_key == SymbolKey("6758")
         await pilot.press("up", "d")
         removed = DEMO_WATCHLIST[-1]
-        assert removed not in app.table.order and "6758@1" in app.table.order
+        assert removed not in app.table.order and SymbolKey("6758") in app.table.order
         await pilot.press("q")
     assert app.return_code == 0
     again = make_app(tmp_path)
     async with again.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(again))
-        assert again.table.order == [*DEMO_WATCHLIST[:-1], "6758@1"]
+        assert again.table.order == [*DEMO_WATCHLIST[:-1], SymbolKey("6758")]
 
 
 async def test_the_mouse_highlights_a_row_focuses_the_input_and_presses_footer_keys(tmp_path: Path) -> None:
@@ -460,10 +462,16 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "not registered on demo" in app.panel.outcome, what="the refusal")
         assert "1301@1 not registered on demo: 4002001 no such symbol" in app.panel.outcome
-        await wait_for(pilot, lambda: all(app.board.rows[k].quote is not None for k in ("7203@1", "9433@1")))
+        await wait_for(
+            pilot,
+            lambda: all(app.board.rows[k].quote is not None for k in (SymbolKey("7203"), SymbolKey("9433"))),
+        )
         pushed = app.feed.received
         await wait_for(pilot, lambda: app.feed.received > pushed, what="quotes streaming")
-        assert app.table.order == ["7203@1", "1301@1", "9433@1"] and app.feed.status.state == "live"
+        assert (
+            app.table.order == [SymbolKey("7203"), SymbolKey("1301"), SymbolKey("9433")]
+            and app.feed.status.state == "live"
+        )
         row = next(line for line in table_lines(app) if line.startswith("1301@1"))
         assert "not registered on demo: 4002001 no such symbol" in row
         assert sorted(app.server.registered) == ["7203@1", "9433@1"]
@@ -472,7 +480,7 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
         # Removing it asks the station nothing (it never registered it).
         await pilot.press("down", "d")
         await wait_for(pilot, lambda: app.panel.outcome == "1301@1 removed", what="the removal")
-        assert app.table.order == ["7203@1", "9433@1"]
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")]
     assert [str(key) for key in store.load().watchlist.symbols] == ["7203@1", "9433@1"]
 
 

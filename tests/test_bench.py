@@ -63,7 +63,7 @@ async def test_flood_sends_kabu_push_frames_stamped_with_their_send_time_then_cl
     assert all(isinstance(frame, str) for frame in frames)  # text frames, as Kabu sends them
     quotes = [decode_frame(frame) for frame in frames]
     assert all(type(quote) is Quote for quote in quotes), quotes
-    assert [quote.key for quote in quotes] == flood.keys[:5]
+    assert [str(quote.key) for quote in quotes] == flood.keys[:5]
     assert all(quote.bid is not None and quote.ask is not None and quote.bid < quote.ask for quote in quotes)
     sent = [datetime.fromisoformat(quote.time).timestamp() for quote in quotes]
     assert sent == sorted(sent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from quoteboard.board import Board
-from quoteboard.kabu.protocol import Quote, decode_frame
+from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 
 
 def quote(symbol: str = "7203", last: float | None = 2500.0, status: str = "0056", t: float = 1.0) -> Quote:
@@ -16,27 +16,27 @@ def quote(symbol: str = "7203", last: float | None = 2500.0, status: str = "0056
 
 
 def test_rows_keep_the_order_they_were_added():
-    board = Board(["9433@1", "7203@1"])
-    board.add("6758@1")
-    board.add("9433@1")  # already there: unchanged
-    assert list(board.rows) == ["9433@1", "7203@1", "6758@1"]
+    board = Board([SymbolKey("9433"), SymbolKey("7203")])
+    board.add(SymbolKey("6758"))
+    board.add(SymbolKey("9433"))  # already there: unchanged
+    assert list(board.rows) == [SymbolKey("9433"), SymbolKey("7203"), SymbolKey("6758")]
 
 
 def test_latest_quote_wins_and_dirty_rows_coalesce():
-    board = Board(["7203@1", "9433@1"])
+    board = Board([SymbolKey("7203"), SymbolKey("9433")])
     board.take_dirty()
     for price in (2500.0, 2501.0, 2502.0):
         board.apply(quote(last=price))
-    assert board.take_dirty() == {"7203@1"}
+    assert board.take_dirty() == {SymbolKey("7203")}
     assert board.take_dirty() == set()
-    assert board.rows["7203@1"].quote.last == 2502.0
+    assert board.rows[SymbolKey("7203")].quote.last == 2502.0
     assert board.received == 3
 
 
 def test_price_direction_and_flash():
-    board = Board(["7203@1"])
+    board = Board([SymbolKey("7203")])
     board.apply(quote(last=2500.0))
-    row = board.rows["7203@1"]
+    row = board.rows[SymbolKey("7203")]
     assert row.direction == 0
     board.apply(quote(last=2499.0))
     assert row.direction == -1 and row.flashing(row.changed_at + 0.1)
@@ -48,38 +48,54 @@ def test_price_direction_and_flash():
 
 
 def test_first_quote_direction_comes_from_the_tick_flag():
-    board = Board(["7203@1"])
+    board = Board([SymbolKey("7203")])
     board.apply(quote(last=2500.0, status="0057"))
-    assert board.rows["7203@1"].direction == 1
+    assert board.rows[SymbolKey("7203")].direction == 1
 
 
 def test_history_is_bounded_and_only_records_price_changes():
-    board = Board(["7203@1"], history=5)
+    board = Board([SymbolKey("7203")], history=5)
     for i in range(20):
         board.apply(quote(last=2500.0 + i))
         board.apply(quote(last=2500.0 + i))
-    assert list(board.rows["7203@1"].history) == [2515.0, 2516.0, 2517.0, 2518.0, 2519.0]
+    assert list(board.rows[SymbolKey("7203")].history) == [2515.0, 2516.0, 2517.0, 2518.0, 2519.0]
 
 
 def test_unwatched_quotes_and_rejections_are_counted_not_shown():
-    board = Board(["7203@1"])
+    board = Board([SymbolKey("7203")])
     assert board.apply(quote(symbol="9984")) is False
     board.reject(decode_frame(b"garbage"))
     assert (board.unwatched, board.rejected, board.received) == (1, 1, 0)
-    assert "9984@1" not in board
+    assert SymbolKey("9984") not in board
     assert board.last_rejection is not None and "malformed" in board.last_rejection.reason
 
 
 def test_null_price_keeps_the_row_and_history_clean():
-    board = Board(["7203@1"])
+    board = Board([SymbolKey("7203")])
     board.apply(quote(last=None))
-    row = board.rows["7203@1"]
+    row = board.rows[SymbolKey("7203")]
     assert row.quote is not None and row.quote.last is None and not row.history
 
 
 def test_removed_rows_are_not_dirty():
-    board = Board(["7203@1"])
+    board = Board([SymbolKey("7203")])
     board.apply(quote())
-    assert board.remove("7203@1") is True
+    assert board.remove(SymbolKey("7203")) is True
     assert board.take_dirty() == set()
-    assert board.remove("7203@1") is False
+    assert board.remove(SymbolKey("7203")) is False
+
+
+def test_the_same_code_on_two_exchanges_is_two_rows():
+    board = Board([SymbolKey("7203", 1), SymbolKey("7203", 3)])
+    board.take_dirty()
+    board.apply(decode_frame('{"Symbol": "7203", "Exchange": 3, "CurrentPrice": 2500.0}'))
+    dirty = board.take_dirty()
+    assert dirty == {SymbolKey("7203", 3)} and all(type(key) is SymbolKey for key in dirty)
+    assert board.rows[SymbolKey("7203", 1)].quote is None
+    assert board.rows[SymbolKey("7203", 3)].quote.last == 2500.0
+
+
+def test_a_quote_without_an_exchange_is_filed_under_the_tse():
+    board = Board([SymbolKey("7203", 1)])
+    assert board.apply(decode_frame('{"Symbol": "7203", "CurrentPrice": 2500.0}')) is True
+    assert board.rows[SymbolKey("7203", 1)].quote.last == 2500.0

@@ -54,7 +54,7 @@ async def test_register_then_quotes_arrive_with_bid_below_ask(server):
     assert {"7203@1", "9433@1"} <= set(server.registered)
     task = rec.run(feed)
     try:
-        await wait_for(lambda: {q.key for q in rec.quotes} >= {"7203@1", "9433@1"})
+        await wait_for(lambda: {q.key for q in rec.quotes} >= {SymbolKey("7203"), SymbolKey("9433")})
     finally:
         await stop(task, feed)
     assert rec.states()[:2] == ["connecting", "live"]
@@ -102,7 +102,7 @@ async def test_after_a_reconnect_lost_registrations_come_back(server):
         await wait_for(lambda: len(rec.quotes) > before)
     finally:
         await stop(task, feed)
-    assert rec.quotes[-1].key == "6758@1"
+    assert rec.quotes[-1].key == SymbolKey("6758")
 
 
 async def test_one_socket_stays_up_without_churn(server):
@@ -120,10 +120,13 @@ async def test_one_socket_stays_up_without_churn(server):
 
 async def test_fetch_boards_fills_a_board_without_push(server):
     feed = Feed(server.base_url, "pw")
-    board = Board(["7203@1", "9433@1"])
+    board = Board([SymbolKey("7203"), SymbolKey("9433")])
     failures = await feed.fetch_boards([SymbolKey("7203"), SymbolKey("9433"), SymbolKey("0001")], board.apply)
     await feed.close()
-    assert board.rows["7203@1"].quote.last > 0 and board.rows["9433@1"].quote.name == "ＫＤＤＩ"
+    assert (
+        board.rows[SymbolKey("7203")].quote.last > 0
+        and board.rows[SymbolKey("9433")].quote.name == "ＫＤＤＩ"
+    )
     assert [(key, err.code) for key, err in failures] == [(SymbolKey("0001"), 4002001)]
 
 
@@ -240,4 +243,4 @@ async def test_registering_on_connect_leaves_a_refused_symbol_out_and_streams_th
     finally:
         await stop(task, feed)
     assert [str(key) for key, _ in told[0]] == ["1111@1"] and server.registered == ["7203@1"]
-    assert {q.key for q in rec.quotes} == {"7203@1"} and "error" not in rec.states()
+    assert {q.key for q in rec.quotes} == {SymbolKey("7203")} and "error" not in rec.states()

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from quoteboard.board import Board
 from quoteboard.feed import MAX_FRAME, Feed, FeedStatus
-from quoteboard.kabu.protocol import Quote
+from quoteboard.kabu.protocol import Quote, parse_symbol
 
 __all__ = ["BenchError", "RunResult", "rss_bytes", "run_pipeline", "run_raw"]
 
@@ -123,7 +123,7 @@ async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: 
     The feed watches nothing, so it makes no REST call; the flood server closes the socket after
     ``messages`` frames, which ``Feed.run`` reports as reconnecting: that ends the run.
     """
-    board = Board(keys)
+    board = Board(parse_symbol(key) for key in keys)  # the flood server's CODE@EX keys
     board.take_dirty()  # the rows just added, before any quote
     latencies = array("d")
     # Board rows keep time.monotonic(); this turns it into wall-clock time, comparable with stamps.

@@ -111,13 +111,13 @@ def probe_board(
 ) -> None:
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
     from quoteboard.app import QuoteboardApp
-    from quoteboard.kabu.protocol import parse_symbol
+    from quoteboard.kabu.protocol import SymbolKey, parse_symbol
     from quoteboard.source import FeedSource
     from quoteboard.watchlist import WatchlistStore
     from quoteboard.widgets.quote_table import QuoteTable
 
     delays = array("d")
-    drawn: dict[str, str | None] = {}
+    drawn: dict[SymbolKey, str | None] = {}
     measuring = False
     original = QuoteTable._render_row
 

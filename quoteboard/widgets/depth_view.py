@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from quoteboard.board import Row
-from quoteboard.kabu.protocol import Level
+from quoteboard.kabu.protocol import Level, SymbolKey
 from quoteboard.widgets.quote_table import format_price, format_qty, format_signed
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]
@@ -66,7 +66,7 @@ def depth_lines(row: Row | None, width: int = SPARK_WIDTH) -> list[Line]:
     if row is None:
         return [(("no symbol highlighted", "label"),)]
     quote = row.quote
-    title: Line = ((row.key, "title"),)
+    title: Line = ((str(row.key), "title"),)
     if quote is not None and quote.name:
         title += (("  " + quote.name, "title"),)
     if quote is None:
@@ -128,7 +128,7 @@ class DepthView(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.key: str | None = None
+        self.key: SymbolKey | None = None
         self._lines: list[Line] = depth_lines(None)
         self._styles: dict[str, Style] = {}
 

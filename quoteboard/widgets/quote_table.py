@@ -29,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quoteboard.board import FLASH_SECONDS, Board, Row
+from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
 __all__ = ["SORT_MODES", "QuoteTable", "format_price"]
@@ -133,7 +134,7 @@ class QuoteTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor moved to another symbol (``key`` is None when the table is empty)."""
 
-        def __init__(self, table: QuoteTable, key: str | None) -> None:
+        def __init__(self, table: QuoteTable, key: SymbolKey | None) -> None:
             super().__init__()
             self.table = table
             self.key = key
@@ -143,15 +144,15 @@ class QuoteTable(ScrollView, can_focus=True):
             return self.table
 
     sort_mode: var[SortMode] = var("added")
-    cursor_key: var[str | None] = var(None, init=False)
+    cursor_key: var[SymbolKey | None] = var(None, init=False)
 
     def __init__(self, board: Board, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.board = board
-        self._order: list[str] = []
-        self._index: dict[str, int] = {}
-        self._cache: dict[str, Strip] = {}
-        self._flash_until: dict[str, float] = {}
+        self._order: list[SymbolKey] = []
+        self._index: dict[SymbolKey, int] = {}
+        self._cache: dict[SymbolKey, Strip] = {}
+        self._flash_until: dict[SymbolKey, float] = {}
         self._styles: dict[str, Style] = {}
         self._name_width = NAME_MIN
         #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
@@ -167,7 +168,7 @@ class QuoteTable(ScrollView, can_focus=True):
     # -- public API ------------------------------------------------------------------------------
 
     @property
-    def order(self) -> list[str]:
+    def order(self) -> list[SymbolKey]:
         """The keys in display order."""
         return list(self._order)
 
@@ -182,7 +183,7 @@ class QuoteTable(ScrollView, can_focus=True):
             self.cursor_key = self._order[index] if self._order else None
         self.refresh()
 
-    def update_rows(self, keys: set[str]) -> None:
+    def update_rows(self, keys: set[SymbolKey]) -> None:
         """Repaint the rows of ``keys`` (from ``Board.take_dirty``) and end finished flashes."""
         now = time.monotonic()
         if self._flash_until:
@@ -206,7 +207,7 @@ class QuoteTable(ScrollView, can_focus=True):
                 return
         self._refresh_indexes(self._index[key] for key in keys if key in self._index)
 
-    def move_cursor_to(self, key: str) -> None:
+    def move_cursor_to(self, key: SymbolKey) -> None:
         if key in self._index:
             self.cursor_key = key
 
@@ -240,7 +241,7 @@ class QuoteTable(ScrollView, can_focus=True):
 
     # -- cursor ----------------------------------------------------------------------------------
 
-    def watch_cursor_key(self, old: str | None, new: str | None) -> None:
+    def watch_cursor_key(self, old: SymbolKey | None, new: SymbolKey | None) -> None:
         for key in (old, new):
             if key is not None:
                 self._cache.pop(key, None)
@@ -379,7 +380,7 @@ class QuoteTable(ScrollView, can_focus=True):
         base = self._style("cursor-row" if cursor else "base")
         quote = row.quote
         gap_text = " " * GAP
-        code = _cell(row.key, COLUMNS[0].width, False) + gap_text
+        code = _cell(str(row.key), COLUMNS[0].width, False) + gap_text
         table_width = self._table_width()
         padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
         if quote is None:

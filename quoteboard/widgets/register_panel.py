@@ -77,7 +77,7 @@ class RegisterPanel(VerticalScroll):
         self.query_one(DepthView).show(row)
 
     @property
-    def shown_key(self) -> str | None:
+    def shown_key(self) -> SymbolKey | None:
         return self.query_one(DepthView).key
 
     @on(Input.Submitted, "#code")

@@ -40,7 +40,7 @@ def example() -> dict:
 def test_official_example_decodes_with_bid_below_ask(example):
     quote = decode_frame(json.dumps(example, ensure_ascii=False).encode(), received_at=12.5)
     assert isinstance(quote, Quote)
-    assert quote.key == "5401@1"
+    assert quote.key == SymbolKey("5401", 1) and type(quote.key) is SymbolKey
     assert quote.name == "新日鐵住金"
     assert quote.last == 2408.0
     # Kabu's BidPrice (2408.5) is the best SELL order: our ask. AskPrice (2407.5) is our bid.
@@ -68,7 +68,7 @@ def test_null_fields_are_allowed(example):
     quote = decode_frame(json.dumps(frame))
     assert isinstance(quote, Quote)
     assert quote.last is None and quote.bid is None and quote.sell1 is None and quote.exchange is None
-    assert quote.key == "7203@1"  # no exchange yet: the TSE
+    assert quote.key == SymbolKey("7203", 1)  # no exchange yet: the TSE
     assert quote.tick == 0
 
 
@@ -157,6 +157,32 @@ def test_fuzz_mutated_official_frame_never_raises(mutation):
 def test_parse_symbol(text, key):
     assert parse_symbol(text) == key
     assert str(key) == f"{key.code}@{key.exchange}"
+
+
+def test_symbol_keys_print_as_kabu_writes_them_and_sort_by_code_then_exchange():
+    assert str(SymbolKey("7203")) == f"{SymbolKey('7203')}" == "7203@1"
+    assert str(SymbolKey("166090018", 23)) == "166090018@23"
+    keys = [SymbolKey("9433", 3), SymbolKey("7203", 23), SymbolKey("7203", 3), SymbolKey("130A")]
+    assert sorted(keys) == [
+        SymbolKey("130A"),
+        SymbolKey("7203", 3),
+        SymbolKey("7203", 23),
+        SymbolKey("9433", 3),
+    ]
+
+
+def test_symbol_keys_are_values():
+    key = SymbolKey("7203")
+    assert key == SymbolKey("7203", 1) != SymbolKey("7203", 3)
+    assert {key: 1}[SymbolKey("7203", 1)] == 1  # a new key finds the row filed under an equal one
+    with pytest.raises(AttributeError):
+        key.code = "9433"  # type: ignore[misc]
+
+
+def test_a_quote_is_filed_under_its_exchange():
+    quote = decode_frame('{"Symbol": "7203", "Exchange": 3}')
+    assert isinstance(quote, Quote)
+    assert quote.key == SymbolKey("7203", 3) and str(quote.key) == "7203@3"
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,10 @@ BAD_FRAMES = [
 ]
 
 
-async def run_board_on(*scripts: list[str | bytes], until, watch=("7203@1",)) -> tuple[Board, FeedLog]:
+TOYOTA = SymbolKey("7203")
+
+
+async def run_board_on(*scripts: list[str | bytes], until, watch=(TOYOTA,)) -> tuple[Board, FeedLog]:
     """Feed -> Board from a scripted station until ``until(board, log)`` is true."""
     board = Board(watch)
     async with scripted_station(*scripts) as station:
@@ -84,8 +87,8 @@ async def test_a_bad_frame_is_counted_with_its_reason_and_changes_nothing_shown(
     board, log = await run_board_on([frame, GOOD], until=lambda board, log: board.received == 1)
     assert board.rejected == 1 and log.feed.rejected == 1
     assert reason in board.last_rejection.reason
-    assert list(board.rows) == ["7203@1"] and board.unwatched == 0
-    row = board.rows["7203@1"]
+    assert list(board.rows) == [TOYOTA] and board.unwatched == 0
+    row = board.rows[TOYOTA]
     assert row.quote.last == PRICE and list(row.history) == [PRICE]
     assert log.feed.connections == 1  # a bad frame does not cost the socket
 
@@ -103,14 +106,14 @@ def test_a_non_finite_number_is_never_decoded_into_a_quote(field, value):
 
 async def test_valid_json_in_a_binary_frame_is_a_quote():
     board, _ = await run_board_on([GOOD.encode()], until=lambda board, log: board.received == 1)
-    assert board.rows["7203@1"].quote.last == PRICE and board.rejected == 0
+    assert board.rows[TOYOTA].quote.last == PRICE and board.rejected == 0
 
 
 async def test_a_symbol_never_registered_is_counted_as_unwatched_and_gets_no_row():
     stray = quote(Symbol="9999", SymbolName="知らない銘柄", CurrentPrice=1.0)
     board, _ = await run_board_on([stray, GOOD], until=lambda board, log: board.received == 1)
     assert board.unwatched == 1 and board.rejected == 0
-    assert list(board.rows) == ["7203@1"] and board.rows["7203@1"].quote.last == PRICE
+    assert list(board.rows) == [TOYOTA] and board.rows[TOYOTA].quote.last == PRICE
 
 
 @pytest.mark.parametrize(
@@ -127,7 +130,7 @@ async def test_a_frame_over_1_mib_costs_the_socket_is_counted_and_the_feed_recon
     assert board.rejected == 1 and "1,048,576-byte limit" in board.last_rejection.reason
     closed = next(s for s in log.statuses if s.state == "reconnecting")
     assert "limit" in closed.detail and "1009" in closed.detail
-    assert board.rows["7203@1"].quote.last == PRICE + 1 and list(board.rows["7203@1"].history) == [
+    assert board.rows[TOYOTA].quote.last == PRICE + 1 and list(board.rows[TOYOTA].history) == [
         PRICE,
         PRICE + 1,
     ]
@@ -152,18 +155,18 @@ async def test_the_board_survives_a_stream_of_every_bad_frame_and_shows_the_coun
     ):
         # REST (token, register, the first snapshot) from the real test server, PUSH from the script.
         app = make_app(tmp_path, demo=False, password="pw", base_url=station.base_url,
-                       symbols=[SymbolKey("7203")], rest_transport=forward_to(rest))  # fmt: skip
+                       symbols=[TOYOTA], rest_transport=forward_to(rest))  # fmt: skip
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.board.rejected == expected_rejections, what="every bad frame")
             await wait_for(pilot, lambda: app.feed.connections == 2 and app.feed.status.state == "live")
-            await wait_for(pilot, lambda: app.board.rows["7203@1"].quote.name == MARKUP_NAME)
+            await wait_for(pilot, lambda: app.board.rows[TOYOTA].quote.name == MARKUP_NAME)
             app._update_status()
             await pilot.pause(0.3)  # a frame or two for the table and the panel
             bar = app.status_bar.text
             assert f"rejected {expected_rejections} (a frame over the 1,048,576-byte limit)" in bar
             assert "live" in bar and ", 1 for symbols not on the board" in bar  # the stray 9999
-            assert app.table.order == ["7203@1"] and app.board.unwatched == 1
-            row = app.board.rows["7203@1"]
+            assert app.table.order == [TOYOTA] and app.board.unwatched == 1
+            row = app.board.rows[TOYOTA]
             # The script's prices last (before them, perhaps the real market's REST snapshot).
             assert row.quote.last == PRICE + 1 and list(row.history)[-2:] == [PRICE, PRICE + 1]
             assert all(math.isfinite(price) for price in row.history)
@@ -181,9 +184,9 @@ async def test_text_from_the_station_reaches_the_screen_without_control_characte
         TestServer(seed=1, rate_limit=None) as rest,
     ):
         app = make_app(tmp_path, demo=False, password="pw", base_url=station.base_url,
-                       symbols=[SymbolKey("7203")], rest_transport=forward_to(rest))  # fmt: skip
+                       symbols=[TOYOTA], rest_transport=forward_to(rest))  # fmt: skip
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.feed.received > 0 and app.board.rows["7203@1"].updates > 1)
+            await wait_for(pilot, lambda: app.feed.received > 0 and app.board.rows[TOYOTA].updates > 1)
             await pilot.pause(0.3)
             screen = screen_text(app)
             assert "悪" in screen and "owned" in screen  # shown, as text

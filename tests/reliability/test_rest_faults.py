@@ -85,7 +85,7 @@ async def test_a_real_429_is_waited_out_with_back_off():
         rest = KabuRest(server.base_url, "pw", transport=forward_to(server, log=log))
         async with rest:
             quotes = await asyncio.gather(*(rest.board(key) for key in keys))
-    assert [q.key for q in quotes] == [str(key) for key in keys]
+    assert [q.key for q in quotes] == keys
     assert any(status == 429 for _, _, status in log)  # the station did say "too many"
 
 
@@ -116,7 +116,7 @@ async def test_a_500_on_a_first_snapshot_is_said_in_the_panel_and_the_board_carr
         assert "\n" not in app.panel.outcome
         # PUSH fills the row the snapshot could not.
         await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
-        assert app.feed.status.state == "live" and app.table.order == ["7203@1", "9433@1"]
+        assert app.feed.status.state == "live" and app.table.order == [SymbolKey("7203"), SymbolKey("9433")]
 
 
 async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_station_answers(
@@ -140,9 +140,9 @@ async def test_a_timeout_registering_keeps_the_symbol_and_registers_it_when_the_
         said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
         await wait_for(pilot, said, what="the message")  # (the retry may replace it at once)
         assert "no answer to PUT /register in time" in said()[0]
-        assert app.table.order == ["7203@1", "6758@1"]  # kept
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("6758")]  # kept
         await wait_for(pilot, lambda: "6758@1" in station.registered, what="the retry, socket still up")
-        await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its quotes")
+        await wait_for(pilot, lambda: app.board.rows[SymbolKey("6758")].quote is not None, what="its quotes")
         assert app.feed.connections == 1 and timeouts == 1
 
 
@@ -174,15 +174,19 @@ async def test_a_station_that_fails_registering_keeps_the_row_and_registers_and_
                        symbols=[SymbolKey("7203")], rest_transport=forward_to(quiet, fail_twice))  # fmt: skip
         shown = Outcomes()
         async with app.run_test(size=SIZE, message_hook=shown) as pilot:
-            await wait_for(pilot, lambda: app.board.rows["7203@1"].quote is not None, what="7203's snapshot")
+            await wait_for(
+                pilot, lambda: app.board.rows[SymbolKey("7203")].quote is not None, what="7203's snapshot"
+            )
             await pilot.press("a", *"6758", "enter")
             said = lambda: [text for text in shown if "not registered yet" in text]  # noqa: E731
             await wait_for(pilot, said, what="the message")  # (a retry may replace it soon)
             assert "6758@1 kept on the watchlist" in said()[0] and words in said()[0]
-            assert app.table.order == ["7203@1", "6758@1"]
+            assert app.table.order == [SymbolKey("7203"), SymbolKey("6758")]
             await wait_for(pilot, lambda: "6758@1" in quiet.registered, what="the retries")
-            await wait_for(pilot, lambda: app.board.rows["6758@1"].quote is not None, what="its snapshot")
-            assert app.board.rows["6758@1"].quote.name == "ソニーグループ"
+            await wait_for(
+                pilot, lambda: app.board.rows[SymbolKey("6758")].quote is not None, what="its snapshot"
+            )
+            assert app.board.rows[SymbolKey("6758")].quote.name == "ソニーグループ"
             assert failures == 2 and app.feed.connections == 1
 
 
@@ -205,7 +209,7 @@ async def test_a_refused_connection_unregistering_is_said_and_the_board_carries_
         assert (
             "Connection refused" in app.panel.outcome and "running with the API enabled" in app.panel.outcome
         )
-        assert app.table.order == ["7203@1"]
+        assert app.table.order == [SymbolKey("7203")]
         pushed = app.feed.received
         await wait_for(pilot, lambda: app.feed.received > pushed, what="quotes still coming")
 
@@ -234,7 +238,7 @@ async def test_kabus_refusals_are_shown_in_words_and_the_row_taken_away(
         for code, words in expected.items():
             await pilot.press("a", *code, "enter")
             await wait_for(pilot, lambda w=words: w in app.panel.outcome, what=words)
-            await wait_for(pilot, lambda: app.table.order == ["7203@1"], what="the row taken away")
+            await wait_for(pilot, lambda: app.table.order == [SymbolKey("7203")], what="the row taken away")
         assert "a new token was refused too" in app.panel.outcome
         assert station.registered == ["7203@1"] and app.feed.status.state == "live"
 
@@ -262,7 +266,7 @@ async def test_a_station_not_logged_in_at_start_is_said_and_the_board_registers_
         await wait_for(pilot, lambda: "board of" in app.panel.outcome, what="the first snapshots, refused")
         said = app.status_bar.text + app.panel.outcome
         assert "4001017 login failed: kabuステーション is not logged in" in said
-        assert app.table.order == ["7203@1", "9433@1"] and station.registered == []
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")] and station.registered == []
         logged_in = True
         both = ["7203@1", "9433@1"]
         await wait_for(pilot, lambda: sorted(station.registered) == both, 35, "registered after the login")

@@ -63,7 +63,7 @@ async def test_the_board_rides_out_five_drops_saying_reconnecting_each_time(tmp_
             await wait_for(pilot, back, RESUME_WITHIN, f"quotes after drop {drop}")
             assert any("reconnecting in" in text and "station going away" in text for text in texts), texts
         await wait_for(pilot, lambda: "live" in app.status_bar.text)
-        assert app.table.order == ["7203@1", "9433@1"]
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")]
         assert server.registered == ["7203@1", "9433@1"]
         assert app.board.rejected == 0
 
@@ -81,7 +81,7 @@ async def test_a_station_that_appears_later_is_connected_to_and_given_the_watchl
         async with TestServer(port=port, seed=1, rate_limit=None) as server:
             await wait_until(lambda: log.quotes_on(1) >= 2, 15, "quotes from the late station")
             assert server.registered == ["7203@1", "9433@1"]
-            assert {q.key for q in log.quotes} <= {"7203@1", "9433@1"}
+            assert {q.key for q in log.quotes} <= {SymbolKey("7203"), SymbolKey("9433")}
     finally:
         await log.stop()
     first_live = log.states().index("live")
@@ -103,7 +103,7 @@ async def test_the_board_opens_without_a_station_says_so_and_connects_when_it_ap
         texts = record_status_texts(app.status_bar)
         await wait_for(pilot, lambda: "cannot reach" in app.panel.outcome, what="the panel's message")
         await wait_for(pilot, lambda: any("attempt 2" in t for t in texts), what="a second retry")
-        assert app.table.order == ["7203@1", "9433@1"]  # the board is open, rows and all
+        assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")]  # the board is open, rows and all
         refused = [t for t in texts if "reconnecting in" in t]
         assert refused and all("connection refused" in t for t in refused)
         # An evening station: it pushes nothing, so only the REST snapshots can fill the rows.
