@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from quoteboard import __version__
@@ -112,16 +112,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: bool = False) -> None:
+def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb: str) -> Any:
+    """--demo or --kabu [KEY], one of them; returns the group for more choices."""
     feed = parser.add_mutually_exclusive_group(required=required)
-    feed.add_argument("--demo", action="store_true", help="use the embedded simulated market")
+    feed.add_argument("--demo", action="store_true", help=f"{verb} the embedded simulated market")
     feed.add_argument(
         "--kabu",
         nargs="?",
         const=ASK,
         metavar="KEY",
-        help=f"use Kabu Station; KEY is the API password (else ${KEY_ENV}, else a prompt)",
+        help=f"{verb} Kabu Station; KEY is its API password (else ${KEY_ENV}, else a prompt)",
     )
+    return feed
+
+
+def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: bool = False) -> None:
+    feed = _add_station_choice(parser, required=required, verb="use")
     feed.add_argument(
         "--replay",
         type=Path,
@@ -196,15 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=RELAY_DESCRIPTION,
     )
-    relay_feed = relay.add_mutually_exclusive_group(required=True)
-    relay_feed.add_argument("--demo", action="store_true", help="relay the embedded simulated market")
-    relay_feed.add_argument(
-        "--kabu",
-        nargs="?",
-        const=ASK,
-        metavar="KEY",
-        help=f"relay Kabu Station; KEY is its API password (else ${KEY_ENV}, else a prompt)",
-    )
+    _add_station_choice(relay, required=True, verb="relay")
     relay.add_argument(
         "--kabu-url",
         type=base_url,

@@ -131,6 +131,17 @@ class KabuRest:
             raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
         return info
 
+    async def relay_status(self) -> dict[str, Any] | None:
+        """``/relay/status`` when this base URL is a quoteboard relay's, else None: a station has no
+        such page (nor anything else there that answers, which is also None)."""
+        origin = self.base_url.removesuffix("/kabusapi")
+        try:
+            answer = await self._client.get(f"{origin}/relay/status")
+            status = msgspec.json.decode(answer.content) if answer.is_success else None
+        except (httpx.HTTPError, httpx.InvalidURL, msgspec.DecodeError):
+            return None
+        return status if isinstance(status, dict) and "station" in status else None
+
     async def call(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         """Any authenticated call (``path`` may carry a query), answered as the station sent it: what
         a relay forwards. Raises like the others for an error answer or none."""

@@ -113,3 +113,14 @@ async def test_a_second_takeover_within_a_minute_makes_stream_give_way_and_say_s
     assert code == 1, err
     assert "another program is using the station's PUSH socket" in err and "quoteboard relay" in err
     assert "Traceback" not in err
+
+
+async def test_a_client_can_tell_a_relay_from_a_station():
+    from quoteboard.kabu.rest import KabuRest
+
+    async with TestServer(seed=5, rate_limit=None) as station:
+        relay = RelayServer(FeedSource.kabu(station.base_url, "pw"), port=0, say=lambda line: None)
+        async with relay, KabuRest(relay.base_url) as via, KabuRest(station.base_url) as direct:
+            status = await via.relay_status()
+            assert await direct.relay_status() is None
+    assert status is not None and status["station"]["state"] in ("live", "connecting")
