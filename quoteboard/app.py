@@ -130,6 +130,7 @@ class QuoteboardApp(App[int]):
         self._group = "feed-0"
         self._groups = itertools.count(1)
         self._save_error: str | None = None
+        self._via_relay = False
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._panel_at = 0.0
@@ -218,7 +219,16 @@ class QuoteboardApp(App[int]):
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
+        self._via_relay = False
         self._feed_worker = self._spawn(self._run_feed(feed), "feed")
+        if not self.source.embedded:
+            self._spawn(self._ask_if_relay(feed), "relay?")
+        self._update_status()
+
+    async def _ask_if_relay(self, feed: Feed) -> None:
+        """A Kabu URL may be a quoteboard relay's: the status bar says so (then the board shares the
+        station with other programs rather than taking its one socket)."""
+        self._via_relay = await feed.rest.relay_status() is not None
         self._update_status()
 
     def _spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
@@ -388,6 +398,7 @@ class QuoteboardApp(App[int]):
                 last_message_at=self.board.last_message_at,
                 rejected=self.board.rejected,
                 unwatched=self.board.unwatched,
+                via_relay=self._via_relay,
                 last_rejection=rejection.reason if rejection is not None else None,
                 symbols=len(self.board),
                 max_symbols=self.max_symbols,
@@ -538,6 +549,15 @@ class QuoteboardApp(App[int]):
         cursor = self.table.cursor_key
         self.panel.show_row(self.board.rows.get(cursor) if cursor is not None else None)
 
+    async def action_reconnect(self) -> None:
+        """Start the feed again now: after it gave the station's socket up to another program, or
+        to skip a long back-off."""
+        if self.source.needs_password:
+            self._ask_password(self._source_index)
+            return
+        self._say(f"reconnecting the {self.source.kind} feed…")
+        await self._start_feed()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -554,6 +574,7 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Remove symbol", "Remove the highlighted symbol (d)", self.action_remove)
         yield SystemCommand("Switch feed", "Demo ↔ Kabu Station (f)", self.action_switch_feed)
         yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
+        yield SystemCommand("Reconnect", "Start the feed again now (r)", self.action_reconnect)
         yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
 
 

@@ -45,6 +45,8 @@ class StatusSnapshot:
     sort: str
     #: Well-formed quotes for symbols not on the board (a symbol just removed, or never asked for).
     unwatched: int = 0
+    #: The Kabu URL is a quoteboard relay's, not the station's.
+    via_relay: bool = False
 
 
 def clock_text(epoch: float) -> str:
@@ -56,7 +58,7 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
     now = time.time() if now is None else now
     sep = Text(" │ ", style="dim")
     text = Text()
-    text.append(f" {snap.feed.upper()} ", style="bold reverse")
+    text.append(f" {snap.feed.upper()}{' via relay' if snap.via_relay else ''} ", style="bold reverse")
     text.append(" ")
     status = snap.status
     state = status.state

@@ -124,3 +124,46 @@ async def test_a_client_can_tell_a_relay_from_a_station():
             status = await via.relay_status()
             assert await direct.relay_status() is None
     assert status is not None and status["station"]["state"] in ("live", "connecting")
+
+
+async def test_the_board_through_the_relay_says_so_and_gets_only_its_symbols(tmp_path):
+    from quoteboard.kabu.protocol import SymbolKey
+    from tests.app_support import make_app, wait_for
+
+    async with TestServer(seed=5, rate_limit=None, password=PASSWORD) as station:
+        relay = RelayServer(FeedSource.kabu(station.base_url, PASSWORD), port=0, say=lambda line: None)
+        async with relay, Kabu(relay, PASSWORD) as bot:
+            await bot.register("9433", "6758")
+            app = make_app(tmp_path, demo=False, password=PASSWORD, base_url=relay.base_url,
+                           symbols=[SymbolKey("7203")])  # fmt: skip
+            async with app.run_test(size=(160, 48)) as pilot, bot.push() as ws:
+                await wait_for(pilot, lambda: app.feed is not None and app.feed.received >= 5, what="quotes")
+                await wait_for(pilot, lambda: "KABU via relay" in app.status_bar.text, what="via relay")
+                await frames_of(ws, 3)  # the bot flows beside the board
+                assert app.board.unwatched == 0  # nothing of the bot's reached the board
+                assert sorted(station.registered) == ["6758@1", "7203@1", "9433@1"]
+                assert station.kabu.push.peak == 1
+
+
+async def test_the_board_gives_the_socket_up_on_a_second_takeover_and_r_takes_it_back(tmp_path):
+    from quoteboard.kabu.protocol import SymbolKey
+    from tests.app_support import make_app, wait_for
+
+    async with TestServer(seed=5, rate_limit=None) as station:
+        app = make_app(
+            tmp_path, demo=False, password="pw", base_url=station.base_url, symbols=[SymbolKey("7203")]
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: app.feed is not None and app.feed.received > 0, what="quotes")
+            for _ in range(2):  # a bot that reconnects as often as it is cut off
+                opened = station.kabu.push.opened
+                async with connect(station.websocket_url, ping_interval=None):
+                    back = lambda at=opened: station.kabu.push.opened > at + 1 or app.feed.taken  # noqa: E731
+                    await wait_for(pilot, back,
+                                   what="the board back, or giving way")  # fmt: skip
+            await wait_for(pilot, lambda: "another program" in app.status_bar.text, what="said")
+            assert app.feed.taken and "quoteboard relay" in app.status_bar.text
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.feed.status.state == "live" and not app.feed.taken, what="back")
+            received = app.feed.received
+            await wait_for(pilot, lambda: app.feed.received > received, what="quotes again")
