@@ -67,9 +67,8 @@ def _serve(conn: Any, rate: float) -> None:
 
     async def main() -> None:
         server = TestServer(rate_limit=None)
-        # The paced, stamped station in place of the default one: served is what `asgi` holds.
+        # The paced, stamped station in place of the default one (served from the start).
         server.kabu = KabuStation(rate=rate, rate_limit=None, market=_stamped_market(1))
-        server.asgi = server.kabu.asgi
         async with server:
             conn.send(server.base_url)
             await asyncio.Event().wait()
