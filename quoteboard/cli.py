@@ -52,8 +52,10 @@ RELAY_DESCRIPTION = """\
 Kabu Station serves one PUSH socket, and a new one closes the old: two programs on one
 station cut each other off. The relay holds the station's one socket and one token, and
 serves a Kabu-compatible API to any number of unchanged Kabu clients: point them at
-http://HOST:PORT/kabusapi instead of the station. Each client gets its own token and
-only the symbols it registered; the station holds their union (at most 50, shared).
+http://HOST:PORT/kabusapi instead of the station. Each client gets its own token, and
+its PUSH sockets that present it (X-API-KEY or ?token=) get only the symbols it
+registered (a socket without a token gets every symbol, as at the station); the
+station holds the union of all clients' symbols (at most 50, shared).
 
   quoteboard relay --kabu
       then: quoteboard --kabu --kabu-url http://localhost:18090/kabusapi
@@ -282,6 +284,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--messages", type=positive_int, default=200_000, metavar="N")
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench.add_argument("--tui", action="store_true", help="benchmark the board on screen instead")
+    bench.add_argument(
+        "--relay",
+        action="store_true",
+        help="benchmark `quoteboard relay` against a bare websockets broadcast to the same clients instead",
+    )
+    bench.add_argument(
+        "--clients", type=positive_int, default=100, metavar="N", help="--relay: PUSH clients (default 100)"
+    )
+    bench.add_argument(
+        "--rate",
+        type=positive_float,
+        default=125.0,
+        metavar="R",
+        help="--relay: frames a second the upstream pushes, 50 symbols in all (default 125)",
+    )
+    bench.add_argument(
+        "--window",
+        type=positive_float,
+        default=10.0,
+        metavar="S",
+        help="--relay: seconds measured in each turn, after a 2 s warm-up (default 10)",
+    )
+    bench.add_argument(
+        "--rounds", type=positive_int, default=2, metavar="N", help="--relay: turns of each kind (default 2)"
+    )
     return parser
 
 

@@ -135,8 +135,9 @@ class KabuRest:
         """``/relay/status`` when this base URL is a quoteboard relay's, else None: a station has no
         such page (nor anything else there that answers, which is also None)."""
         origin = self.base_url.removesuffix("/kabusapi")
+        headers = {"X-API-KEY": self._token} if self._token else None  # a relay on a LAN asks for it
         try:
-            answer = await self._client.get(f"{origin}/relay/status")
+            answer = await self._client.get(f"{origin}/relay/status", headers=headers)
             status = msgspec.json.decode(answer.content) if answer.is_success else None
         except (httpx.HTTPError, httpx.InvalidURL, msgspec.DecodeError):
             return None

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime
 import hmac
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -166,6 +167,9 @@ class RelayApp:
         self._routes: dict[SymbolKey, list[LatestQueue]] = {}
         self._firehose: list[LatestQueue] = []
         self._symbol_cache: dict[tuple[str, str], tuple[datetime.date, bytes]] = {}
+        #: Symbols no client wants that the station may still hold (an unregister failed).
+        self._unwanted: set[SymbolKey] = set()
+        self._unwanted_error = ""
         self.forwarded = 0
         feed.on_frame = self._on_frame
         feed.on_quote = self._on_quote
@@ -188,6 +192,7 @@ class RelayApp:
             routes=routes,
             exception_handlers={404: self._not_found, 405: self._not_allowed},
         )
+        self.asgi.router.redirect_slashes = False  # /sendorder/ is an unknown path, not a redirect
 
     # -- upstream -----------------------------------------------------------------------------------
 
@@ -206,7 +211,11 @@ class RelayApp:
 
     def _on_status(self, status: FeedStatus) -> None:
         if status.state in ("live", "reconnecting", "error"):
-            self._say(f"station {status.describe()} ({self.book.count()} symbols)")
+            line = f"station {status.describe()} ({self.book.count()} symbols)"
+            if status.state == "reconnecting" and "closed by the station (code 1000" in status.detail:
+                line += (": another program may have opened the station's PUSH socket; the relay takes it "
+                         "back: point that program at the relay")  # fmt: skip
+            self._say(line)
 
     def _reroute(self) -> None:
         routes: dict[SymbolKey, list[LatestQueue]] = {}
@@ -254,7 +263,10 @@ class RelayApp:
         try:
             body = await _decode(request, _Token)
             if not self._password_ok(body.APIPassword):
-                raise RelayError(400, 4001013, "トークン取得失敗: the password is not the relay's")
+                whose = (
+                    "the relay's password (--password)" if self._password else "the station's API password"
+                )
+                raise RelayError(400, 4001013, f"トークン取得失敗: that is not {whose}")
             peer = _peer(request)
             try:
                 client = self.book.join(peer, self._clock())
@@ -298,27 +310,39 @@ class RelayApp:
     async def unregister(self, request: Request, client: Client) -> Response:
         keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
         async with self._lock:
-            await self._let_go(client, self.book.unregister(client, keys))
+            await self._let_go(f"client {client.id}", self.book.unregister(client, keys))
         return _regist_list(client)
 
     async def unregister_all(self, request: Request, client: Client) -> Response:
         async with self._lock:
-            await self._let_go(client, self.book.unregister_all(client))
+            await self._let_go(f"client {client.id} (unregister/all)", self.book.unregister_all(client))
         return _regist_list(client)
 
-    async def _let_go(self, client: Client | None, gone: list[SymbolKey]) -> None:
-        """Unregister at the station what no client wants any more (the lock held)."""
+    async def _let_go(self, who: str, gone: list[SymbolKey]) -> None:
+        """Unregister at the station what no client wants any more (the lock held). The relay's own
+        call, outside any client's share; one that fails is tried again (:meth:`keep_leases`), or
+        the station would hold symbols no one sees, in the cap everyone shares."""
         self._reroute()
-        if not gone:
-            return
         for key in gone:
             self.latest.pop(key, None)
-        try:
-            await self._upstream(client, lambda: self.feed.unregister(gone))
-        except RelayError as exc:  # the client is done with them all the same
-            self._say(f"unregistering {_names(gone)} at the station failed: {exc}")
+        self._unwanted.update(gone)
+        await self._flush_unwanted(who)
+
+    async def _flush_unwanted(self, who: str) -> None:
+        keys = [key for key in self._unwanted if not self.book.wanted(key)]  # none wanted again since
+        self._unwanted = set(keys)
+        if not keys:
             return
-        self._say(f"unregistered {_names(gone)} ({self.book.count()} at the station)")
+        try:
+            await self._upstream(None, lambda: self.feed.unregister(keys))
+        except RelayError as exc:
+            if exc.message != self._unwanted_error:
+                self._say(f"unregistering {_names(keys)} at the station failed: {exc}; trying again")
+            self._unwanted_error = exc.message
+            return
+        self._unwanted.clear()
+        self._unwanted_error = ""
+        self._say(f"{who}: unregistered {_names(keys)} at the station ({self.book.count()})")
 
     async def board(self, request: Request, client: Client) -> Response:
         key = _symbol(request)
@@ -338,6 +362,8 @@ class RelayApp:
                 self.feed.registry.watch(new)
             self.book.register(client, [key])
             self._reroute()
+        if new:
+            self._say(f"client {client.id} registered {key} by asking its board ({self.book.count()})")
         return Response(answer.content, media_type=_JSON)
 
     async def symbol(self, request: Request, client: Client) -> Response:
@@ -371,7 +397,11 @@ class RelayApp:
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def status(self, request: Request) -> Response:
-        """The relay's state: never a password or a token."""
+        """The relay's state: never a password or a token. With a password, only for loopback and
+        clients with a token (it names clients' addresses and symbols)."""
+        token = request.headers.get("X-API-KEY")
+        if self._password is not None and not _from_loopback(request) and self.book.client(token) is None:
+            return RelayError(401, 4001009, "APIキー不一致: the status needs a client's token").response()
         status = self.feed.status
         now = self._clock()
         return _answer(
@@ -487,10 +517,24 @@ class RelayApp:
             await asyncio.sleep(every)
             for client in self.book.expired(self._clock()):
                 async with self._lock:
+                    symbols = client.regist_list()
                     gone = self.book.leave(client)
-                    released = _names(gone) or "nothing the station had to let go"
-                    self._say(f"client {client.id} left (its lease ran out): unregistering {released}")
-                    await self._let_go(None, gone)
+                    kept = len(symbols) - len(gone)
+                    others = f"; {kept} of its symbols still wanted by others" if kept else ""
+                    self._say(
+                        f"client {client.id} left (no socket, no call for {self.book.lease:g} s){others}"
+                    )
+                    await self._let_go(f"client {client.id}", gone)
+            if self._unwanted:
+                async with self._lock:
+                    await self._flush_unwanted("clean-up")
+
+
+def _from_loopback(request: Request) -> bool:
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
 
 
 def _peer(request: Request) -> str:

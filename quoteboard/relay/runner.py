@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Callable
 from typing import Final, Self
+from urllib.parse import urlsplit
 
 from quoteboard.feed import Feed
 from quoteboard.kabu.errors import KabuClientError
@@ -90,7 +91,17 @@ class RelayServer(EmbeddedServer):
         return f"http://{self._origin}/relay/status"
 
     async def __aenter__(self) -> Self:
+        if not self.source.embedded and _same_place(self.source.base_url, self.host, self.port):
+            raise RelayStartError(
+                f"--kabu-url {self.source.base_url} is this relay itself: give the station's URL"
+            )
         feed = self.feed = await self.source.start()
+        if await feed.rest.relay_status() is not None:
+            await feed.close()
+            raise RelayStartError(
+                f"--kabu-url {self.source.base_url} is a quoteboard relay, not a station: relays do not "
+                "chain; point its clients at it instead"
+            )
         feed.give_way = False  # the relay is the station's one client: it keeps the socket
         upstream_password = self.source.password if not self.source.embedded else None
         self.relay = RelayApp(
@@ -134,6 +145,11 @@ class RelayServer(EmbeddedServer):
             self.feed = None
 
 
+def _same_place(base_url: str, host: str, port: int) -> bool:
+    url = urlsplit(base_url)
+    return port != 0 and url.port == port and is_loopback(url.hostname or "") and is_loopback(host)
+
+
 def run_relay(source: FeedSource, *, say: Callable[[str], object] | None = None, **options: object) -> int:
     """``quoteboard relay`` in the foreground until Ctrl-C; the exit status. ``options`` go to
     :class:`RelayServer`."""
@@ -143,11 +159,12 @@ def run_relay(source: FeedSource, *, say: Callable[[str], object] | None = None,
 
     async def main() -> None:
         async with RelayServer(source, say=say or line, **options) as relay:  # type: ignore[arg-type]
-            where = f"via {source.base_url}" if not source.embedded else "on the demo market"
-            line(
-                f"Kabu API for clients at {relay.base_url}, PUSH {relay.websocket_url}; upstream {where}; "
-                f"status at {relay.status_url}  (Ctrl-C to stop)"
-            )
+            upstream = source.base_url if not source.embedded else "the demo market"
+            line(f"relaying {upstream} (Ctrl-C to stop)")
+            line(f"clients: base URL {relay.base_url}, PUSH {relay.websocket_url}")
+            if not is_loopback(relay.host):
+                line(f"  (on {relay.host}: other machines use this one's address, port {relay.port})")
+            line(f"status: {relay.status_url}")
             await asyncio.Event().wait()
 
     try:

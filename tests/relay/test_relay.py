@@ -87,7 +87,7 @@ async def test_a_client_that_lets_its_lease_lapse_is_released(station):
             assert [c["id"] for c in (await relay_status(relay))["clients"]] == ["c2"]
         answer = await a.call("PUT", "/register", json=Kabu.symbols("7203"))
         assert answer.status_code == 401  # a's token went with it
-    assert any("c1 left" in line and "7203@1" in line for line in lines), lines
+    assert any("c1 left" in line for line in lines) and "client c1: unregistered 7203@1 at the station (1/50)" in lines
 
 
 async def test_orders_are_refused_unless_allowed(relay):
@@ -244,3 +244,30 @@ async def test_the_status_says_station_clients_symbols_and_limit(relay):
 async def relay_status(relay: RelayServer) -> dict:
     async with httpx.AsyncClient() as client:
         return (await client.get(relay.status_url)).json()
+
+
+async def test_a_client_over_its_share_still_leaves_nothing_registered_behind(station, relay):
+    # Twelve boards asked at once pass a client's share of the station's rate (some get 429); letting
+    # them all go is the relay's own call, outside that share, so the station is left with none.
+    from quoteboard.server.catalogue import CATALOGUE
+
+    codes = [key.partition("@")[0] for key in list(CATALOGUE)[:12]]
+    async with Kabu(relay, PASSWORD) as greedy:
+        answers = await asyncio.gather(*(greedy.call("GET", f"/board/{code}@1") for code in codes))
+        assert {a.status_code for a in answers} <= {200, 429, 400}  # 400: past the station's five
+        assert 429 in {a.status_code for a in answers}
+        assert await greedy.unregister_all() == []
+        async with asyncio.timeout(5):
+            while station.registered:
+                await asyncio.sleep(0.05)
+    assert (await relay_status(relay))["symbols"] == []
+
+
+async def test_a_relay_pointed_at_a_relay_or_at_itself_refuses_to_start(relay):
+    with pytest.raises(RelayStartError, match="is a quoteboard relay, not a station"):
+        async with RelayServer(FeedSource.kabu(relay.base_url, PASSWORD), port=0, say=lambda line: None):
+            pass
+    itself = RelayServer(FeedSource.kabu("http://127.0.0.1:18391/kabusapi", PASSWORD), port=18391)
+    with pytest.raises(RelayStartError, match="is this relay itself"):
+        async with itself:
+            pass

@@ -15,6 +15,7 @@ from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from tests.relay.support import Kabu
+from tests.test_cli import aquoteboard
 
 PASSWORD = "station-secret-pw"
 
@@ -42,7 +43,7 @@ async def read_into(ws: ClientConnection, symbols: list[str]) -> None:
         symbols.append(json.loads(await ws.recv())["Symbol"])
 
 
-async def test_py_kabusapi_works_through_the_relay_beside_another_client():
+async def test_py_kabusapi_works_through_the_relay_beside_quoteboard_and_a_raw_client():
     async with TestServer(seed=5, rate_limit=None, password=PASSWORD) as station:
         source = FeedSource.kabu(station.base_url, PASSWORD)
         async with (
@@ -57,8 +58,11 @@ async def test_py_kabusapi_works_through_the_relay_beside_another_client():
                 others: list[str] = []
                 reader = asyncio.create_task(read_into(ws, others))
                 session = asyncio.to_thread(py_kabusapi_session, relay, pushed, enough)
-                token, registered, unregistered = await session
-                assert station.registered == ["7203@1"]  # py-kabusapi's 6758 went, the other's 7203 stayed
+                stream = aquoteboard("stream", "--kabu", PASSWORD, "--kabu-url", relay.base_url,
+                                     "--symbols", "9984", "--count", "5")  # fmt: skip
+                (token, registered, unregistered), (code, out, err) = await asyncio.gather(session, stream)
+                # py-kabusapi's 6758 went; the raw client's 7203 and quoteboard's 9984 stayed
+                assert sorted(station.registered) == ["7203@1", "9984@1"]
                 count = len(others)
                 await asyncio.sleep(1.0)
                 assert len(others) > count and set(others) == {"7203"}  # the other client still flows
@@ -70,3 +74,4 @@ async def test_py_kabusapi_works_through_the_relay_beside_another_client():
     assert [item.Symbol for item in registered.content.RegistList] == ["6758"]  # type: ignore[attr-defined]
     assert unregistered.content.RegistList == []  # type: ignore[attr-defined]
     assert len(pushed) >= 5 and set(pushed) == {"6758"}
+    assert code == 0 and {json.loads(line)["symbol"] for line in out.splitlines()} == {"9984"}, err
