@@ -87,7 +87,8 @@ async def test_a_client_that_lets_its_lease_lapse_is_released(station):
             assert [c["id"] for c in (await relay_status(relay))["clients"]] == ["c2"]
         answer = await a.call("PUT", "/register", json=Kabu.symbols("7203"))
         assert answer.status_code == 401  # a's token went with it
-    assert any("c1 left" in line for line in lines) and "client c1: unregistered 7203@1 at the station (1/50)" in lines
+    assert any("c1 left" in line for line in lines), lines
+    assert "client c1: unregistered 7203@1 at the station (1/50)" in lines
 
 
 async def test_orders_are_refused_unless_allowed(relay):
