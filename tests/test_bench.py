@@ -153,3 +153,100 @@ def test_screen_bench_in_tmux_reports_what_a_failed_board_printed(tmp_path, monk
     with pytest.raises(RuntimeError, match=r"the board exited before the end: .*could not start"):
         screen._run_once(50.0, ["7203@1"], warmup=0.5, window=2.0, use_tmux=True)
     assert time.monotonic() - started < 30  # said at once, not after the deadline
+
+
+# -- bench --relay ---------------------------------------------------------------------------------------
+
+RELAY_REPORT_KEYS = {
+    "clients", "rate", "relay_cpu_ratio", "added_latency_ms_p50", "added_latency_ms_p99", "dropped",
+}  # fmt: skip
+
+
+def test_bench_relay_json_reports_the_cpu_ratio_added_latency_and_drops_on_the_last_line():
+    """A tiny `bench --relay`: four processes, one turn of each kind, a 2 s window."""
+    result = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "bench", "--relay", "--clients", "3", "--rate", "50",
+         "--window", "2", "--rounds", "1", "--json"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report.keys() >= RELAY_REPORT_KEYS
+    assert report["clients"] == 3 and report["rate"] == 50.0
+    assert report["relay_cpu_ratio"] > 0
+    assert report["relay_cpu_ratio"] == pytest.approx(
+        report["relay_cpu_us_per_frame"] / report["bare_cpu_us_per_frame"], rel=1e-2
+    )
+    assert report["added_latency_ms_p99"] == pytest.approx(
+        report["relay_latency_ms_p99"] - report["bare_latency_ms_p99"], abs=1e-3
+    )
+    assert isinstance(report["dropped"], int) and report["dropped"] >= 0
+    turns = report["turns"]
+    assert [turn["kind"] for turn in turns] == ["relay", "bare"]
+    for turn in turns:
+        assert turn["delivered"] > 0 and turn["expected_per_client"] > 0 and turn["closed"] == 0
+        # every client should have every frame of the window: what one lacks is dropped
+        assert turn["delivered"] + turn["dropped"] == 3 * turn["expected_per_client"]
+        assert 0 < turn["latency_ms_p50"] <= turn["latency_ms_p99"] < 5000
+    assert report["frame_bytes"] > 1000  # full board snapshots
+
+
+class _FakeSocket:
+    """What the relay bench's clients read: frames, then a normal close."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = frames
+
+    async def recv(self, decode: bool | None = None) -> bytes:
+        if not self.frames:
+            from websockets.exceptions import ConnectionClosedOK
+            from websockets.frames import Close
+
+            raise ConnectionClosedOK(Close(1000, ""), Close(1000, ""), True)
+        return self.frames.pop(0)
+
+
+def _numbered(seq: int, sent: float) -> bytes:
+    from quoteboard.bench.crowd import PREFIX
+    from quoteboard.bench.processes import JST
+
+    stamp = datetime.fromtimestamp(sent, JST).isoformat(timespec="microseconds")
+    return PREFIX + f'{seq},"Symbol":"7203","CurrentPriceTime":"{stamp}","Exchange":1}}'.encode()
+
+
+async def test_relay_bench_clients_count_the_frames_of_the_window_and_what_each_missed():
+    from quoteboard.bench.crowd import _Client, _result, _Window
+
+    window = _Window()
+    now = time.time()
+    sent = {seq: now - 13 + seq for seq in range(1, 14)}  # one a second, the last one now
+    window.t0, window.t1 = now - 10.5, now - 0.5  # frames 1-2 before it, 3-12 in it, 13 after it
+    everything = [_numbered(seq, sent[seq]) for seq in range(1, 14)]
+    gaps = [_numbered(seq, sent[seq]) for seq in range(1, 14) if seq not in (4, 9)]
+    clients = [_Client(), _Client()]
+    await clients[0].read(_FakeSocket(everything), window)
+    await clients[1].read(_FakeSocket(gaps), window)
+    result = _result(clients, window)
+    assert result["expected_per_client"] == 10
+    assert result["delivered"] == 18 and result["dropped"] == 2 and result["clients_short"] == 1
+    assert result["closed"] == 2  # both sockets closed after their frames
+    assert 1000 < result["latency_ms_p50"] <= result["latency_ms_p99"] < 13000  # sent seconds ago
+
+
+def test_relay_bench_process_that_fails_is_said_in_one_line():
+    from quoteboard.bench.processes import Child, ChildError, bare_main
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/kabusapi"  # nothing listens there any more
+    child = Child("the bare broadcaster", bare_main, url, url.replace("http", "ws"), ["7203@1"])
+    with child, pytest.raises(ChildError, match="the bare broadcaster failed: ConnectError") as failed:
+        child.expect("ready", 60, "start")
+    assert "\n" not in str(failed.value)
+    assert not child.process.is_alive()
+
+
+def test_bench_relay_and_tui_together_exit_2_with_one_line(capsys):
+    status = main(["bench", "--relay", "--tui"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "--relay and --tui" in err

@@ -40,6 +40,13 @@ NO_RSS: Final = "no psutil and no /proc/self/statm on this system"
 
 def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
+    if args.relay:
+        if args.tui:
+            print("quoteboard bench: --relay and --tui are two benchmarks: choose one", file=sys.stderr)
+            return 2
+        from .relay import run_relay_bench
+
+        return run_relay_bench(args)
     if args.tui:
         try:
             from .screen import run_tui_bench
