@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.frames import Frame, Opcode
 
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
@@ -38,7 +39,7 @@ from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
 from quoteboard.secret import Secret
-from quoteboard.server.wsprotocol import PUSH_PATH
+from quoteboard.server.wsprotocol import FRAMED, PUSH_PATH
 
 __all__ = ["MAX_BODY", "UPSTREAM_RATE", "RelayApp", "RelayError"]
 
@@ -122,6 +123,10 @@ class _Socket:
         self.websocket = websocket
         self.client = client
         self.queue = LatestQueue()
+        #: Writes a frame serialized ahead, at once, while the client keeps up: our own server's
+        #: extension (None under another ASGI server: then every frame goes through the queue).
+        framed = websocket.scope.get("extensions", {}).get(FRAMED, {})
+        self.write: Callable[[bytes], bool] | None = framed.get("write")
         self.stopped = asyncio.Event()
         self.close_reason = ""
 
@@ -164,8 +169,8 @@ class RelayApp:
         self._frame = ""
         self._sockets: set[_Socket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
-        self._routes: dict[SymbolKey, list[LatestQueue]] = {}
-        self._firehose: list[LatestQueue] = []
+        self._routes: dict[SymbolKey, list[_Socket]] = {}
+        self._firehose: list[_Socket] = []
         self._symbol_cache: dict[tuple[str, str], tuple[datetime.date, bytes]] = {}
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
@@ -204,10 +209,18 @@ class RelayApp:
         key = SymbolKey(quote.symbol, quote.exchange or 1)
         frame = self._frame
         self.latest[key] = frame
-        for queue in self._routes.get(key, ()):
-            queue.put(key, frame)
-        for queue in self._firehose:
-            queue.put(key, frame)
+        framed: bytes | None = None
+        for sockets in (self._routes.get(key, ()), self._firehose):
+            for socket in sockets:
+                queue, write = socket.queue, socket.write
+                # A socket whose sender is idle gets the frame now, serialized once for all of them;
+                # one that is behind gets it through its queue, where the latest wins.
+                if write is not None and not queue.sending and not queue:
+                    if framed is None:
+                        framed = Frame(Opcode.TEXT, frame.encode()).serialize(mask=False)
+                    if write(framed):
+                        continue
+                queue.put(key, frame)
 
     def _on_status(self, status: FeedStatus) -> None:
         if status.state in ("live", "reconnecting", "error"):
@@ -218,14 +231,14 @@ class RelayApp:
             self._say(line)
 
     def _reroute(self) -> None:
-        routes: dict[SymbolKey, list[LatestQueue]] = {}
+        routes: dict[SymbolKey, list[_Socket]] = {}
         firehose = []
         for socket in self._sockets:
             if socket.client is None:
-                firehose.append(socket.queue)
+                firehose.append(socket)
             else:
                 for key in socket.client.symbols:
-                    routes.setdefault(key, []).append(socket.queue)
+                    routes.setdefault(key, []).append(socket)
         self._routes, self._firehose = routes, firehose
 
     async def _upstream(self, client: Client | None, call: Callable[[], Awaitable[_T]]) -> _T:

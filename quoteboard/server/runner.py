@@ -70,12 +70,17 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
         # create_server only sets SO_REUSEADDR on POSIX, so a port in use is refused on Windows too.
-        return socket.create_server((host, port), family=family)
+        listener = socket.create_server((host, port), family=family)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if isinstance(exc, socket.gaierror):
             reason = f"unknown host ({reason})"
         raise BindError(exc.errno, f"cannot listen on {_netloc(host, port)}: {reason}") from None
+    # create_server's socket says protocol 0, and so do the sockets it accepts; asyncio turns Nagle's
+    # algorithm off (TCP_NODELAY) only for sockets that say IPPROTO_TCP, so every connection kept it
+    # on, and a frame written while the one before was unacknowledged waited for the client's delayed
+    # ACK (40 ms on Linux). The same socket, saying what it is:
+    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
 
 
 def _netloc(host: str, port: int) -> str:

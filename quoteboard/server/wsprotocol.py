@@ -35,16 +35,19 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGISendEvent
 
-__all__ = ["PUSH_PATH", "STUCK_GRACE", "KabuWebSocketProtocol"]
+__all__ = ["FRAMED", "PUSH_PATH", "STUCK_GRACE", "KabuWebSocketProtocol"]
 
 PUSH_PATH: Final = "/kabusapi/websocket"
 #: Seconds a closing connection may wait for a client that reads nothing before it is aborted.
 STUCK_GRACE: Final = 1.0
+#: The ASGI extension in a PUSH socket's scope that writes a frame serialized ahead (the relay's).
+FRAMED: Final = "quoteboard.framed"
 
 
 class _PingDeafServerProtocol(ServerProtocol):
@@ -77,6 +80,20 @@ class KabuWebSocketProtocol(WebSocketsSansIOProtocol):
         # __init__ made the connection a _PingDeafServerProtocol; uvicorn types it as ServerProtocol.
         cast(_PingDeafServerProtocol, self.conn).answer_pings = not self.is_push
         super().handle_connect(event)
+        if self.is_push and self.response.status_code == 101:
+            # The relay sends one frame to many sockets: serialized once, written to each.
+            self.scope["extensions"][FRAMED] = {"write": self.write_framed}
+
+    def write_framed(self, data: bytes) -> bool:
+        """Write a whole server frame serialized ahead (unmasked, no extension) if the socket is open
+        and its client keeps up (the transport under its high-water mark); else write nothing and
+        return False: the caller then sends it the ASGI way, which waits."""
+        if not self.handshake_complete or self.close_sent or self.disconnected or not self.writable.is_set():
+            return False
+        if self.conn.state is not State.OPEN:
+            return False
+        self.transport.write(data)
+        return True
 
     def start_keepalive(self) -> None:
         if not self.is_push:  # the station sends no pings either
