@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -45,6 +44,7 @@ from quoteboard.secret import Secret
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
+from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
 from quoteboard.widgets.register_panel import CodeInput, RegisterPanel, Tone
@@ -148,11 +148,16 @@ class QuoteboardApp(App[int]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
+        with MainRow(id="main"):
             yield QuoteTable(self.board, id="table")
-            yield RegisterPanel(id="panel")
-        yield StatusBar(id="status")
-        yield Footer()
+            with SideColumn(id="side"):
+                yield RegisterPanel(id="panel")
+        with BottomBars(id="bottom"):
+            yield StatusBar(id="status")
+            yield Footer()
+
+    def get_default_screen(self) -> Screen[Any]:
+        return BoardScreen(id="_default")  # Textual's own id for the first screen
 
     @property
     def table(self) -> QuoteTable:

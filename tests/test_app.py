@@ -304,6 +304,35 @@ async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
         assert table.rows_rendered - before == 1
 
 
+async def test_a_repaint_of_table_rows_leaves_the_panel_and_the_bars_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual renders, whole, every widget whose clip overlaps a repaint: the board's containers
+    keep a row's repaint from reaching the panel, the status bar and the footer (see layout.py)."""
+    from textual.widget import Widget
+
+    keys = [SymbolKey(c) for c in ("7203", "9433", "6758", "9984", "8306")]
+    app = make_app(tmp_path, symbols=keys)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app))
+        await app._stop_feed()
+        await pilot.pause(0.6)  # let flashes end
+        rendered: list[str] = []
+        for cls in (Widget, QuoteTable):  # the table draws its lines itself
+
+            def counted(widget: Widget, crop, original=cls.render_lines):
+                rendered.append(type(widget).__name__)
+                return original(widget, crop)
+
+            monkeypatch.setattr(cls, "render_lines", counted)
+        for key in keys[2:]:  # not the highlighted row: the panel has nothing new to show
+            app.board.apply(app.board.rows[key].quote)
+        app._frame()
+        await pilot.pause(0.2)
+        assert "QuoteTable" in rendered
+        assert not {"RegisterPanel", "StatusBar", "Footer"} & set(rendered), rendered
+
+
 async def test_snapshots_are_fetched_only_for_rows_the_socket_has_not_filled(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=[SymbolKey("9433"), SymbolKey("7203")])
     async with app.run_test(size=SIZE) as pilot:
