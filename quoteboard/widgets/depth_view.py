@@ -12,18 +12,20 @@ here, a quarter of the board's CPU budget at Kabu's pace.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, Final
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual.filter import LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from quoteboard.board import Row
 from quoteboard.kabu.protocol import Level, SymbolKey
-from quoteboard.widgets.quote_table import format_price, format_qty, format_signed
+from quoteboard.widgets.quote_table import format_price, format_qty, format_signed, truecolor_filters
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]
 
@@ -152,6 +154,9 @@ class DepthView(Widget):
         for y in range(max(len(old), len(new))):
             if y >= len(old) or y >= len(new) or old[y] != new[y]:
                 self.refresh(Region(0, y, width, 1))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return truecolor_filters(super().get_line_filters())
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

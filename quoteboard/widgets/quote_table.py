@@ -13,7 +13,7 @@ shown as typed. Widths are counted in terminal cells, so full-width Japanese nam
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
@@ -22,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
@@ -32,7 +33,7 @@ from quoteboard.board import FLASH_SECONDS, Board, Row
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
-__all__ = ["SORT_MODES", "QuoteTable", "format_price"]
+__all__ = ["SORT_MODES", "QuoteTable", "format_price", "truecolor_filters"]
 
 #: With a sort on live values, the order is recomputed at most this often (rows jumping about
 #: on every tick are unreadable, and each reorder repaints the whole table).
@@ -84,6 +85,15 @@ def format_time(value: str | None) -> str:
         return BLANK
     _, sep, rest = value.partition("T")
     return rest[:8] if sep else value[:8]
+
+
+def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
+    """The app's line filters but ANSIToTruecolor, for a widget whose styles are all from CSS.
+
+    Outside an ANSI theme those are truecolor, which the filter leaves as they are; it would only
+    copy every repainted line (NO_COLOR's and the dim filter, when on, are kept).
+    """
+    return [line_filter for line_filter in filters if not isinstance(line_filter, ANSIToTruecolor)]
 
 
 def _cell(text: str, width: int, right: bool) -> str:
@@ -300,6 +310,9 @@ class QuoteTable(ScrollView, can_focus=True):
             self._gutter = gutter
             self._cache.clear()
         self._resort()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return truecolor_filters(super().get_line_filters())
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
