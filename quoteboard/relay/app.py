@@ -362,22 +362,7 @@ class RelayApp:
         frame = self.latest.get(key)
         if frame is not None:
             return Response(frame, media_type=_JSON)
-        # The station registers a symbol it is asked the board of (kabusapi #135, #525): that counts
-        # against the cap, so it becomes this client's, as a PUT /register would make it.
-        async with self._lock:
-            try:
-                new = self.book.plan_register([key])
-            except SymbolLimitError as exc:
-                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
-            answer = await self._upstream(client, lambda: self.feed.rest.call("GET", f"/board/{key}"))
-            self.feed.registry.station_added(key)
-            if new:
-                self.feed.registry.watch(new)
-            self.book.register(client, [key])
-            self._reroute()
-        if new:
-            self._say(f"client {client.id} registered {key} by asking its board ({self.book.count()})")
-        return Response(answer.content, media_type=_JSON)
+        return Response(await self._registering_get(client, key, f"/board/{key}", "board"), media_type=_JSON)
 
     async def symbol(self, request: Request, client: Client) -> Response:
         key = _symbol(request)
@@ -386,10 +371,28 @@ class RelayApp:
         cached = self._symbol_cache.get((str(key), addinfo))
         if cached is not None and cached[0] == today:
             return Response(cached[1], media_type=_JSON)
-        path = f"/symbol/{key}?addinfo={addinfo}"
-        answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path))
-        self._symbol_cache[(str(key), addinfo)] = (today, answer.content)
-        return Response(answer.content, media_type=_JSON)
+        body = await self._registering_get(client, key, f"/symbol/{key}?addinfo={addinfo}", "symbol")
+        self._symbol_cache[(str(key), addinfo)] = (today, body)
+        return Response(body, media_type=_JSON)
+
+    async def _registering_get(self, client: Client, key: SymbolKey, path: str, what: str) -> bytes:
+        """GET ``path`` of the station, which registers ``key`` as it answers (Kabu does so for
+        /board and /symbol: kabusapi #135, #525). That counts against the shared cap, so the symbol
+        becomes this client's, as a PUT /register would make it."""
+        async with self._lock:
+            try:
+                new = self.book.plan_register([key])
+            except SymbolLimitError as exc:
+                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+            answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path))
+            self.feed.registry.station_added(key)
+            if new:
+                self.feed.registry.watch(new)
+            self.book.register(client, [key])
+            self._reroute()
+        if new:
+            self._say(f"client {client.id} registered {key} by asking its {what} ({self.book.count()})")
+        return answer.content
 
     async def forward(self, request: Request, client: Client) -> Response:
         path = request.url.path.removeprefix("/kabusapi")

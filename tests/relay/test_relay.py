@@ -272,3 +272,14 @@ async def test_a_relay_pointed_at_a_relay_or_at_itself_refuses_to_start(relay):
     with pytest.raises(RelayStartError, match="is this relay itself"):
         async with itself:
             pass
+
+
+async def test_symbol_is_kept_for_the_day_and_counted_as_the_station_registers_it(station, relay):
+    async with Kabu(relay, PASSWORD) as a:
+        first = await a.call("GET", "/symbol/6758@1")
+        assert first.status_code == 200 and first.json()["Symbol"] == "6758"
+        assert station.registered == ["6758@1"]  # the station registered it, as Kabu does
+        station.kabu.station.unregister_all()  # were it asked again, it would register it again
+        again = await a.call("GET", "/symbol/6758@1")
+        assert again.content == first.content and station.registered == []  # answered by the relay
+        assert await a.unregister() == ["6758@1"]  # it is a's, to let go
