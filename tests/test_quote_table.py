@@ -4,14 +4,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+import pytest
 from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
+from textual.widget import Widget
 
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.widgets.depth_view import DepthView
-from tests.app_support import frozen_demo_server, make_app, wait_for
+from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306")]
+
+
+def textuals(table: Widget) -> list[list[object]]:
+    """The table's lines as Textual's own rendering makes them (through render_line)."""
+    table._styles_cache.clear()
+    return [list(strip) for strip in Widget.render_lines(table, Region(0, 0, *table.size))]
+
+
+def ours(table: Widget) -> list[list[object]]:
+    return [list(strip) for strip in table.render_lines(Region(0, 0, *table.size))]
+
+
+@pytest.mark.parametrize("size", [(160, 48), (90, 20)], ids=["wide", "narrow-and-short"])
+async def test_the_tables_lines_are_the_ones_textual_would_draw(tmp_path: Path, size) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
+        await wait_for(pilot, lambda: not any("waiting" in line for line in table_lines(app)))
+        table = app.table
+        assert ours(table) == textuals(table)  # header, rows, the cursor's row, blank lines
+        # A flashing row, and (narrow) scrolled sideways.
+        row = app.board.rows[SymbolKey("9433")]
+        app.board.apply(msgspec.structs.replace(row.quote, last=row.quote.last + 5))
+        app._frame()
+        if table.virtual_size.width > table.scrollable_content_region.width:
+            table.scroll_to(x=7, animate=False)
+            await pilot.pause(0.1)
+            assert round(table.scroll_x) == 7
+        assert ours(table) == textuals(table)
 
 
 async def test_the_ansi_to_truecolor_filter_left_out_would_change_nothing(tmp_path: Path) -> None:
@@ -31,3 +63,15 @@ async def test_the_ansi_to_truecolor_filter_left_out_would_change_nothing(tmp_pa
             assert [list(line.apply_filter(ansi, background)) for line in lines] == [
                 list(line) for line in lines
             ]
+
+
+async def test_a_style_textual_would_apply_to_the_lines_is_applied(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
+        table = app.table
+        plain = ours(table)
+        table.styles.tint = "red 30%"
+        await pilot.pause(0.1)
+        tinted = ours(table)
+        assert tinted == textuals(table) and tinted != plain

@@ -164,6 +164,8 @@ class QuoteTable(ScrollView, can_focus=True):
         self._cache: dict[SymbolKey, Strip] = {}
         self._flash_until: dict[SymbolKey, float] = {}
         self._styles: dict[str, Style] = {}
+        #: The header and the blank line, as drawn (by header?, scroll_x, width, full width).
+        self._fixed_lines: dict[tuple[bool, int, int, int], Strip] = {}
         self._name_width = NAME_MIN
         #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
         #: and then the scrollbar gutter's, so that Textual, which wants a line as wide as the
@@ -309,6 +311,7 @@ class QuoteTable(ScrollView, can_focus=True):
             self._row_width = row_width
             self._gutter = gutter
             self._cache.clear()
+            self._fixed_lines.clear()
         self._resort()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -317,6 +320,7 @@ class QuoteTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._fixed_lines.clear()
         self._cache.clear()
 
     def _style(self, name: str) -> Style:
@@ -358,26 +362,82 @@ class QuoteTable(ScrollView, can_focus=True):
         regions.append(Region(0, start, width, previous - start + 1))
         self.refresh(*regions)
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The table's lines straight from its row cache, when Textual has nothing to add to them.
+
+        Textual would pass every line the screen repaints through its generic styling (borders,
+        padding, tint, opacity: the table has none of them) and copy it into a new Strip; at
+        Kabu's pace that was a tenth of the board's CPU. With any of those styles set, Textual's
+        own rendering is used, which calls :meth:`render_line`.
+        """
+        if not self._plain():
+            return super().render_lines(crop)
         width = self.scrollable_content_region.width
-        scroll_x = round(self.scroll_x)
-        base = self._style("base")
-        if y == 0:
-            strip = self._header()
-        else:
-            index = round(self.scroll_y) + y - 1
-            if index >= len(self._order):
-                return Strip.blank(width, base)
-            key = self._order[index]
-            cached = self._cache.get(key)
-            if cached is None:
-                cached = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
-            strip = cached
-            if scroll_x == 0 and strip.cell_length == width + self._gutter:
-                return strip  # as wide as Textual wants it: the common case, nothing to make
-            if key == self.cursor_key:
-                base = self._style("cursor-row")
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        full = self.size.width
+        scroll_x, top = round(self.scroll_x), round(self.scroll_y)
+        order, cache, line = self._order, self._cache, self._line
+        count = len(order)
+        strips = []
+        for y in crop.line_range:
+            # The common case inline (a cached row as wide as the line, not scrolled sideways): this
+            # runs for every line of the table each time the screen repaints any of them.
+            index = top + y - 1
+            strip = cache.get(order[index]) if y and index < count and not scroll_x else None
+            if strip is None or strip.cell_length != full:
+                strip = line(y, width, full, scroll_x, top)
+            strips.append(strip)
+        filters = self.get_line_filters()
+        if filters:
+            _, background = self.background_colors
+            for line_filter in filters:
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]
+        x1, x2 = crop.column_span
+        if x1 or x2 != full:
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        width, full = self.scrollable_content_region.width, self.content_region.width
+        return self._line(y, width, full, round(self.scroll_x), round(self.scroll_y))
+
+    def _plain(self) -> bool:
+        """Whether Textual's rendering of the lines would leave them as they are."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)  # padding, border
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and self.opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+        )
+
+    def _line(self, y: int, width: int, full: int, scroll_x: int, top: int) -> Strip:
+        """Line ``y``, ``full`` cells wide: the table's ``width`` cells scrolled by ``scroll_x``, then
+        the scrollbar gutter, as Textual pads a line (with the widget's background)."""
+        index = top + y - 1
+        if y == 0 or index >= len(self._order):  # the header, or a line under the last row
+            which = (y == 0, scroll_x, width, full)
+            strip = self._fixed_lines.get(which)
+            if strip is None:
+                base = self._style("base")
+                strip = (
+                    self._header().crop_extend(scroll_x, scroll_x + width, base)
+                    if y == 0
+                    else Strip.blank(width, base)
+                )
+                strip = self._fixed_lines[which] = strip.adjust_cell_length(full, self._style("gutter"))
+            return strip
+        key = self._order[index]
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
+        if scroll_x == 0 and strip.cell_length == full:
+            return strip  # as wide as Textual wants it: the common case, nothing to make
+        base = self._style("cursor-row" if key == self.cursor_key else "base")
+        return strip.crop_extend(scroll_x, scroll_x + width, base).adjust_cell_length(
+            full, self._style("gutter")
+        )
 
     def _header(self) -> Strip:
         style = self._style("base") + self._style("header")
