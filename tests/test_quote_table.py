@@ -6,12 +6,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from rich.cells import cell_len, set_cell_size
 from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.widget import Widget
 
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.widgets.depth_view import DepthView
+from quoteboard.widgets.quote_table import _cell
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306")]
@@ -75,3 +77,17 @@ async def test_a_style_textual_would_apply_to_the_lines_is_applied(tmp_path: Pat
         await pilot.pause(0.1)
         tinted = ours(table)
         assert tinted == textuals(table) and tinted != plain
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "right"),
+    [("2,748.5", 10, True), ("387,000", 13, True), ("7203@1", 8, False), ("123456789012", 8, True),
+     ("トヨタ自動車", 10, False), ("三菱ＵＦＪフィナンシャル・グループ", 28, False), ("", 8, True),
+     ("\x1b[31m", 8, False)],
+)  # fmt: skip
+def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width: int, right: bool) -> None:
+    cells = cell_len(text)
+    expected = set_cell_size(text, width) if cells > width else (
+        " " * (width - cells) + text if right else text + " " * (width - cells)
+    )  # fmt: skip
+    assert _cell(text, width, right) == expected

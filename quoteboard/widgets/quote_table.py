@@ -63,6 +63,8 @@ COLUMNS: Final = (
 )
 GAP: Final = 1
 BLANK: Final = "—"
+#: Name cells kept at most (names seldom change: one a row, normally).
+NAME_CACHE: Final = 200
 #: The cells of every column but Name, and of the gaps after each column.
 _FIXED_WIDTH: Final = sum(c.width for c in COLUMNS) - NAME_MIN + GAP * len(COLUMNS)
 
@@ -97,11 +99,25 @@ def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
 
 
 def _cell(text: str, width: int, right: bool) -> str:
+    if text.isascii() and text.isprintable():  # one cell a character: the common case, quickly
+        return (text.rjust(width) if right else text.ljust(width))[:width]
     cells = cell_len(text)
     if cells > width:
         return set_cell_size(text, width)
     pad = " " * (width - cells)
     return pad + text if right else text + pad
+
+
+@dataclass(frozen=True, slots=True)
+class _Paint:
+    """A row's styles over its base style (the cursor's or not)."""
+
+    base: Style
+    up: Style
+    down: Style
+    flash_up: Style
+    flash_down: Style
+    muted: Style
 
 
 class QuoteTable(ScrollView, can_focus=True):
@@ -164,8 +180,12 @@ class QuoteTable(ScrollView, can_focus=True):
         self._cache: dict[SymbolKey, Strip] = {}
         self._flash_until: dict[SymbolKey, float] = {}
         self._styles: dict[str, Style] = {}
+        self._paints: dict[bool, _Paint] = {}
         #: The header and the blank line, as drawn (by header?, scroll_x, width, full width).
         self._fixed_lines: dict[tuple[bool, int, int, int], Strip] = {}
+        #: Each row's Code cell, and each name's Name cell, padded: they seldom change.
+        self._code_cells: dict[SymbolKey, str] = {}
+        self._name_cells: dict[str, str] = {}
         self._name_width = NAME_MIN
         #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
         #: and then the scrollbar gutter's, so that Textual, which wants a line as wide as the
@@ -187,6 +207,7 @@ class QuoteTable(ScrollView, can_focus=True):
     def sync_rows(self) -> None:
         """Take the board's set of rows again (after an add or a remove) and repaint everything."""
         self._cache = {k: v for k, v in self._cache.items() if k in self.board.rows}
+        self._code_cells = {k: v for k, v in self._code_cells.items() if k in self.board.rows}
         self._flash_until = {k: v for k, v in self._flash_until.items() if k in self.board.rows}
         self._resort()
         if self.cursor_key not in self._index:
@@ -312,6 +333,8 @@ class QuoteTable(ScrollView, can_focus=True):
             self._gutter = gutter
             self._cache.clear()
             self._fixed_lines.clear()
+            self._code_cells.clear()
+            self._name_cells.clear()
         self._resort()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -320,6 +343,7 @@ class QuoteTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._paints.clear()
         self._fixed_lines.clear()
         self._cache.clear()
 
@@ -450,34 +474,38 @@ class QuoteTable(ScrollView, can_focus=True):
 
     def _render_row(self, row: Row, cursor: bool) -> Strip:
         self.rows_rendered += 1
-        base = self._style("cursor-row" if cursor else "base")
+        paint = self._paint(cursor)
+        base = paint.base
         quote = row.quote
         gap_text = " " * GAP
-        code = _cell(str(row.key), COLUMNS[0].width, False) + gap_text
+        code = self._code_cells.get(row.key)
+        if code is None:
+            code = self._code_cells[row.key] = _cell(str(row.key), COLUMNS[0].width, False) + gap_text
         table_width = self._table_width()
         padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
         if quote is None:
             # (Rare: before the first quote, or refused.) A refusal is said in words, so the text
             # takes the whole row, not just the Name column.
-            muted = base + self._style("muted")
             text = row.note or "waiting for the first quote…"
             waiting = _cell(text, table_width - len(code), False)
-            return self._strip([Segment(code, base), Segment(waiting + padding, muted)])
+            return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])
         direction = row.direction
-        trend = self._style("up") if direction > 0 else self._style("down") if direction < 0 else Style()
         if row.flashing(time.monotonic()):
-            last_style = base + self._style("flash-up" if direction > 0 else "flash-down")
+            last_style = paint.flash_up if direction > 0 else paint.flash_down
         else:
-            last_style = base + trend
+            last_style = paint.up if direction > 0 else paint.down if direction < 0 else base
         change = quote.change
-        change_style = base
-        if change:
-            change_style += self._style("up") if change > 0 else self._style("down")
+        change_style = (paint.up if change > 0 else paint.down) if change else base
         # The code and the name are segments of their own: a name may hold full-width characters,
         # and an SVG screenshot places each segment at its cell and squeezes the text within it,
         # so a name run together with its neighbours would overlap them wherever the font's
         # full-width glyphs are not exactly two cells wide.
-        name = _cell(quote.name or "", self._name_width, False) + gap_text
+        name_text = quote.name or ""
+        name = self._name_cells.get(name_text)
+        if name is None:
+            if len(self._name_cells) >= NAME_CACHE:  # names that keep changing: start again
+                self._name_cells.clear()
+            name = self._name_cells[name_text] = _cell(name_text, self._name_width, False) + gap_text
         segments = [Segment(code, base), Segment(name, base)]
         # The rest as (text, style) per cell, each followed by a gap; the gap between Chg and Chg%
         # takes their style (a coloured space looks the same) so that the two print as one segment.
@@ -492,7 +520,7 @@ class QuoteTable(ScrollView, can_focus=True):
             (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text + padding, base),
         )
         # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
-        # (Styles compare by identity: they come from self._style, and Rich caches Style sums.)
+        # (Styles compare by identity: they come from _paint, made once per style change.)
         run, run_style = "", base
         for text, style in cells:
             if style is run_style:
@@ -504,6 +532,21 @@ class QuoteTable(ScrollView, can_focus=True):
         if run:
             segments.append(Segment(run, run_style))
         return self._strip(segments)
+
+    def _paint(self, cursor: bool) -> _Paint:
+        """The styles of a row, each with the row's base under it, made once per style change."""
+        paint = self._paints.get(cursor)
+        if paint is None:
+            base = self._style("cursor-row" if cursor else "base")
+            paint = self._paints[cursor] = _Paint(
+                base=base,
+                up=base + self._style("up"),
+                down=base + self._style("down"),
+                flash_up=base + self._style("flash-up"),
+                flash_down=base + self._style("flash-down"),
+                muted=base + self._style("muted"),
+            )
+        return paint
 
     def _strip(self, segments: list[Segment]) -> Strip:
         """A row's strip: its ``_row_width`` cells, then the scrollbar gutter's, which lie under the
