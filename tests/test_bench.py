@@ -129,7 +129,8 @@ def test_screen_bench_in_tmux_draws_the_board_on_the_pane(monkeypatch):
     real_sleep = screen.time.sleep
 
     def sleep_and_look(seconds: float) -> None:
-        panes = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"quoteboard-bench-{os.getpid()}"],
+        session = f"quoteboard-bench-{os.getpid()}"
+        panes = subprocess.run([*screen._TMUX, "capture-pane", "-p", "-t", session],
                                capture_output=True, text=True).stdout  # fmt: skip
         seen.append(panes)
         real_sleep(seconds)

@@ -209,7 +209,7 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
                 f"{' '.join(_quote(part) for part in command)}; echo $? > {_quote(str(exited))}; sleep 600"
             )
             subprocess.run(
-                ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell],
+                [*_TMUX, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell],
                 check=True,
             )
             process = None
@@ -228,7 +228,7 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
             result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         finally:
             if use_tmux:
-                subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+                subprocess.run([*_TMUX, "kill-session", "-t", session], check=False, capture_output=True)
             elif process is not None:
                 process.kill()
                 process.wait()
@@ -243,9 +243,14 @@ def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tm
     return result
 
 
+#: A tmux server of the bench's own (its own socket): the user's sessions, and a kill-server of
+#: theirs, and the bench's stay out of each other's way.
+_TMUX: Final = ("tmux", "-L", f"quoteboard-bench-{os.getpid()}")
+
+
 def _last_words(session: str) -> str:
     """The last lines a failed board left on its tmux pane (its traceback, say), as one line."""
-    pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True)
+    pane = subprocess.run([*_TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True)
     lines = [line.strip() for line in pane.stdout.splitlines() if line.strip()]
     return " | ".join(lines[-3:]) or "it printed nothing"
 
