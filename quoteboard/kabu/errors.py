@@ -38,7 +38,7 @@ __all__ = [
     "explain",
 ]
 
-#: English explanations for the codes a board meets (official list: shared/kabusapi/error-codes.tsv).
+#: English explanations for the codes a board meets (official list: contract/kabusapi/error-codes.tsv).
 EXPLANATIONS: Final[dict[int, str]] = {
     4001001: "internal error in kabuステーション (its log file says more)",
     4001006: "too many API calls: the station allows about 10 requests a second",
