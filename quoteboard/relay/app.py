@@ -164,9 +164,9 @@ class RelayApp:
         self._clock = clock
         self._pacer = _Pacer(clock=clock)
         self._lock = asyncio.Lock()  # registrations change the union one at a time
-        #: The latest frame of each symbol, as the station pushed it (Kabu's are text frames).
-        self.latest: dict[SymbolKey, str] = {}
-        self._frame = ""
+        #: The latest frame of each symbol, the bytes the station pushed (Kabu's are text frames).
+        self.latest: dict[SymbolKey, bytes] = {}
+        self._frame = b""
         self._sockets: set[_Socket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
         self._routes: dict[SymbolKey, list[_Socket]] = {}
@@ -175,7 +175,6 @@ class RelayApp:
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
         self._unwanted_error = ""
-        self.forwarded = 0
         feed.on_frame = self._on_frame
         feed.on_quote = self._on_quote
         feed.on_status = self._on_status
@@ -202,11 +201,10 @@ class RelayApp:
     # -- upstream -----------------------------------------------------------------------------------
 
     def _on_frame(self, frame: bytes, received_at: float) -> None:
-        # Decoded once for every socket (ASGI sends text as str); its quote follows at once.
-        self._frame = frame.decode("utf-8", "replace")
+        self._frame = frame  # its quote follows at once (on_quote)
 
     def _on_quote(self, quote: Quote) -> None:
-        key = SymbolKey(quote.symbol, quote.exchange or 1)
+        key = quote.key
         frame = self._frame
         self.latest[key] = frame
         framed: bytes | None = None
@@ -217,7 +215,7 @@ class RelayApp:
                 # one that is behind gets it through its queue, where the latest wins.
                 if write is not None and not queue.sending and not queue:
                     if framed is None:
-                        framed = Frame(Opcode.TEXT, frame.encode()).serialize(mask=False)
+                        framed = Frame(Opcode.TEXT, frame).serialize(mask=False)
                     if write(framed):
                         continue
                 queue.put(key, frame)
@@ -398,7 +396,6 @@ class RelayApp:
         path = request.url.path.removeprefix("/kabusapi")
         query = f"?{request.url.query}" if request.url.query else ""
         answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path + query))
-        self.forwarded += 1
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def order(self, request: Request, client: Client) -> Response:
@@ -509,7 +506,8 @@ class RelayApp:
         while True:
             frame = await queue.get()
             try:
-                await websocket.send_text(frame)
+                # A text frame, as the station sent it (ASGI takes text as str).
+                await websocket.send_text(frame.decode("utf-8", "replace"))
             except (WebSocketDisconnect, RuntimeError):
                 return
 

@@ -26,7 +26,7 @@ class LatestQueue:
     """Frames waiting for one socket, at most one per symbol, oldest symbol first."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._frames: dict[SymbolKey, str] = {}
+        self._frames: dict[SymbolKey, bytes] = {}
         self._ready = asyncio.Event()
         self._clock = clock
         #: Frames replaced unsent by a newer one of the same symbol.
@@ -39,7 +39,7 @@ class LatestQueue:
     def __len__(self) -> int:
         return len(self._frames)
 
-    def put(self, key: SymbolKey, frame: str) -> None:
+    def put(self, key: SymbolKey, frame: bytes) -> None:
         frames = self._frames
         if key in frames:
             self.dropped += 1
@@ -48,7 +48,7 @@ class LatestQueue:
         frames[key] = frame
         self._ready.set()
 
-    async def get(self) -> str:
+    async def get(self) -> bytes:
         """The frame of the symbol that has waited longest, waiting for one if there is none."""
         while not self._frames:
             self.sending = False
