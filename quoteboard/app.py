@@ -20,7 +20,7 @@ import contextlib
 import gc
 import itertools
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -134,6 +134,12 @@ class QuoteboardApp(App[int]):
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._panel_at = 0.0
+        #: Called with every decoded quote after the board (alerts, positions): keep them O(1).
+        self.quote_watchers: list[Callable[[Quote], None]] = []
+        #: Symbols kept registered though not on the list on screen, by who wants them ("alerts",
+        #: "positions"). The station gets the union, the list on screen first (see _watched_keys).
+        self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
+        self._syncing: Worker[None] | None = None
 
     @property
     def source(self) -> FeedSource:
@@ -217,7 +223,7 @@ class QuoteboardApp(App[int]):
         self._group = f"feed-{next(self._groups)}"
         feed = await self.source.start(self.max_symbols)
         feed.registry.replace_watch(self._watched_keys())
-        feed.on_quote = self.board.apply
+        feed.on_quote = self._on_quote
         feed.on_reject = self.board.reject
         feed.on_registered = lambda keys: self._registered_late(feed, keys)
         feed.on_refused = self._refused_by_station
@@ -357,8 +363,64 @@ class QuoteboardApp(App[int]):
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             self._say(f"board of {key} failed: {exc}{more}", "error")
 
+    def _on_quote(self, quote: Quote) -> None:
+        self.board.apply(quote)
+        for watcher in self.quote_watchers:
+            watcher(quote)
+
     def _watched_keys(self) -> list[SymbolKey]:
-        return list(self.board.rows)
+        """What the station should hold: the list on screen, then the pinned symbols, to the cap."""
+        keys = dict.fromkeys(self.board.rows)
+        for pinned in self._pinned.values():
+            keys.update(dict.fromkeys(pinned))
+        return list(keys)[: self.max_symbols]
+
+    def set_pinned(self, owner: str, keys: Iterable[SymbolKey]) -> None:
+        """``owner``'s symbols (armed alerts', positions') are to stay registered, on screen or not."""
+        keys = tuple(keys)
+        if self._pinned.get(owner, ()) == keys:
+            return
+        self._pinned[owner] = keys
+        self.sync_registration()
+
+    def sync_registration(self) -> None:
+        """Register and unregister the difference between what the feed watches and
+        :meth:`_watched_keys` (a list switched, an alert armed), in a worker, one at a time."""
+        if self.feed is None:
+            return
+        feed = self.feed
+
+        async def sync() -> None:
+            # Until nothing differs: the wanted set may change while a call is on the way.
+            while True:
+                wanted = self._watched_keys()
+                current = feed.registry.watched
+                refused = feed.registry.refused
+                gone = [key for key in current if key not in wanted]
+                new = [key for key in wanted if key not in current and key not in refused]
+                if not gone and not new:
+                    return
+                try:
+                    if gone:
+                        await feed.unregister(gone)
+                    for key in new:  # one by one: Kabu refuses a whole PUT for one unknown symbol
+                        try:
+                            await feed.register([key])
+                        except KabuError as exc:
+                            if not exc.refuses_symbols:
+                                raise
+                            feed.registry.station_refused(key, exc)
+                            self.board.refuse(key, f"not registered on {feed.name}: {exc}")
+                except KabuClientError as exc:
+                    self._say(f"registering failed: {exc}", "error")
+                    return
+                fill = [key for key in new if key in self.board.rows and feed.registry.is_watched(key)]
+                if fill:
+                    await self._fetch_boards(feed, fill).wait()
+
+        if self._syncing is not None and self._syncing.is_running:
+            self._syncing.cancel()
+        self._syncing = self._spawn(sync(), "sync")
 
     # -- the frame clock -------------------------------------------------------------------------
 
@@ -466,6 +528,8 @@ class QuoteboardApp(App[int]):
         self._drop(key)
         if refused:  # the station never registered it: nothing to unregister
             self._say(f"{key} removed")
+        elif key in self._watched_keys():  # an armed alert or a position keeps it registered
+            self._say(f"{key} removed from the list; still registered for its alerts or position")
         elif self.feed is not None:
             self._unregister_symbol(self.feed, key)
 
@@ -491,7 +555,7 @@ class QuoteboardApp(App[int]):
     def _save(self) -> None:
         if self._store is None:
             return
-        error = self._store.save(Watchlist(symbols=self._watched_keys(), sort=self.table.sort_mode))
+        error = self._store.save(Watchlist(symbols=list(self.board.rows), sort=self.table.sort_mode))
         if error and error != self._save_error:
             self.notify(error, title="watchlist not saved", severity="error", timeout=12)
         self._save_error = error
