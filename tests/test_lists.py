@@ -213,3 +213,20 @@ async def test_a_list_past_the_cap_marks_its_extra_rows_and_the_status_bar_says_
         assert app.board.rows[SONY].note is None
         await wait_for(pilot, lambda: "not registered" not in app.status_bar.text)
     assert store.load().watchlist.symbols == [KDDI, SONY]
+
+
+async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, monkeypatch) -> None:
+    from quoteboard.cli import build_parser
+    from quoteboard.launch import board_app
+    from quoteboard.source import FeedSource
+    from quoteboard.watchlist import CONFIG_DIR_ENV
+
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path))
+    args = build_parser().parse_args(["--demo", "--list", " banks "])
+    assert args.list == "banks"
+    app = board_app(FeedSource("demo", server=frozen_demo_server), FeedSource.kabu(), symbols=[],
+                    list_name=args.list)  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert app.lists.shown == "banks" and app.lists.names == ["main", "banks"]
+    assert WatchlistStore(tmp_path / "watchlist.toml").load().lists.shown == "banks"
