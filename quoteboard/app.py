@@ -594,9 +594,12 @@ class QuoteboardApp(App[int]):
 
         self._spawn(unregister(), "unregister")
 
-    def _save(self) -> None:
-        # The shown list follows the board's rows and the table's sort, saved or not (a replay).
+    def _keep_shown(self) -> None:
+        """The shown list takes the board's rows and the table's sort (in memory)."""
         self.lists.lists[self.lists.shown] = Watchlist(list(self.board.rows), self.table.sort_mode)
+
+    def _save(self) -> None:
+        self._keep_shown()  # saved or not (a replay's board), the lists follow the board
         if self._store is None:
             return
         error = self._store.save(self.lists)
@@ -736,7 +739,7 @@ class QuoteboardApp(App[int]):
         sort; the station gets the difference. ``keep``: the list leaving keeps the board's rows and
         sort (not when it was just deleted)."""
         if keep:
-            self._save()
+            self._keep_shown()
         self.lists.shown = name
         watchlist = self.lists.current
         self.board.replace(watchlist.symbols)
@@ -751,6 +754,11 @@ class QuoteboardApp(App[int]):
         self._save()
         self._update_status()
         self.sync_registration()
+
+    @on(ListTabs.Selected)
+    def _tab_clicked(self, event: ListTabs.Selected) -> None:
+        if event.name in self.lists.lists:
+            self.show_list(event.name)
 
     def action_next_list(self) -> None:
         self._step_list(1)

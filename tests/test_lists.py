@@ -55,6 +55,10 @@ async def test_three_lists_made_switched_and_restored_after_a_restart(tmp_path: 
         assert app.lists.shown == "tech" and list(app.board.rows) == [SONY]
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert app.lists.shown == "banks"
+        await pilot.click("#tabs", offset=(tab_line(app).index("tech") + 1, 0))
+        assert app.lists.shown == "tech"
+        await pilot.click("#tabs", offset=(tab_line(app).index("banks"), 0))
+        assert app.lists.shown == "banks"
         assert app.focused is app.table  # the tabs take no focus
     again = make_app(tmp_path)
     async with again.run_test(size=SIZE) as pilot:
@@ -230,3 +234,14 @@ async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, mo
         await pilot.pause(0.2)
         assert app.lists.shown == "banks" and app.lists.names == ["main", "banks"]
     assert WatchlistStore(tmp_path / "watchlist.toml").load().lists.shown == "banks"
+
+
+def test_a_click_finds_its_tab_by_terminal_cells_full_width_names_included() -> None:
+    from quoteboard.widgets.list_tabs import tab_at, tabs_text
+
+    names = ["main", "長期保有", "b"]
+    text = tabs_text(names, "main").plain
+    assert text.startswith(" main   長期保有   b ")
+    assert [tab_at(names, x) for x in (0, 5, 6, 7, 16, 17, 18, 20, 21)] == [
+        "main", "main", None, "長期保有", "長期保有", None, "b", "b", None,
+    ]  # fmt: skip

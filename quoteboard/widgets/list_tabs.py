@@ -7,8 +7,12 @@ only when a list is made, renamed, deleted or switched to.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import Static
 
 __all__ = ["ListTabs", "tabs_text"]
@@ -27,8 +31,25 @@ def tabs_text(names: Sequence[str], shown: str) -> Text:
     return text
 
 
+def tab_at(names: Sequence[str], x: int) -> str | None:
+    """The name whose tab covers cell ``x`` of :func:`tabs_text`, if any."""
+    start = 0
+    for name in names:
+        end = start + cell_len(name) + 2  # the label and its padding; the gap after is no tab's
+        if start <= x < end:
+            return name
+        start = end + 1
+    return None
+
+
 class ListTabs(Static):
-    """The watchlists' names; :meth:`show` redraws them."""
+    """The watchlists' names; :meth:`show` redraws them. A click on a name posts :class:`Selected`."""
+
+    @dataclass
+    class Selected(Message):
+        """A tab was clicked."""
+
+        name: str
 
     DEFAULT_CSS = """
     ListTabs { height: 1; background: $panel; color: $text; }
@@ -42,3 +63,8 @@ class ListTabs(Static):
     def show(self, names: Sequence[str], shown: str) -> None:
         self.names, self.shown = list(names), shown
         self.update(tabs_text(self.names, shown), layout=False)  # one line, always: no relayout
+
+    def on_click(self, event: events.Click) -> None:
+        name = tab_at(self.names, event.x)
+        if name is not None and name != self.shown:
+            self.post_message(self.Selected(name))
