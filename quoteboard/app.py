@@ -69,6 +69,7 @@ PANEL_SECONDS: Final = 0.2
 #: With ``tune_gc``: the start-up heap is frozen this long after mount, and the youngest GC
 #: generation is collected after this many allocations instead of Python's 700 (see settle_gc).
 SETTLE_GC_SECONDS: Final = 1.0
+GC_GEN0_THRESHOLD: Final = 10_000
 #: Switching lists registers one symbol at a time when the station refuses a batch: this many a
 #: second at most, under Kabu's ~10 requests/s (the snapshots that follow are paced the same).
 REGISTER_PER_SECOND: Final = 8.0
@@ -76,7 +77,6 @@ REGISTER_PER_SECOND: Final = 8.0
 OVER_CAP_NOTE: Final = (
     "not registered: over Kabu's limit of {cap} symbols (list on screen, alerts, positions)"
 )
-GC_GEN0_THRESHOLD: Final = 10_000
 
 
 class QuoteboardApp(App[int]):
@@ -743,6 +743,9 @@ class QuoteboardApp(App[int]):
         self.lists.shown = name
         watchlist = self.lists.current
         self.board.replace(watchlist.symbols)
+        if self.feed is not None:  # refused before on this feed: said again, not asked again
+            for key, exc in self.feed.registry.refused.items():
+                self.board.refuse(key, f"not registered on {self.feed.name}: {exc}")
         self.table.sort_mode = watchlist.sort
         self.table.sync_rows()
         if self.board.rows:

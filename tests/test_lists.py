@@ -245,3 +245,21 @@ def test_a_click_finds_its_tab_by_terminal_cells_full_width_names_included() -> 
     assert [tab_at(names, x) for x in (0, 5, 6, 7, 16, 17, 18, 20, 21)] == [
         "main", "main", None, "長期保有", "長期保有", None, "b", "b", None,
     ]  # fmt: skip
+
+
+async def test_a_symbol_the_station_refused_stays_marked_when_its_list_comes_back(tmp_path: Path) -> None:
+    store = WatchlistStore(tmp_path / "watchlist.toml")
+    lists = Watchlists.single(Watchlist([TOYOTA]))
+    lists.create("other", Watchlist([KDDI, SymbolKey("1111")]))
+    assert store.save(lists) is None
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: quoted(app))
+        await pilot.press("right_square_bracket")
+        unknown = SymbolKey("1111")
+        await wait_for(pilot, lambda: "4002001" in (app.board.rows[unknown].note or ""), what="the refusal")
+        await wait_for(pilot, lambda: app.board.rows[KDDI].quote is not None)
+        assert set(app.server.registered) == {"9433@1"}
+        await pilot.press("left_square_bracket", "right_square_bracket")
+        assert "4002001" in (app.board.rows[unknown].note or "")
+        assert list(app.board.rows) == [KDDI, unknown]  # kept on its list
