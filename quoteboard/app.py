@@ -43,7 +43,7 @@ from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
 from quoteboard.source import FeedSource
-from quoteboard.watchlist import LoadResult, Watchlist, Watchlists, WatchlistStore
+from quoteboard.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn, TopBar
 from quoteboard.widgets.list_name_screen import ListNameScreen
@@ -204,7 +204,8 @@ class QuoteboardApp(App[int]):
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
         self.lists = loaded.lists
-        fresh = self.lists == Watchlists()  # nothing saved yet: the demo may fill the one list
+        # Nothing saved yet: the demo may fill the one list (a list asked for by name starts empty).
+        fresh = self.lists == Watchlists() and self._list_name in (None, MAIN)
         self._open_named_list()
         keys = list(self.lists.current.symbols)
         for key in self._extra_symbols:

@@ -165,7 +165,8 @@ class Board:
         row.quote = quote
 
     def apply(self, quote: Quote) -> bool:
-        """Store a decoded quote. Returns False (and counts it) if its symbol is not watched."""
+        """Store a decoded quote. Returns False if its symbol has no row: a pinned symbol's quote is
+        kept with its parked row, any other is counted in :attr:`unwatched`."""
         self.last_message_at = quote.received_at or time.time()
         # Found with the plain tuple (code, exchange) that equals the row's SymbolKey and hashes like
         # it: built without a call, where Quote.key (the same rule: no exchange is the TSE) costs a

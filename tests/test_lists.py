@@ -179,6 +179,7 @@ async def test_list_option_opens_that_list_making_it_if_new(tmp_path: Path) -> N
         assert app.lists.names == ["main", "banks", "fresh"] and len(app.board) == 0
         assert "fresh" in tab_line(app)
     loaded = store.load()
+    assert loaded.lists.lists["fresh"] == Watchlist()
     assert loaded.lists.shown == "fresh" and loaded.lists.lists["banks"] == Watchlist([MUFG])
 
 
@@ -233,6 +234,7 @@ async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, mo
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         assert app.lists.shown == "banks" and app.lists.names == ["main", "banks"]
+        assert len(app.board) == 0  # on a first start too: the demo's names go to no list asked for
     assert WatchlistStore(tmp_path / "watchlist.toml").load().lists.shown == "banks"
 
 
