@@ -16,6 +16,7 @@ in the register panel (tests watch the messages with ``run_test(message_hook=...
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import itertools
@@ -42,9 +43,11 @@ from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
 from quoteboard.source import FeedSource
-from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
+from quoteboard.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
 from quoteboard.widgets.help_screen import HelpScreen
-from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn
+from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn, TopBar
+from quoteboard.widgets.list_name_screen import ListNameScreen
+from quoteboard.widgets.list_tabs import ListTabs
 from quoteboard.widgets.password_screen import PasswordScreen
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
 from quoteboard.widgets.register_panel import CodeInput, RegisterPanel, Tone
@@ -67,6 +70,13 @@ PANEL_SECONDS: Final = 0.2
 #: generation is collected after this many allocations instead of Python's 700 (see settle_gc).
 SETTLE_GC_SECONDS: Final = 1.0
 GC_GEN0_THRESHOLD: Final = 10_000
+#: Switching lists registers one symbol at a time when the station refuses a batch: this many a
+#: second at most, under Kabu's ~10 requests/s (the snapshots that follow are paced the same).
+REGISTER_PER_SECOND: Final = 8.0
+#: The note on a row of the list on screen past the cap (the station is not asked for it).
+OVER_CAP_NOTE: Final = (
+    "not registered: over Kabu's limit of {cap} symbols (list on screen, alerts, positions)"
+)
 
 
 class QuoteboardApp(App[int]):
@@ -112,8 +122,13 @@ class QuoteboardApp(App[int]):
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         record: Path | None = None,
         tune_gc: bool = False,
+        list_name: str | None = None,
     ) -> None:
         super().__init__()
+        #: Every watchlist and the one shown (the board's rows are the shown one's).
+        self.lists = Watchlists()
+        #: ``--list NAME``: the list to open, made if it does not exist.
+        self._list_name = list_name
         self._tune_gc = tune_gc
         self._sources = list(sources)
         self._source_index = 0
@@ -154,6 +169,8 @@ class QuoteboardApp(App[int]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        with TopBar(id="top"):
+            yield ListTabs(id="tabs")
         with MainRow(id="main"):
             yield QuoteTable(self.board, id="table")
             with SideColumn(id="side"):
@@ -182,26 +199,30 @@ class QuoteboardApp(App[int]):
         self._table = self.query_one(QuoteTable)
         self._panel = self.query_one(RegisterPanel)
         self._status_bar = self.query_one(StatusBar)
-        loaded = self._store.load() if self._store is not None else LoadResult(Watchlist())
+        self._tabs = self.query_one(ListTabs)
+        loaded = self._store.load() if self._store is not None else LoadResult(Watchlists())
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
-        keys = list(loaded.watchlist.symbols)
+        self.lists = loaded.lists
+        # Nothing saved yet: the demo may fill the one list (a list asked for by name starts empty).
+        fresh = self.lists == Watchlists() and self._list_name in (None, MAIN)
+        self._open_named_list()
+        keys = list(self.lists.current.symbols)
         for key in self._extra_symbols:
             if key not in keys:
                 keys.append(key)
         kind = self.source.kind
-        if not keys and kind == "demo":
+        if not keys and kind == "demo" and fresh:
             keys = list(DEMO_WATCHLIST)
         elif not keys and kind == "replay":
             self._say("the recording names no symbol: press a to add one", "error")
-        for key in keys[: self.max_symbols]:
+        for key in keys:  # all of them: those past the cap are marked, not dropped
             self.board.add(key)
-        if len(keys) > self.max_symbols:
-            self.notify(f"only the first {self.max_symbols} of {len(keys)} symbols are watched "
-                        "(Kabu's limit)", severity="warning")  # fmt: skip
-        sort = loaded.watchlist.sort
+        sort = self.lists.current.sort
         self.table.sort_mode = sort if sort in SORT_MODES else "added"
         self.table.sync_rows()
+        self._mark_over_cap()
+        self._show_tabs()
         self._save()
         self.table.focus()
         if not keys:
@@ -381,6 +402,8 @@ class QuoteboardApp(App[int]):
         if self._pinned.get(owner, ()) == keys:
             return
         self._pinned[owner] = keys
+        self.board.pinned = frozenset(itertools.chain.from_iterable(self._pinned.values()))
+        self._mark_over_cap()
         self.sync_registration()
 
     def sync_registration(self) -> None:
@@ -403,14 +426,8 @@ class QuoteboardApp(App[int]):
                 try:
                     if gone:
                         await feed.unregister(gone)
-                    for key in new:  # one by one: Kabu refuses a whole PUT for one unknown symbol
-                        try:
-                            await feed.register([key])
-                        except KabuError as exc:
-                            if not exc.refuses_symbols:
-                                raise
-                            feed.registry.station_refused(key, exc)
-                            self.board.refuse(key, f"not registered on {feed.name}: {exc}")
+                    if new:
+                        await self._register_paced(feed, new)
                 except KabuClientError as exc:
                     self._say(f"registering failed: {exc}", "error")
                     return
@@ -421,6 +438,26 @@ class QuoteboardApp(App[int]):
         if self._syncing is not None and self._syncing.is_running:
             self._syncing.cancel()
         self._syncing = self._spawn(sync(), "sync")
+
+    async def _register_paced(self, feed: Feed, keys: list[SymbolKey]) -> None:
+        """Register ``keys`` in one PUT; if Kabu refuses the batch for one unknown symbol, one by
+        one under its rate limit, marking those refused. Other errors are raised."""
+        try:
+            await feed.register(keys)
+            return
+        except KabuError as exc:
+            if not exc.refuses_symbols:
+                raise
+        for i, key in enumerate(keys):
+            if i:
+                await asyncio.sleep(1.0 / REGISTER_PER_SECOND)
+            try:
+                await feed.register([key])
+            except KabuError as exc:
+                if not exc.refuses_symbols:
+                    raise
+                feed.registry.station_refused(key, exc)
+                self.board.refuse(key, f"not registered on {feed.name}: {exc}")
 
     # -- the frame clock -------------------------------------------------------------------------
 
@@ -469,6 +506,7 @@ class QuoteboardApp(App[int]):
                 last_rejection=rejection.reason if rejection is not None else None,
                 symbols=len(self.board),
                 max_symbols=self.max_symbols,
+                unregistered=self._over_cap(),
                 sort=self.table.sort_mode,
             )
         )
@@ -490,7 +528,7 @@ class QuoteboardApp(App[int]):
             self.table.move_cursor_to(key)
             self._say(f"{key} is already on the board")
             return
-        if len(self.board) >= self.max_symbols:
+        if len(self._watched_keys()) >= self.max_symbols:
             self._say(f"{key} not added: 4002006 over the symbol limit: at most {self.max_symbols} symbols",
                       "error")  # fmt: skip
             return
@@ -525,9 +563,13 @@ class QuoteboardApp(App[int]):
             self._say("nothing to remove: the board is empty")
             return
         refused = self.board.rows[key].note is not None
+        over = self._over_cap() > 0
         self._drop(key)
         if refused:  # the station never registered it: nothing to unregister
             self._say(f"{key} removed")
+        elif over and self.feed is not None:  # a row past the cap now fits: both ways at once
+            self._say(f"{key} removed")
+            self.sync_registration()
         elif key in self._watched_keys():  # an armed alert or a position keeps it registered
             self._say(f"{key} removed from the list; still registered for its alerts or position")
         elif self.feed is not None:
@@ -537,6 +579,7 @@ class QuoteboardApp(App[int]):
         if self.board.remove(key):
             self.table.sync_rows()
             self._save()
+            self._mark_over_cap()
 
     def _unregister_symbol(self, feed: Feed, key: SymbolKey, quiet: bool = False) -> None:
         """Unregister ``key``; ``quiet`` for a clean-up the user did not ask for (failures still show)."""
@@ -552,10 +595,15 @@ class QuoteboardApp(App[int]):
 
         self._spawn(unregister(), "unregister")
 
+    def _keep_shown(self) -> None:
+        """The shown list takes the board's rows and the table's sort (in memory)."""
+        self.lists.lists[self.lists.shown] = Watchlist(list(self.board.rows), self.table.sort_mode)
+
     def _save(self) -> None:
+        self._keep_shown()  # saved or not (a replay's board), the lists follow the board
         if self._store is None:
             return
-        error = self._store.save(Watchlist(symbols=list(self.board.rows), sort=self.table.sort_mode))
+        error = self._store.save(self.lists)
         if error and error != self._save_error:
             self.notify(error, title="watchlist not saved", severity="error", timeout=12)
         self._save_error = error
@@ -645,6 +693,122 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
         yield SystemCommand("Reconnect", "Start the feed again now (r)", self.action_reconnect)
         yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
+        yield SystemCommand("New list", "Make a watchlist and show it (n)", self.action_new_list)
+        yield SystemCommand("Rename list", "Rename the watchlist shown", self.action_rename_list)
+        yield SystemCommand("Delete list", "Delete the watchlist shown", self.action_delete_list)
+        yield SystemCommand("Next list", "Show the next watchlist (])", self.action_next_list)
+        yield SystemCommand("Previous list", "Show the previous watchlist ([)", self.action_previous_list)
+
+    # -- several watchlists ------------------------------------------------------------------------
+
+    def _open_named_list(self) -> None:
+        """``--list NAME``: show that list, made empty if there is none of that name."""
+        name = self._list_name
+        if name is None or name == self.lists.shown:
+            return
+        if name not in self.lists.lists:
+            problem = self.lists.problem_with_name(name)
+            if problem is not None:
+                self.notify(f"--list {name!r} not opened: {problem}", title="watchlist", severity="error")
+                return
+            self.lists.create(name)
+        self.lists.shown = name
+
+    def _show_tabs(self) -> None:
+        self._tabs.show(self.lists.names, self.lists.shown)
+
+    def _over_cap(self) -> int:
+        """How many symbols of the list on screen and the pinned ones the station cannot take."""
+        keys = set(self.board.rows)
+        for pinned in self._pinned.values():
+            keys.update(pinned)
+        return max(0, len(keys) - self.max_symbols)
+
+    def _mark_over_cap(self) -> None:
+        """Rows of the list on screen past the cap say so; rows back under it wait for quotes."""
+        wanted = set(self._watched_keys())
+        note = OVER_CAP_NOTE.format(cap=self.max_symbols)
+        for row in self.board:
+            if row.key not in wanted and row.note is None:
+                self.board.refuse(row.key, note)
+            elif row.key in wanted and row.note == note:
+                row.note = None
+                self.board.mark_dirty(row.key)
+
+    def show_list(self, name: str, *, keep: bool = True) -> None:
+        """Show the list ``name``: its rows (those seen before at once, with their last quotes), its
+        sort; the station gets the difference. ``keep``: the list leaving keeps the board's rows and
+        sort (not when it was just deleted)."""
+        if keep:
+            self._keep_shown()
+        self.lists.shown = name
+        watchlist = self.lists.current
+        self.board.replace(watchlist.symbols)
+        if self.feed is not None:  # refused before on this feed: said again, not asked again
+            for key, exc in self.feed.registry.refused.items():
+                self.board.refuse(key, f"not registered on {self.feed.name}: {exc}")
+        self.table.sort_mode = watchlist.sort
+        self.table.sync_rows()
+        if self.board.rows:
+            self.table.move_cursor_to(next(iter(self.table.order)))
+        cursor = self.table.cursor_key
+        self.panel.show_row(self.board.rows.get(cursor) if cursor is not None else None)
+        self._mark_over_cap()
+        self._show_tabs()
+        self._save()
+        self._update_status()
+        self.sync_registration()
+
+    @on(ListTabs.Selected)
+    def _tab_clicked(self, event: ListTabs.Selected) -> None:
+        if event.name in self.lists.lists:
+            self.show_list(event.name)
+
+    def action_next_list(self) -> None:
+        self._step_list(1)
+
+    def action_previous_list(self) -> None:
+        self._step_list(-1)
+
+    def _step_list(self, offset: int) -> None:
+        names = self.lists.names
+        if len(names) < 2:
+            self._say("only one list: press n to make another")
+            return
+        self.show_list(names[(names.index(self.lists.shown) + offset) % len(names)])
+
+    def action_new_list(self) -> None:
+        def made(name: str | None) -> None:
+            if name:
+                self.lists.create(name)
+                self.show_list(name)
+                self._say(f"list {name!r} made: press a to add symbols")
+
+        self.push_screen(ListNameScreen("Name of the new list", self.lists.problem_with_name), made)
+
+    def action_rename_list(self) -> None:
+        old = self.lists.shown
+
+        def check(name: str) -> str | None:
+            return self.lists.problem_with_name(name, renaming=old)
+
+        def renamed(name: str | None) -> None:
+            if name and name != old:
+                self.lists.rename(old, name)
+                self._show_tabs()
+                self._save()
+                self._say(f"list {old!r} renamed {name!r}")
+
+        self.push_screen(ListNameScreen(f"New name for the list {old!r}", check, old), renamed)
+
+    def action_delete_list(self) -> None:
+        name = self.lists.shown
+        if len(self.lists.lists) < 2:
+            self._say("the last list cannot be deleted", "error")
+            return
+        self.lists.delete(name)
+        self.show_list(self.lists.shown, keep=False)
+        self._say(f"list {name!r} deleted")
 
 
 def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:

@@ -94,6 +94,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def list_name(text: str) -> str:
+    """argparse type for ``--list NAME``: a usable watchlist name (checked against no other list)."""
+    from quoteboard.watchlist import Watchlists
+
+    name = text.strip()
+    problem = Watchlists({}).problem_with_name(name)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return name
+
+
 def base_url(text: str) -> str:
     """argparse type for ``--kabu-url``: an http(s) URL with a host, e.g. http://localhost:18080/kabusapi."""
     text = text.strip()
@@ -183,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"quoteboard {__version__}")
     _add_feed_options(parser, required=False)
+    parser.add_argument(
+        "--list",
+        type=list_name,
+        metavar="NAME",
+        help="open the watchlist NAME (its tab), making it if there is none of that name",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     stream = commands.add_parser(
@@ -389,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           duration=args.duration, record=args.record)  # fmt: skip
     from quoteboard.launch import run_board
 
-    return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record)
+    return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
+                     list_name=args.list)  # fmt: skip
 
 
 def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:

@@ -28,15 +28,18 @@ def board_app(
     recorded: list[SymbolKey] | None = None,
     record: Path | None = None,
     tune_gc: bool = False,
+    list_name: str | None = None,
 ) -> QuoteboardApp:
     """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back.
     ``recorded`` are a replay's symbols: shown unless ``symbols`` are given, and the saved watchlist
-    is left alone."""
+    is left alone. ``list_name`` is the watchlist to open (made if new)."""
     sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
     store = WatchlistStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]
-    return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc)
+    return QuoteboardApp(
+        sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc, list_name=list_name
+    )
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

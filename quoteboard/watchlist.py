@@ -1,10 +1,21 @@
-"""The watchlist on disk: the board's symbols in order, and how the board sorts them.
+"""The watchlists on disk: each named list's symbols in order and how the board sorts it, and which
+list is shown.
 
 One small TOML file, ``watchlist.toml`` in the config directory (``$QUOTEBOARD_CONFIG_DIR``, else the
 platform's user config directory)::
 
+    shown = "main"
+
+    [lists.main]
     symbols = ["7203@1", "9433@1"]
     sort = "added"
+
+    [lists.banks]
+    symbols = ["8306@1", "8316@1"]
+    sort = "change"
+
+A file in the older single-list format (``symbols`` and ``sort`` at the top) is read as the list
+``main``, nothing dropped; the next save writes it in the format above.
 
 Every save is atomic: the new content goes to a temporary file in the same directory, is flushed and
 fsynced, then ``os.replace``d onto the old file (atomic on POSIX and on Windows). A crash or a kill at
@@ -44,11 +55,14 @@ __all__ = [
     "CONFIG_DIR_ENV",
     "DEFAULT_SORT",
     "FILE_NAME",
+    "MAIN",
+    "MAX_NAME",
     "SORT_MODES",
     "LoadResult",
     "SortMode",
     "Watchlist",
     "WatchlistStore",
+    "Watchlists",
     "config_dir",
 ]
 
@@ -59,10 +73,15 @@ FILE_NAME: Final = "watchlist.toml"
 SortMode = Literal["added", "code", "change", "volume"]
 SORT_MODES: Final[tuple[SortMode, ...]] = get_args(SortMode)
 DEFAULT_SORT: Final[SortMode] = "added"
+#: The list an old single-list file becomes, and the first list of a new board.
+MAIN: Final = "main"
+#: The longest list name (it is a tab's label).
+MAX_NAME: Final = 24
 
 _HEADER: Final = (
-    "# quoteboard's watchlist, rewritten whenever the board's list changes.\n"
-    "# symbols: CODE@EXCHANGE in board order. sort: added, code, change or volume.\n"
+    "# quoteboard's watchlists, rewritten whenever the board's lists change.\n"
+    "# shown: the list on screen. [lists.NAME]: symbols, CODE@EXCHANGE in board order;\n"
+    "# sort: added, code, change or volume.\n"
 )
 #: How many problems a message lists before it says "and N more".
 _SHOWN_PROBLEMS: Final = 3
@@ -102,17 +121,88 @@ class Watchlist:
         return True
 
 
+@dataclass(slots=True)
+class Watchlists:
+    """Every named list, in tab order (never none), and the name of the one shown."""
+
+    lists: dict[str, Watchlist] = field(default_factory=lambda: {MAIN: Watchlist()})
+    shown: str = MAIN
+
+    @classmethod
+    def single(cls, watchlist: Watchlist, name: str = MAIN) -> Watchlists:
+        return cls({name: watchlist}, name)
+
+    @property
+    def current(self) -> Watchlist:
+        """The list shown."""
+        return self.lists[self.shown]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.lists)
+
+    def problem_with_name(self, name: str, *, renaming: str | None = None) -> str | None:
+        """Why ``name`` cannot name a new list (or ``renaming``'s new name), or None if it can."""
+        if not name:
+            return "a list needs a name"
+        if len(name) > MAX_NAME:
+            return f"a list name has at most {MAX_NAME} characters"
+        if not name.isprintable() or name != name.strip():
+            return "a list name has no control characters and no spaces at either end"
+        taken = {other.casefold() for other in self.lists if other != renaming}
+        if name.casefold() in taken:
+            return f"there is already a list named {name!r}"
+        return None
+
+    def create(self, name: str, watchlist: Watchlist | None = None) -> None:
+        """Add the list ``name`` (empty unless given) after the others; ValueError says why not."""
+        problem = self.problem_with_name(name)
+        if problem is not None:
+            raise ValueError(problem)
+        self.lists[name] = watchlist if watchlist is not None else Watchlist()
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename ``old`` in place (same tab position); ValueError says why not."""
+        problem = self.problem_with_name(new, renaming=old)
+        if problem is not None:
+            raise ValueError(problem)
+        self.lists = {new if name == old else name: wl for name, wl in self.lists.items()}
+        if self.shown == old:
+            self.shown = new
+
+    def delete(self, name: str) -> None:
+        """Remove ``name``; the shown list moves to its neighbour. ValueError for the last list."""
+        if len(self.lists) <= 1:
+            raise ValueError("the last list cannot be deleted")
+        names = self.names
+        index = names.index(name)
+        del self.lists[name]
+        if self.shown == name:
+            self.shown = self.names[min(index, len(self.lists) - 1)]
+
+    def step(self, offset: int) -> str:
+        """Show the list ``offset`` tabs away (wrapping round); returns its name."""
+        names = self.names
+        self.shown = names[(names.index(self.shown) + offset) % len(names)]
+        return self.shown
+
+
 @dataclass(frozen=True, slots=True)
 class LoadResult:
-    """What :meth:`WatchlistStore.load` found: the watchlist to start with, and a sentence for the
+    """What :meth:`WatchlistStore.load` found: the lists to start with, and a sentence for the
     user (``None`` when there is nothing to say)."""
 
-    watchlist: Watchlist
+    lists: Watchlists
     message: str | None = None
+
+    @property
+    def watchlist(self) -> Watchlist:
+        """The list to show first."""
+        return self.lists.current
 
 
 class WatchlistStore:
-    """Reads and writes one watchlist file; neither method raises because of the file or the disk.
+    """Reads and writes one watchlists file; neither method raises because of the file or the disk.
 
     Both block on the file system (a few milliseconds for a file this size, fsync included).
     """
@@ -138,39 +228,42 @@ class WatchlistStore:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return LoadResult(Watchlist(), _join(notes))
+            return LoadResult(Watchlists(), _join(notes))
         except OSError as exc:
             problem = f"could not read {self.path} ({_reason(exc)})"
-            return LoadResult(Watchlist(), _join([self._move_aside_and_start_empty(problem), *notes]))
+            return LoadResult(Watchlists(), _join([self._move_aside_and_start_empty(problem), *notes]))
         try:
             # utf-8-sig: Windows Notepad used to start UTF-8 files with a byte order mark.
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             problem = f"{self.path} is not UTF-8 text (byte 0x{raw[exc.start]:02X} at offset {exc.start})"
-            return self._replace_keeping_original(raw, Watchlist(), problem, empty=True, notes=notes)
+            return self._replace_keeping_original(raw, Watchlists(), problem, empty=True, notes=notes)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             problem = f"{self.path} is not valid TOML ({_toml_problem(exc)})"
-            return self._replace_keeping_original(raw, Watchlist(), problem, empty=True, notes=notes)
-        watchlist, problems = _from_toml(data)
+            return self._replace_keeping_original(raw, Watchlists(), problem, empty=True, notes=notes)
+        watchlists, problems = _lists_from_toml(data)
         if not problems:
-            return LoadResult(watchlist, _join(notes))
+            return LoadResult(watchlists, _join(notes))
         listed = "; ".join(problems[:_SHOWN_PROBLEMS])
         if len(problems) > _SHOWN_PROBLEMS:
             listed += f"; and {len(problems) - _SHOWN_PROBLEMS} more"
         problem = f"{self.path}: {listed}"
-        return self._replace_keeping_original(raw, watchlist, problem, empty=False, notes=notes)
+        return self._replace_keeping_original(raw, watchlists, problem, empty=False, notes=notes)
 
-    def save(self, watchlist: Watchlist) -> str | None:
-        """Write ``watchlist`` atomically, creating the directory if needed.
+    def save(self, watchlists: Watchlists | Watchlist) -> str | None:
+        """Write ``watchlists`` atomically (one :class:`Watchlist` is saved as the list ``main``),
+        creating the directory if needed.
 
         Returns ``None`` on success, else a sentence saying why it was not saved (read-only or full
         disk, permission denied, the directory is a file...); the file on disk is then unchanged.
         Raises ``ValueError`` only for a sort mode that is not in :data:`SORT_MODES` (a programming
         error, not a disk one).
         """
-        data = (_HEADER + tomli_w.dumps(_to_toml(watchlist))).encode("utf-8")
+        if isinstance(watchlists, Watchlist):
+            watchlists = Watchlists.single(watchlists)
+        data = (_HEADER + tomli_w.dumps(_lists_to_toml(watchlists))).encode("utf-8")
         if self._pending_backup is not None:
             try:
                 self._pending_backup()
@@ -229,7 +322,7 @@ class WatchlistStore:
         return f"{problem}; moved it aside to {backup.name}, starting with an empty watchlist"
 
     def _replace_keeping_original(
-        self, raw: bytes, watchlist: Watchlist, problem: str, *, empty: bool, notes: list[str]
+        self, raw: bytes, watchlists: Watchlists, problem: str, *, empty: bool, notes: list[str]
     ) -> LoadResult:
         """Copy the bad file's bytes aside, then write ``watchlist`` in its place, so the file on disk
         is what the board shows and the next start does not find (and back up) the same problem."""
@@ -238,13 +331,13 @@ class WatchlistStore:
         except OSError as exc:
             self._pending_backup = functools.partial(self._copy_aside, raw)
             message = f"{problem}; could not back it up ({_reason(exc)}), {_NOT_SAVED}"
-            return LoadResult(watchlist, _join([message, *notes]))
+            return LoadResult(watchlists, _join([message, *notes]))
         if empty:
             message = f"{problem}; kept it as {backup.name}, starting with an empty watchlist"
         else:
             message = f"{problem}; the original is kept as {backup.name}"
-        failure = self.save(watchlist)
-        return LoadResult(watchlist, _join([message, failure, *notes]))
+        failure = self.save(watchlists)
+        return LoadResult(watchlists, _join([message, failure, *notes]))
 
     def _remove_leftover_temp_files(self) -> list[str]:
         # Only a save killed between writing and renaming leaves one. A second board saving the same
@@ -298,6 +391,48 @@ def _from_toml(data: dict[str, object]) -> tuple[Watchlist, list[str]]:
         problems.append(f"sort = {_show(value)} is not one of {', '.join(SORT_MODES)} (using {DEFAULT_SORT})")
     problems.extend(f"unknown setting {key!r} (ignored)" for key in data if key not in ("symbols", "sort"))
     return Watchlist(symbols, sort), problems
+
+
+def _lists_from_toml(data: dict[str, object]) -> tuple[Watchlists, list[str]]:
+    """Every usable list of a parsed file, and a phrase for each part that was not. A file without
+    ``lists`` is the older single-list format: it becomes the list ``main``."""
+    if "lists" not in data:
+        watchlist, found = _from_toml(data)
+        return Watchlists.single(watchlist), found
+    problems: list[str] = []
+    result = Watchlists({})
+    tables = data["lists"]
+    if not isinstance(tables, dict):
+        problems.append(f"lists = {_show(tables)} is not a table of lists (ignored)")
+        tables = {}
+    for name, table in tables.items():
+        problem = result.problem_with_name(name)
+        if problem is not None:
+            problems.append(f"list {_show(name)}: {problem} (dropped)")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"list {name!r} = {_show(table)} is not a table of symbols and sort (dropped)")
+            continue
+        watchlist, found = _from_toml(table)
+        problems.extend(f"list {name!r}: {phrase}" for phrase in found)
+        result.create(name, watchlist)
+    if not result.lists:
+        result.create(MAIN)
+    shown = data.get("shown", result.names[0])
+    if isinstance(shown, str) and shown in result.lists:
+        result.shown = shown
+    else:
+        result.shown = result.names[0]
+        problems.append(f"shown = {_show(shown)} names no list (showing {result.shown!r})")
+    problems.extend(f"unknown setting {key!r} (ignored)" for key in data if key not in ("lists", "shown"))
+    return result, problems
+
+
+def _lists_to_toml(watchlists: Watchlists) -> dict[str, object]:
+    return {
+        "shown": watchlists.shown,
+        "lists": {name: _to_toml(watchlist) for name, watchlist in watchlists.lists.items()},
+    }
 
 
 def _to_toml(watchlist: Watchlist) -> dict[str, object]:

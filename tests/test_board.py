@@ -99,3 +99,55 @@ def test_a_quote_without_an_exchange_is_filed_under_the_tse():
     board = Board([SymbolKey("7203", 1)])
     assert board.apply(decode_frame('{"Symbol": "7203", "CurrentPrice": 2500.0}')) is True
     assert board.rows[SymbolKey("7203", 1)].quote.last == 2500.0
+
+
+def test_a_row_taken_off_comes_back_with_its_last_quote_and_history():
+    board = Board([SymbolKey("7203"), SymbolKey("9433")])
+    board.apply(quote(last=2500.0))
+    board.apply(quote(last=2510.0))
+    board.replace([SymbolKey("6758")])
+    assert list(board.rows) == [SymbolKey("6758")]
+    assert board.apply(quote(last=2520.0)) is False and board.unwatched == 1  # no longer expected
+    board.replace([SymbolKey("9433"), SymbolKey("7203")])
+    row = board.rows[SymbolKey("7203")]
+    assert row.quote is not None and row.quote.last == 2510.0
+    assert list(row.history) == [2500.0, 2510.0] and row.direction == 1
+    assert board.rows[SymbolKey("9433")].quote is None  # never quoted: nothing kept
+    assert list(board.rows) == [SymbolKey("9433"), SymbolKey("7203")]
+    assert [r.order for r in board] == [1, 2]
+
+
+def test_pinned_symbols_off_the_board_keep_fresh_and_are_not_strays():
+    board = Board([SymbolKey("9433")])
+    board.pinned = frozenset({SymbolKey("7203")})
+    assert board.apply(quote(last=2500.0)) is False
+    assert board.apply(quote(last=2490.0)) is False
+    assert board.unwatched == 0 and board.received == 0
+    parked = board.parked(SymbolKey("7203"))
+    assert parked is not None and parked.quote is not None and parked.quote.last == 2490.0
+    assert parked.direction == -1
+    board.add(SymbolKey("7203"))
+    assert board.rows[SymbolKey("7203")].quote.last == 2490.0
+    assert board.parked(SymbolKey("7203")) is None
+
+
+def test_parked_rows_are_bounded_the_oldest_going_first():
+    from quoteboard.board import PARKED
+
+    board = Board()
+    for n in range(PARKED + 10):
+        key = SymbolKey(f"{1000 + n}")
+        board.add(key)
+        board.apply(quote(symbol=key.code))
+        board.remove(key)
+    assert board.parked(SymbolKey("1000")) is None
+    assert board.parked(SymbolKey(f"{1000 + PARKED + 9}")) is not None
+    assert sum(board.parked(SymbolKey(f"{1000 + n}")) is not None for n in range(PARKED + 10)) == PARKED
+
+
+def test_a_new_feed_forgets_parked_rows_too():
+    board = Board([SymbolKey("7203")])
+    board.apply(quote())
+    board.remove(SymbolKey("7203"))
+    board.forget_quotes()
+    assert board.add(SymbolKey("7203")).quote is None

@@ -196,3 +196,9 @@ def test_stream_ends_cleanly_when_the_reader_goes_away():
     assert json.loads(first)["symbol"] == "7203"
     assert code == 0, err
     assert "reconnecting" not in err and "Traceback" not in err
+
+
+def test_a_list_name_that_cannot_be_a_tab_is_a_usage_error():
+    result = quoteboard("--demo", "--list", "x" * 30)
+    assert result.returncode == 2 and "--list: a list name has at most 24 characters" in result.stderr
+    assert "Traceback" not in result.stderr

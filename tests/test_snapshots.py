@@ -75,3 +75,15 @@ def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=add_unknown)
+
+
+def test_watchlist_tabs_with_the_second_list_shown(snap_compare, tmp_path: Path) -> None:
+    from quoteboard.watchlist import Watchlist, Watchlists, WatchlistStore
+
+    lists = Watchlists.single(Watchlist(SYMBOLS[:4]))
+    lists.create("banks", Watchlist([SymbolKey("8306"), SymbolKey("8316"), SymbolKey("8411")], "change"))
+    lists.create("長期保有", Watchlist(SYMBOLS[4:]))
+    lists.shown = "banks"
+    assert WatchlistStore(tmp_path / "watchlist.toml").save(lists) is None
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled)

@@ -26,6 +26,7 @@ from quoteboard.watchlist import (
     SORT_MODES,
     LoadResult,
     Watchlist,
+    Watchlists,
     WatchlistStore,
     config_dir,
 )
@@ -48,6 +49,11 @@ def saved(store: WatchlistStore) -> dict[str, object]:
     return tomllib.loads(store.path.read_text("utf-8"))
 
 
+def main(data: dict[str, object]) -> dict[str, object]:
+    """The list ``main`` of a parsed file."""
+    return data["lists"]["main"]  # type: ignore[index,no-any-return]
+
+
 def write(store: WatchlistStore, content: str | bytes) -> bytes:
     store.path.parent.mkdir(parents=True, exist_ok=True)
     raw = content.encode() if isinstance(content, str) else content
@@ -63,12 +69,12 @@ def write(store: WatchlistStore, content: str | bytes) -> bytes:
 def test_saved_watchlist_loads_back_in_the_same_order(store: WatchlistStore):
     watchlist = Watchlist([KDDI, TOYOTA, SymbolKey("130A", 3), NTT], sort="volume")
     assert store.save(watchlist) is None
-    assert store.load() == LoadResult(watchlist, None)
-    assert saved(store)["symbols"] == ["9433@1", "7203@1", "130A@3", "9432@1"]
+    assert store.load() == LoadResult(Watchlists.single(watchlist), None)
+    assert main(saved(store))["symbols"] == ["9433@1", "7203@1", "130A@3", "9432@1"]
 
 
 def test_missing_file_loads_as_an_empty_watchlist_without_a_message(store: WatchlistStore):
-    assert store.load() == LoadResult(Watchlist([], "added"), None)
+    assert store.load() == LoadResult(Watchlists.single(Watchlist([], "added")), None)
     assert not store.path.parent.exists()  # loading creates nothing
 
 
@@ -76,7 +82,7 @@ def test_saved_file_holds_only_symbols_and_sort_never_a_password(store: Watchlis
     # The type has no field a password could go in, and the file has no other key.
     assert [f.name for f in dataclasses.fields(Watchlist)] == ["symbols", "sort"]
     assert store.save(Watchlist([TOYOTA], "code")) is None
-    assert saved(store) == {"symbols": ["7203@1"], "sort": "code"}
+    assert saved(store) == {"shown": "main", "lists": {"main": {"symbols": ["7203@1"], "sort": "code"}}}
 
 
 def test_config_dir_environment_variable_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -96,13 +102,13 @@ def test_config_dir_defaults_to_the_platform_user_config_directory(monkeypatch: 
 
 def test_bare_and_lowercase_codes_are_normalised_without_a_complaint(store: WatchlistStore):
     write(store, 'symbols = ["7203", " 130a @ 3 "]\n')
-    assert store.load() == LoadResult(Watchlist([TOYOTA, SymbolKey("130A", 3)]), None)
+    assert store.load() == LoadResult(Watchlists.single(Watchlist([TOYOTA, SymbolKey("130A", 3)])), None)
     assert not store.path.with_name("watchlist.toml.bak").exists()
 
 
 def test_a_byte_order_mark_from_windows_notepad_is_accepted(store: WatchlistStore):
     write(store, '\ufeffsymbols = ["7203@1"]\n'.encode())
-    assert store.load() == LoadResult(Watchlist([TOYOTA]), None)
+    assert store.load() == LoadResult(Watchlists.single(Watchlist([TOYOTA])), None)
 
 
 def test_add_and_remove_keep_symbols_unique_and_in_order():
@@ -119,6 +125,93 @@ def test_saving_an_unknown_sort_mode_is_a_programming_error(store: WatchlistStor
     assert not store.path.exists()
 
 
+def test_several_lists_round_trip_with_their_sorts_order_and_the_shown_one(store: WatchlistStore):
+    lists = Watchlists.single(Watchlist([TOYOTA, KDDI], "code"))
+    lists.create("banks", Watchlist([SymbolKey("8306"), SymbolKey("8316")], "change"))
+    lists.create("my tech 2", Watchlist([SymbolKey("6758")], "volume"))
+    lists.create("空")
+    lists.shown = "banks"
+    assert store.save(lists) is None
+    assert store.load() == LoadResult(lists, None)
+    data = saved(store)
+    assert data["shown"] == "banks"
+    assert list(data["lists"]) == ["main", "banks", "my tech 2", "空"]  # type: ignore[call-overload]
+    assert data["lists"]["my tech 2"] == {"symbols": ["6758@1"], "sort": "volume"}  # type: ignore[index]
+
+
+def test_a_file_in_the_single_list_format_is_read_as_the_list_main_nothing_lost(store: WatchlistStore):
+    # Exactly what the board wrote before it had several lists.
+    old = (
+        "# quoteboard's watchlist, rewritten whenever the board's list changes.\n"
+        "# symbols: CODE@EXCHANGE in board order. sort: added, code, change or volume.\n"
+        'symbols = ["9433@1", "7203@1", "130A@3"]\n'
+        'sort = "change"\n'
+    )
+    write(store, old)
+    result = store.load()
+    expected = Watchlists.single(Watchlist([KDDI, TOYOTA, SymbolKey("130A", 3)], "change"))
+    assert result == LoadResult(expected, None)
+    assert result.lists.names == ["main"] and result.lists.shown == "main"
+    # The next save writes the new format with the same list; nothing is backed up or dropped.
+    assert store.save(result.lists) is None
+    assert main(saved(store)) == {"symbols": ["9433@1", "7203@1", "130A@3"], "sort": "change"}
+    assert store.load() == LoadResult(expected, None)
+    assert not store.path.with_name("watchlist.toml.bak").exists()
+
+
+def test_bad_lists_are_dropped_the_rest_kept_and_the_original_backed_up(store: WatchlistStore):
+    raw = write(
+        store,
+        'shown = "gone"\nextra = 1\n'
+        '[lists.main]\nsymbols = ["7203@1", "bad!"]\n'
+        '[lists.MAIN]\nsymbols = ["9433@1"]\n'
+        '[lists.banks]\nsymbols = ["8306@1"]\nsort = "code"\n',
+    )
+    result = store.load()
+    assert result.lists.names == ["main", "banks"]
+    assert result.lists.shown == "main"
+    assert result.lists.lists["main"] == Watchlist([TOYOTA])
+    assert result.lists.lists["banks"] == Watchlist([SymbolKey("8306")], "code")
+    assert result.message is not None
+    assert "list 'main': 'bad!' is not a symbol code" in result.message
+    assert "already a list named 'MAIN'" in result.message
+    assert store.path.with_name("watchlist.toml.bak").read_bytes() == raw
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "a list needs a name"),
+        ("x" * 25, "at most 24 characters"),
+        (" main2", "no spaces at either end"),
+        ("tab\there", "no control characters"),
+        ("Main", "already a list named 'Main'"),
+    ],
+)
+def test_bad_list_names_are_refused_with_a_reason(name: str, problem: str):
+    lists = Watchlists()
+    with pytest.raises(ValueError, match=problem):
+        lists.create(name)
+    assert lists.names == ["main"]
+
+
+def test_lists_rename_in_place_delete_to_a_neighbour_and_step_round():
+    lists = Watchlists()
+    lists.create("a")
+    lists.create("b")
+    assert lists.step(1) == "a" and lists.step(1) == "b" and lists.step(1) == "main"
+    assert lists.step(-1) == "b"
+    lists.rename("a", "alpha")
+    assert lists.names == ["main", "alpha", "b"]
+    lists.rename("b", "B")  # only the case changes: not a clash with itself
+    assert lists.shown == "B"
+    lists.delete("B")
+    assert lists.shown == "alpha"
+    lists.delete("main")
+    with pytest.raises(ValueError, match="last list"):
+        lists.delete("alpha")
+
+
 symbol_keys = st.builds(
     SymbolKey, st.from_regex(r"[0-9A-Z]{1,12}", fullmatch=True), st.sampled_from(list(EXCHANGES))
 )
@@ -132,7 +225,7 @@ watchlists = st.builds(
 def test_any_watchlist_of_valid_symbols_round_trips_exactly(tmp_path: Path, watchlist: Watchlist):
     store = WatchlistStore(tmp_path / "watchlist.toml")  # one file, overwritten by each example
     assert store.save(watchlist) is None
-    assert store.load() == LoadResult(watchlist, None)
+    assert store.load() == LoadResult(Watchlists.single(watchlist), None)
     assert temp_files(tmp_path) == []
 
 
@@ -149,8 +242,8 @@ def test_corrupt_toml_is_kept_as_bak_and_the_board_starts_empty(store: Watchlist
     assert "is not valid TOML (line 3" in result.message and "watchlist.toml.bak" in result.message
     assert store.path.with_name("watchlist.toml.bak").read_bytes() == raw
     # The bad file was replaced by what the board shows, so the next start is quiet.
-    assert saved(store) == {"symbols": [], "sort": "added"}
-    assert store.load() == LoadResult(Watchlist(), None)
+    assert main(saved(store)) == {"symbols": [], "sort": "added"}
+    assert store.load() == LoadResult(Watchlists.single(Watchlist()), None)
 
 
 def test_wrong_types_are_kept_as_bak_and_ignored(store: WatchlistStore):
@@ -171,7 +264,7 @@ def test_bad_symbol_entries_are_dropped_and_the_rest_kept_in_order(store: Watchl
     assert "'9433' repeats 9433@1" in result.message
     assert "and 1 more" in result.message  # the unknown exchange 99
     assert store.path.with_name("watchlist.toml.bak").read_bytes() == raw
-    assert saved(store)["symbols"] == ["9433@1", "7203@1", "9432@1"]
+    assert main(saved(store))["symbols"] == ["9433@1", "7203@1", "9432@1"]
 
 
 def test_unknown_settings_and_sort_modes_are_reported_and_dropped(store: WatchlistStore):
@@ -232,14 +325,14 @@ def test_a_bad_file_that_cannot_be_backed_up_is_never_overwritten(
     monkeypatch.undo()  # the disk works again: the backup is made first, then the save
     assert store.save(Watchlist([TOYOTA])) is None
     assert store.path.with_name("watchlist.toml.bak").read_bytes() == raw
-    assert saved(store)["symbols"] == ["7203@1"]
+    assert main(saved(store))["symbols"] == ["7203@1"]
 
 
 def test_leftover_temporary_files_are_removed_on_load(store: WatchlistStore):
     assert store.save(Watchlist([TOYOTA])) is None
     leftover = store.path.with_name(".watchlist.toml.k1ll3d.tmp")
     leftover.write_text('symbols = ["half')
-    assert store.load() == LoadResult(Watchlist([TOYOTA]), None)
+    assert store.load() == LoadResult(Watchlists.single(Watchlist([TOYOTA])), None)
     assert not leftover.exists()
 
 
@@ -256,10 +349,10 @@ def test_saving_through_a_symlink_writes_where_it_points(tmp_path: Path):
     store = WatchlistStore(link)
     assert store.save(Watchlist([TOYOTA])) is None
     assert link.is_symlink()
-    assert tomllib.loads(real.read_text())["symbols"] == ["7203@1"]
+    assert main(tomllib.loads(real.read_text()))["symbols"] == ["7203@1"]
     leftover = real.with_name(".watchlist.toml.k1ll3d.tmp")  # a killed save's, next to the target
     leftover.write_text("")
-    assert store.load() == LoadResult(Watchlist([TOYOTA]), None)
+    assert store.load() == LoadResult(Watchlists.single(Watchlist([TOYOTA])), None)
     assert not leftover.exists()
 
 
@@ -366,7 +459,9 @@ def version_symbols(version: int) -> list[str]:
 
 def complete_version(path: Path) -> int:
     """The version the file holds, after checking it holds all of that version and nothing else."""
-    data = tomllib.loads(path.read_text("utf-8"))
+    whole = tomllib.loads(path.read_text("utf-8"))
+    assert set(whole) == {"shown", "lists"} and whole["shown"] == "main"
+    data = main(whole)
     symbols = data["symbols"]
     assert isinstance(symbols, list) and symbols, "the file has no symbols"
     version = int(symbols[0][:6])

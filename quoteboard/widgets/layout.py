@@ -17,7 +17,7 @@ from typing import Any
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
-__all__ = ["BoardScreen", "BottomBars", "MainRow", "SideColumn"]
+__all__ = ["BoardScreen", "BottomBars", "MainRow", "SideColumn", "TopBar"]
 
 
 class BoardScreen(Screen[Any]):
@@ -40,5 +40,11 @@ class SideColumn(Vertical):
 
 class BottomBars(Vertical):
     """The status bar and the footer: their clip is this, not the whole screen."""
+
+    BLANK = True
+
+
+class TopBar(Vertical):
+    """The watchlists' tabs: their clip is this, not the whole screen."""
 
     BLANK = True

@@ -483,9 +483,9 @@ class QuoteTable(ScrollView, can_focus=True):
             code = self._code_cells[row.key] = _cell(str(row.key), COLUMNS[0].width, False) + gap_text
         table_width = self._table_width()
         padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
-        if quote is None:
-            # (Rare: before the first quote, or refused.) A refusal is said in words, so the text
-            # takes the whole row, not just the Name column.
+        if quote is None or row.note is not None:
+            # (Rare: before the first quote, refused, or past the cap with an old quote.) A refusal
+            # is said in words, so the text takes the whole row, not just the Name column.
             text = row.note or "waiting for the first quote…"
             waiting = _cell(text, table_width - len(code), False)
             return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])

@@ -47,6 +47,8 @@ class StatusSnapshot:
     unwatched: int = 0
     #: The Kabu URL is a quoteboard relay's, not the station's.
     via_relay: bool = False
+    #: Symbols of the list on screen and of alerts and positions past the station's cap.
+    unregistered: int = 0
 
 
 def clock_text(epoch: float) -> str:
@@ -88,6 +90,9 @@ def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
         text.append(f", {snap.unwatched:,} for symbols not on the board", style="dim")
     text.append_text(sep)
     text.append(f"{snap.symbols}/{snap.max_symbols} symbols")
+    if snap.unregistered:
+        over = f", {snap.unregistered} not registered (over the limit of {snap.max_symbols})"
+        text.append(over, style="bold yellow")
     text.append_text(sep)
     text.append(f"sort: {snap.sort}")
     if status.detail:
