@@ -33,7 +33,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from quoteboard.alerts import AlertStore
 from quoteboard.board import Board
+from quoteboard.board_alerts import BoardAlerts
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -43,6 +45,7 @@ from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
+from quoteboard.widgets.alert_list import AlertList
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn
 from quoteboard.widgets.password_screen import PasswordScreen
@@ -112,6 +115,8 @@ class QuoteboardApp(App[int]):
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         record: Path | None = None,
         tune_gc: bool = False,
+        alerts: AlertStore | None = None,
+        alert_command: list[str] | None = None,
     ) -> None:
         super().__init__()
         self._tune_gc = tune_gc
@@ -140,6 +145,8 @@ class QuoteboardApp(App[int]):
         #: "positions"). The station gets the union, the list on screen first (see _watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        #: Price alerts; ``alerts`` None keeps them in memory only.
+        self.alerts = BoardAlerts(self, alerts, alert_command)
 
     @property
     def source(self) -> FeedSource:
@@ -206,6 +213,7 @@ class QuoteboardApp(App[int]):
         self.table.focus()
         if not keys:
             self._say("the watchlist is empty: press a and type a code such as 7203")
+        self.alerts.start()  # before the feed: armed alerts' symbols are registered with the list
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(STATUS_SECONDS, self._update_status)
         if self._tune_gc:
@@ -579,6 +587,7 @@ class QuoteboardApp(App[int]):
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
         self._panel_at = time.monotonic()
         self.panel.show_row(self.board.rows.get(event.key) if event.key is not None else None)
+        self.alerts.show(event.key)
 
     def action_cycle_sort(self) -> None:
         table = self.table
@@ -645,6 +654,24 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
         yield SystemCommand("Reconnect", "Start the feed again now (r)", self.action_reconnect)
         yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
+        yield from self.alerts.commands()
+
+    # -- price alerts (the work is in quoteboard.board_alerts) -----------------------------------
+
+    def action_alert(self) -> None:
+        self.alerts.ask(self.table.cursor_key)
+
+    @on(AlertList.Delete)
+    def _delete_alert(self, event: AlertList.Delete) -> None:
+        self.alerts.delete(event.alert)
+
+    @on(AlertList.Rearm)
+    def _rearm_alert(self, event: AlertList.Rearm) -> None:
+        self.alerts.rearm(event.alert)
+
+    @on(AlertList.Left)
+    def _leave_alerts(self) -> None:
+        self.table.focus()
 
 
 def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
