@@ -118,6 +118,7 @@ def parse_rule(text: str) -> Rule:
 
 def format_price(value: float) -> str:
     """``1750.0`` -> ``1750``, ``1750.5`` -> ``1750.5``: as a trader types it, never in e-notation."""
+    value = float(value)  # an int from a hand-made Rule, say
     return str(int(value)) if value.is_integer() else repr(value)
 
 
