@@ -25,13 +25,14 @@ is written atomically like the watchlist (:mod:`quoteboard.safefile`); a damaged
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import tomli_w
 
@@ -158,12 +159,41 @@ def alert_record(alert: Alert) -> dict[str, str]:
     }
 
 
+class _Watch(NamedTuple):
+    """A symbol's armed alerts folded into four bounds: no alert fires while ``low < last < high``
+    and ``pct_low < change % < pct_high``, so most quotes cost a few float comparisons whatever the
+    number of alerts (the alerts themselves are only looked at when a bound is reached)."""
+
+    low: float  # the highest "<" threshold
+    high: float  # the lowest ">" threshold
+    pct_low: float  # minus the smallest "-N%"
+    pct_high: float  # the smallest "+N%"
+    has_pct: bool
+    alerts: list[Alert]
+
+
+def _watch(alerts: list[Alert]) -> _Watch:
+    inf = math.inf
+    low, high, pct_low, pct_high = -inf, inf, -inf, inf
+    for alert in alerts:
+        kind, threshold = alert.rule.kind, alert.rule.threshold
+        if kind == ">":
+            high = min(high, threshold)
+        elif kind == "<":
+            low = max(low, threshold)
+        elif kind == "+%":
+            pct_high = min(pct_high, threshold)
+        else:
+            pct_low = max(pct_low, -threshold)
+    return _Watch(low, high, pct_low, pct_high, pct_low > -inf or pct_high < inf, alerts)
+
+
 @dataclass(slots=True)
 class AlertBook:
     """Every alert, in the order set, and the armed ones by symbol for :meth:`check`."""
 
     alerts: list[Alert] = field(default_factory=list)
-    _armed: dict[tuple[str, int], list[Alert]] = field(default_factory=dict, init=False, repr=False)
+    _armed: dict[tuple[str, int], _Watch] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index()
@@ -173,7 +203,7 @@ class AlertBook:
         for alert in self.alerts:
             if alert.armed:
                 armed.setdefault(alert.key, []).append(alert)
-        self._armed = armed
+        self._armed = {key: _watch(alerts) for key, alerts in armed.items()}
 
     def __iter__(self) -> Iterator[Alert]:
         return iter(self.alerts)
@@ -191,12 +221,12 @@ class AlertBook:
 
     def add(self, key: SymbolKey, rule: Rule) -> Alert:
         """Arm a new alert. Raises ``ValueError`` (a sentence) if ``key`` already has that rule armed."""
-        for alert in self._armed.get(key, ()):
-            if alert.rule == rule:
-                raise ValueError(f"{key} already has the alert {rule}")
+        watch = self._armed.get(key)
+        if watch is not None and any(alert.rule == rule for alert in watch.alerts):
+            raise ValueError(f"{key} already has the alert {rule}")
         alert = Alert(key, rule)
         self.alerts.append(alert)
-        self._armed.setdefault(key, []).append(alert)
+        self._armed[key] = _watch([*(watch.alerts if watch is not None else ()), alert])
         return alert
 
     def remove(self, alert: Alert) -> None:
@@ -215,12 +245,28 @@ class AlertBook:
     def check(self, quote: Quote) -> list[Alert] | None:
         """The alerts ``quote`` fires, now marked fired; None (the usual case) when it fires none.
 
-        One dict lookup for a symbol without armed alerts: this runs for every quote.
+        This runs for every quote: one dict lookup for a symbol without armed alerts, a few float
+        comparisons for one whose alerts are not reached.
         """
         exchange = quote.exchange
-        armed = self._armed.get((quote.symbol, 1 if exchange is None else exchange))
-        if armed is None:
+        watch = self._armed.get((quote.symbol, 1 if exchange is None else exchange))
+        if watch is None:
             return None
+        last = quote.last
+        if last is None:
+            return None
+        if watch.low < last < watch.high:
+            if not watch.has_pct:
+                return None
+            pct = quote.change_pct
+            if pct is None:  # (Kabu sends it; the rule computes it from the close if need be)
+                close = quote.prev_close
+                pct = (last - close) / close * 100 if close else 0.0
+            if watch.pct_low < pct < watch.pct_high:
+                return None
+        return self._fire(quote, watch.alerts)
+
+    def _fire(self, quote: Quote, armed: list[Alert]) -> list[Alert] | None:
         fired: list[Alert] | None = None
         for alert in armed:
             price = alert.rule.met(quote)
@@ -234,7 +280,7 @@ class AlertBook:
         if fired:
             rest = [alert for alert in armed if alert.armed]
             if rest:
-                self._armed[quote.key] = rest
+                self._armed[quote.key] = _watch(rest)
             else:
                 del self._armed[quote.key]
         return fired

@@ -309,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench.add_argument("--tui", action="store_true", help="benchmark the board on screen instead")
     bench.add_argument(
+        "--alerts",
+        type=positive_int,
+        default=0,
+        metavar="N",
+        help="the pipeline checks N armed price alerts (none crossing) on every quote; each round also "
+        "runs it without them, and both ratios are reported",
+    )
+    bench.add_argument(
         "--relay",
         action="store_true",
         help="benchmark `quoteboard relay` against a bare websockets broadcast to the same clients instead",

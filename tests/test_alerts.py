@@ -156,3 +156,15 @@ def test_the_core_imports_without_textual() -> None:
     code = "import sys, quoteboard.alerts, quoteboard.alert_command; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_several_alerts_on_one_symbol_fire_each_at_its_own_threshold() -> None:
+    book = AlertBook()
+    a, b, c = (book.add(TOYOTA, parse_rule(f">{price}")) for price in (1750, 1800, 1850))
+    pct = book.add(TOYOTA, parse_rule("+5%"))
+    assert book.check(quote(1749.0, pct=4.9)) is None
+    assert book.check(quote(1810.0, pct=4.9)) == [a, b]
+    assert book.check(quote(1820.0, pct=5.1)) == [pct]
+    assert book.check(quote(1849.0, pct=5.5)) is None and c.armed
+    assert book.check(quote(1850.0, pct=5.5)) == [c]
+    assert book.armed_keys() == []
