@@ -18,7 +18,8 @@ __all__ = ["AlertList"]
 
 
 class AlertList(OptionList):
-    """One line per alert: ``! >1750 armed`` or ``✓ >1750 fired at 1751 (10:01:02)``."""
+    """One line per alert of the highlighted symbol: ``! >1750 armed``, ``✓ >1750 fired at 1751
+    (10:01:02)``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("delete,x", "delete", "Delete alert", show=False),
@@ -50,9 +51,7 @@ class AlertList(OptionList):
         highlighted = self.highlighted
         self.alerts = list(alerts)
         self.clear_options()
-        self.add_options(
-            Text(f"{'!' if alert.armed else '✓'} {alert.key} {alert.describe()}") for alert in self.alerts
-        )
+        self.add_options(Text(f"{'!' if alert.armed else '✓'} {alert.describe()}") for alert in self.alerts)
         self.set_class(not self.alerts, "-empty")
         if self.alerts:
             self.highlighted = min(highlighted or 0, len(self.alerts) - 1)
