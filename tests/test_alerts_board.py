@@ -148,3 +148,32 @@ async def test_the_palette_deletes_and_rearms_the_highlighted_rows_alerts(tmp_pa
         await pilot.press("ctrl+p", *"Delete alert 7203", "enter")
         await wait_for(pilot, lambda: len(app.alerts.book) == 0, what="the alert deleted")
         assert table_lines(app)[1].startswith("7203@1 ") and not table_lines(app)[1].startswith("7203@1 !")
+
+
+async def test_a_failing_alert_command_is_reported_and_the_board_carries_on(tmp_path: Path) -> None:
+    store = AlertStore(tmp_path / "alerts.toml")
+    store.path.write_text('[[alerts]]\nsymbol = "7203@1"\nrule = ">1"\n', encoding="utf-8")
+    failing = [sys.executable, "-c", "import sys; sys.stderr.write('pager down'); sys.exit(4)"]
+    app = make_app(tmp_path, symbols=[TOYOTA], alerts=store, alert_command=failing)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def reported() -> list[str]:
+            return [n.message for n in app._notifications if n.title == "alert command"]
+
+        await wait_for(pilot, reported, what="the failure reported")
+        [said] = reported()
+        assert "exit status 4" in said and "pager down" in said
+        pushed = app.feed.received
+        await wait_for(pilot, lambda: app.feed.received >= pushed + 3, what="quotes still coming")
+
+
+async def test_a_damaged_alerts_file_is_kept_aside_with_a_notice(tmp_path: Path) -> None:
+    store = AlertStore(tmp_path / "alerts.toml")
+    store.path.write_text("[[alerts]\nsymbol = ", encoding="utf-8")
+    app = make_app(tmp_path, symbols=[TOYOTA], alerts=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        [said] = [n.message for n in app._notifications if n.title == "alerts"]
+        assert "not UTF-8 TOML" in said and "alerts.toml.bak" in said
+        assert (tmp_path / "alerts.toml.bak").read_text(encoding="utf-8") == "[[alerts]\nsymbol = "
+        assert len(app.alerts.book) == 0
