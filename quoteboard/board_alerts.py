@@ -81,14 +81,15 @@ class BoardAlerts:
             self.app.notify("no row highlighted: add a symbol first (a)", title="alert")
             return
         row = self.app.board.rows.get(key)
-        name = row.quote.name or "" if row is not None and row.quote is not None else ""
+        quote = row.quote if row is not None else None
+        name = quote.name or "" if quote is not None else ""
         armed = [alert.rule for alert in self.book.of(key) if alert.armed]
 
         def got(rule: Rule | None) -> None:
             if rule is not None:
                 self.add(key, rule)
 
-        self.app.push_screen(AlertScreen(key, name, armed), got)
+        self.app.push_screen(AlertScreen(key, name, armed, quote.last if quote is not None else None), got)
 
     def add(self, key: SymbolKey, rule: Rule) -> None:
         try:

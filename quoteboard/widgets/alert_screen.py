@@ -18,6 +18,7 @@ from textual.widgets import Input, Label
 
 from quoteboard.alerts import RULE_HELP, Rule, parse_rule
 from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.widgets.quote_table import format_price
 
 __all__ = ["AlertScreen"]
 
@@ -37,10 +38,12 @@ class AlertScreen(ModalScreen[Rule | None]):
     AlertScreen #alert-help { color: $text-muted; margin: 1 0 0 0; }
     """
 
-    def __init__(self, key: SymbolKey, name: str, armed: list[Rule]) -> None:
+    def __init__(self, key: SymbolKey, name: str, armed: list[Rule], last: float | None = None) -> None:
         super().__init__()
         self.key = key
         self.symbol_name = name
+        #: The last price, shown so a threshold can be typed against it.
+        self.last = last
         #: The rules ``key`` already has armed: setting one again is refused.
         self.armed = armed
         self._error = ""
@@ -48,7 +51,9 @@ class AlertScreen(ModalScreen[Rule | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             # Text, not markup: a name is station text.
-            yield Label(Text(f"Price alert on {self.key} {self.symbol_name}".rstrip()), id="alert-title")
+            last = f" (last {format_price(self.last)})" if self.last is not None else ""
+            title = f"Price alert on {self.key} {self.symbol_name}".rstrip() + last
+            yield Label(Text(title), id="alert-title")
             yield Input(placeholder=">1750, <1700, +3% or -3%", id="alert-rule")
             yield Label(id="alert-error")
             yield Label(
