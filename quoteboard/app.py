@@ -34,7 +34,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from quoteboard.alerts import AlertStore
 from quoteboard.board import Board
+from quoteboard.board_alerts import BoardAlerts
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -44,6 +46,7 @@ from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
+from quoteboard.widgets.alert_list import AlertList
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn, TopBar
 from quoteboard.widgets.list_name_screen import ListNameScreen
@@ -123,6 +126,8 @@ class QuoteboardApp(App[int]):
         record: Path | None = None,
         tune_gc: bool = False,
         list_name: str | None = None,
+        alerts: AlertStore | None = None,
+        alert_command: list[str] | None = None,
     ) -> None:
         super().__init__()
         #: Every watchlist and the one shown (the board's rows are the shown one's).
@@ -155,6 +160,8 @@ class QuoteboardApp(App[int]):
         #: "positions"). The station gets the union, the list on screen first (see _watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        #: Price alerts; ``alerts`` None keeps them in memory only.
+        self.alerts = BoardAlerts(self, alerts, alert_command)
 
     @property
     def source(self) -> FeedSource:
@@ -227,6 +234,7 @@ class QuoteboardApp(App[int]):
         self.table.focus()
         if not keys:
             self._say("the watchlist is empty: press a and type a code such as 7203")
+        self.alerts.start()  # before the feed: armed alerts' symbols are registered with the list
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(STATUS_SECONDS, self._update_status)
         if self._tune_gc:
@@ -627,6 +635,7 @@ class QuoteboardApp(App[int]):
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
         self._panel_at = time.monotonic()
         self.panel.show_row(self.board.rows.get(event.key) if event.key is not None else None)
+        self.alerts.show(event.key)
 
     def action_cycle_sort(self) -> None:
         table = self.table
@@ -698,6 +707,7 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Delete list", "Delete the watchlist shown", self.action_delete_list)
         yield SystemCommand("Next list", "Show the next watchlist (])", self.action_next_list)
         yield SystemCommand("Previous list", "Show the previous watchlist ([)", self.action_previous_list)
+        yield from self.alerts.commands()
 
     # -- several watchlists ------------------------------------------------------------------------
 
@@ -809,6 +819,23 @@ class QuoteboardApp(App[int]):
         self.lists.delete(name)
         self.show_list(self.lists.shown, keep=False)
         self._say(f"list {name!r} deleted")
+
+    # -- price alerts (the work is in quoteboard.board_alerts) -----------------------------------
+
+    def action_alert(self) -> None:
+        self.alerts.ask(self.table.cursor_key)
+
+    @on(AlertList.Delete)
+    def _delete_alert(self, event: AlertList.Delete) -> None:
+        self.alerts.delete(event.alert)
+
+    @on(AlertList.Rearm)
+    def _rearm_alert(self, event: AlertList.Rearm) -> None:
+        self.alerts.rearm(event.alert)
+
+    @on(AlertList.Left)
+    def _leave_alerts(self) -> None:
+        self.table.focus()
 
 
 def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:

@@ -87,6 +87,16 @@ def symbol_list(text: str) -> list[SymbolKey]:
     return keys
 
 
+def alert_command(text: str) -> list[str]:
+    """argparse type for ``--alert-command CMD``: its argv, split as a shell would but run without one."""
+    from quoteboard.alert_command import parse_command
+
+    try:
+        return parse_command(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -170,6 +180,13 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         metavar="LIST",
         help="comma-separated codes, e.g. 7203@1,9433 (a bare code means exchange 1, the TSE)",
     )
+    parser.add_argument(
+        "--alert-command",
+        type=alert_command,
+        metavar="CMD",
+        help="run CMD when a price alert fires, with QUOTEBOARD_ALERT_SYMBOL, _NAME, _RULE, _PRICE and "
+        "_TIME in its environment (split like a shell would, but never run through one; 10 s at most)",
+    )
 
 
 def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool) -> None:
@@ -214,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_feed_options(stream, required=True, loop=True)
     stream.add_argument("--count", type=positive_int, metavar="N", help="exit after N quotes")
     stream.add_argument("--duration", type=positive_float, metavar="S", help="exit after S seconds")
+    stream.add_argument(
+        "--alerts",
+        action="store_true",
+        help="print only fired price alerts (those armed in alerts.toml, set on the board with !), as "
+        "NDJSON with the keys symbol, name, rule, price, time; their symbols are registered with "
+        "--symbols; --count counts alerts; ends when none is left armed",
+    )
 
     relay = commands.add_parser(
         "relay",
@@ -301,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--messages", type=positive_int, default=200_000, metavar="N")
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench.add_argument("--tui", action="store_true", help="benchmark the board on screen instead")
+    bench.add_argument(
+        "--alerts",
+        type=positive_int,
+        default=0,
+        metavar="N",
+        help="the pipeline checks N armed price alerts (none crossing) on every quote; each round also "
+        "runs it without them, and both ratios are reported",
+    )
     bench.add_argument(
         "--relay",
         action="store_true",
@@ -400,14 +432,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         source = kabu
     if command == "stream":
+        if args.alert_command is not None and not args.alerts:
+            parser.error("--alert-command with stream needs --alerts (a plain stream prints quotes)")
         from quoteboard.stream import run_stream
 
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
-                          duration=args.duration, record=args.record)  # fmt: skip
+                          duration=args.duration, record=args.record, alerts=args.alerts,
+                          alert_command=args.alert_command)  # fmt: skip
     from quoteboard.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
-                     list_name=args.list)  # fmt: skip
+                     list_name=args.list, alert_command=args.alert_command)  # fmt: skip
 
 
 def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:

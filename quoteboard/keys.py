@@ -64,6 +64,15 @@ BOARD_KEYS: Final = (
         "new_list",
         show=False,
     ),
+    Key(
+        "exclamation_mark",
+        "!",
+        "Alert",
+        "set a price alert on the highlighted row: >1750, <1700, +3% or -3% (the panel lists its "
+        "alerts: Tab to them, Delete deletes one, Enter re-arms a fired one)",
+        "alert",
+        show=False,
+    ),
     Key("up,down,pageup,pagedown", "↑ ↓ PgUp PgDn", "", "move the highlight; the side panel shows its book"),
     Key("escape", "Escape", "", "leave the input; close the help screen"),
     Key("ctrl+p", "Ctrl+P", "", "command palette: the same actions by name"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from quoteboard.alerts import AlertStore
 from quoteboard.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
@@ -29,6 +30,7 @@ def board_app(
     record: Path | None = None,
     tune_gc: bool = False,
     list_name: str | None = None,
+    alert_command: list[str] | None = None,
 ) -> QuoteboardApp:
     """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back.
     ``recorded`` are a replay's symbols: shown unless ``symbols`` are given, and the saved watchlist
@@ -37,9 +39,10 @@ def board_app(
     store = WatchlistStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]
-    return QuoteboardApp(
-        sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc, list_name=list_name
-    )
+    # A replay's board starts with no alerts and saves none: old prices must not fire the saved ones.
+    alerts = AlertStore() if recorded is None else None
+    return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
+                         alerts=alerts, alert_command=alert_command, list_name=list_name)  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

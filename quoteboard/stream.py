@@ -30,6 +30,7 @@ from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.record import Recorder, RecordingError
 
 if TYPE_CHECKING:
+    from quoteboard.alerts import AlertStore
     from quoteboard.server.replay import Replay
     from quoteboard.source import FeedSource
 
@@ -134,10 +135,26 @@ async def _replay_over(feed: Feed, replay: Replay) -> None:
 
 
 async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[SymbolKey] | None,
-                  count: int | None, duration: float | None, record: Path | None) -> int:  # fmt: skip
+                  count: int | None, duration: float | None, record: Path | None,
+                  alerts: AlertStore | None = None, command: list[str] | None = None) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
 
-    if symbols:
+    book = None
+    if alerts is not None:
+        loaded = alerts.load()
+        if loaded.message:
+            sys.stderr.write(f"quoteboard: {loaded.message}\n")
+        book = loaded.book
+        armed = book.armed_keys()
+        if not armed:
+            sys.stderr.write(f"quoteboard: no armed alert in {alerts.path}: set one on the board with !\n")
+            return 2
+        keys = list(dict.fromkeys([*symbols, *armed]))
+        if len(keys) > DEFAULT_MAX_SYMBOLS:
+            sys.stderr.write(f"quoteboard: {len(keys)} symbols with alerts; watching the first "
+                             f"{DEFAULT_MAX_SYMBOLS} (Kabu's limit)\n")  # fmt: skip
+            keys = keys[:DEFAULT_MAX_SYMBOLS]
+    elif symbols:
         keys = symbols
     elif recorded is not None:
         keys = recorded
@@ -174,6 +191,12 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
             if recorder is not None:
                 feed.on_frame = recorder.write
             until = _replay_over(feed, replay) if replay is not None else None
+            if book is not None:
+                from quoteboard.alert_stream import stream_alerts
+
+                await stream_alerts(feed, book, sys.stdout, sys.stderr, store=alerts, command=command,
+                                    count=count, duration=duration)  # fmt: skip
+                return 1 if feed.taken else 0
             try:
                 written = await stream_quotes(feed, sys.stdout, sys.stderr, count, duration,
                                               recorder=recorder, until=until)  # fmt: skip
@@ -189,12 +212,19 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
 
 
 def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | None, duration: float | None,
-               recorded: list[SymbolKey] | None = None, record: Path | None = None) -> int:  # fmt: skip
+               recorded: list[SymbolKey] | None = None, record: Path | None = None, alerts: bool = False,
+               alert_command: list[str] | None = None) -> int:  # fmt: skip
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
-    docstring)."""
+    docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
+    ``alert_command`` for each (see :mod:`quoteboard.alert_stream`)."""
+    store = None
+    if alerts:
+        from quoteboard.alerts import AlertStore
+
+        store = AlertStore()
     try:
-        return asyncio.run(_stream(source, symbols, recorded, count, duration, record))
+        return asyncio.run(_stream(source, symbols, recorded, count, duration, record, store, alert_command))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

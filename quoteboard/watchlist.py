@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,6 +48,9 @@ import platformdirs
 import tomli_w
 
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
+from quoteboard.safefile import backup_path
+from quoteboard.safefile import os_reason as _reason
+from quoteboard.safefile import write_atomically as _write_atomically
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -296,9 +297,7 @@ class WatchlistStore:
 
     def _backup_path(self) -> Path:
         """The first of ``watchlist.toml.bak``, ``.bak.1``, ``.bak.2``... that does not exist."""
-        first = self.path.with_name(f"{self.path.name}.bak")
-        numbered = (first.with_name(f"{first.name}.{n}") for n in itertools.count(1))
-        return next(p for p in itertools.chain([first], numbered) if not os.path.lexists(p))
+        return backup_path(self.path)
 
     def _move_aside(self) -> Path:
         backup = self._backup_path()
@@ -441,49 +440,11 @@ def _to_toml(watchlist: Watchlist) -> dict[str, object]:
     return {"symbols": [str(key) for key in watchlist.symbols], "sort": watchlist.sort}
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers, and ``path`` after a crash, see the old content
-    or the new, never a mix. Raises ``OSError``; the temporary file is removed on any failure."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())  # the data is on disk before the rename makes it the file
-        os.replace(temp, path)
-    except BaseException:
-        # The error being raised says what went wrong; a temp file that will not go is removed by the
-        # next load().
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself survive a power cut (POSIX: the directory's entry is data too). The file
-    is already whole either way, so a directory that cannot be opened or synced is no error. Windows
-    cannot open a directory as a file; NTFS journals the rename."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
     """``Expected '=' ... (at line 3, column 5)`` -> ``line 3, column 5: Expected '=' ...``."""
     text = str(exc)
     match = re.fullmatch(r"(?s)(.*) \(at line (\d+), column (\d+)\)", text)
     return f"line {match[2]}, column {match[3]}: {match[1]}" if match else text
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _show(value: object) -> str:

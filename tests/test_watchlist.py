@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quoteboard import safefile
 from quoteboard import watchlist as watchlist_module
 from quoteboard.kabu.protocol import EXCHANGES, SymbolKey, parse_symbol
 from quoteboard.watchlist import (
@@ -315,7 +316,7 @@ def test_a_bad_file_that_cannot_be_backed_up_is_never_overwritten(
     def refuse(*args: object, **kwargs: object) -> object:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(watchlist_module.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(safefile.tempfile, "mkstemp", refuse)
     result = store.load()
     assert result.watchlist == Watchlist()
     assert result.message is not None and "could not back it up (Permission denied)" in result.message

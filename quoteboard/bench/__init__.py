@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from .flood import FloodError, FloodServer
-from .runs import BenchError, RunResult, run_pipeline, run_raw
+from .runs import BenchError, RunResult, idle_alerts, run_pipeline, run_raw
 
 __all__ = ["bench", "run_bench"]
 
@@ -55,7 +55,7 @@ def run_bench(args: argparse.Namespace) -> int:
             return 2
         return int(run_tui_bench(args))
     try:
-        result = bench(args.messages, show_progress=not args.json)
+        result = bench(args.messages, show_progress=not args.json, alerts=args.alerts)
     except (FloodError, BenchError) as exc:
         print(f"quoteboard bench: {exc}", file=sys.stderr)
         return 1
@@ -69,18 +69,32 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def bench(messages: int, rounds: int = ROUNDS, show_progress: bool = False) -> dict[str, Any]:
-    """Run the benchmark and return the JSON report as a dict.
+def bench(
+    messages: int, rounds: int = ROUNDS, show_progress: bool = False, alerts: int = 0
+) -> dict[str, Any]:
+    """Run the benchmark and return the JSON report as a dict. With ``alerts``, the pipeline checks
+    that many armed alerts (none crossing) on every quote, and each round also runs it without them,
+    so the report has the ratio both ways.
 
     Raises :class:`FloodError` if the flood server does not start and :class:`BenchError` if a run
     does not get its frames. The server process is stopped whatever happens, Ctrl-C included.
     """
     with FloodServer(messages) as flood:
-        results = asyncio.run(_measure(flood, messages, rounds, show_progress))
-    return _report(results, messages, flood.frame_bytes, len(flood.keys))
+        results = asyncio.run(_measure(flood, messages, rounds, show_progress, alerts))
+    report = _report(results, messages, flood.frame_bytes, len(flood.keys))
+    if alerts:
+        plain = max(r.rate for r in results if r.kind == "plain")
+        raw = report["raw_msg_s"]
+        report["alerts"] = alerts
+        report["pipeline_without_alerts_msg_s"] = round(plain, 1)
+        report["ratio_without_alerts"] = round(plain / raw, 4) if raw else None
+        report["runs_msg_s"]["without_alerts"] = [round(r.rate, 1) for r in results if r.kind == "plain"]
+    return report
 
 
-async def _measure(flood: FloodServer, messages: int, rounds: int, show_progress: bool) -> list[RunResult]:
+async def _measure(
+    flood: FloodServer, messages: int, rounds: int, show_progress: bool, alerts: int = 0
+) -> list[RunResult]:
     from contextlib import nullcontext
 
     from rich.console import Console
@@ -108,7 +122,13 @@ async def _measure(flood: FloodServer, messages: int, rounds: int, show_progress
             progress = progress_of(f"raw {round_}/{rounds}")
             results.append(await run_raw(flood.websocket_url, messages, progress))
             progress = progress_of(f"pipeline {round_}/{rounds}")
-            results.append(await run_pipeline(flood.base_url, flood.keys, messages, progress))
+            # A fresh book each run: the same alerts, none fired, whatever the last run saw.
+            book = idle_alerts(flood.keys, alerts) if alerts else None
+            results.append(await run_pipeline(flood.base_url, flood.keys, messages, progress, book))
+            if alerts:
+                progress = progress_of(f"no alerts {round_}/{rounds}")
+                plain = await run_pipeline(flood.base_url, flood.keys, messages, progress, kind="plain")
+                results.append(plain)
     return results
 
 
@@ -203,6 +223,10 @@ def _print_table(report: dict[str, Any]) -> None:
         f">= {TARGET_RATIO:.2f}",
         verdict(None if ratio is None else ratio >= TARGET_RATIO),
     )
+    if "alerts" in report:
+        alerts = report["alerts"]
+        table.add_row(f"  (pipeline with {alerts} alerts armed)", "", "", "")
+        table.add_row("ratio without alerts", number(report["ratio_without_alerts"], digits=2), "", "")
     table.add_row(
         "RSS growth (pipeline run)",
         number(growth, " MB", 1) if growth is not None else f"n/a: {report.get('rss_note', '')}",

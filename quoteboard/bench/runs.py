@@ -25,11 +25,12 @@ import msgspec
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from quoteboard.alerts import AlertBook, Rule
 from quoteboard.board import Board
 from quoteboard.feed import MAX_FRAME, Feed, FeedStatus
 from quoteboard.kabu.protocol import Quote, parse_symbol
 
-__all__ = ["BenchError", "RunResult", "rss_bytes", "run_pipeline", "run_raw"]
+__all__ = ["BenchError", "RunResult", "idle_alerts", "rss_bytes", "run_pipeline", "run_raw"]
 
 #: The screen drains the board's dirty rows once a frame; the bench does it as often.
 TICK: float = 1 / 30
@@ -116,9 +117,30 @@ async def run_raw(websocket_url: str, messages: int, progress: Progress) -> RunR
     return RunResult("raw", messages, seconds, latencies)
 
 
-async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: Progress) -> RunResult:
+def idle_alerts(keys: list[str], count: int) -> AlertBook:
+    """``count`` armed alerts spread over ``keys``, of every kind, that no flood price crosses
+    (beyond any price, or any day's move): checked on every quote, fired by none."""
+    book = AlertBook()
+    for i in range(count):
+        key = parse_symbol(keys[i % len(keys)])
+        pct = 90 + i / 1000  # no stock moves 90 % in a day (Japan's daily limits are far narrower)
+        rules = (Rule(">", 1e9 + i), Rule("<", 1 / (i + 2)), Rule("+%", pct), Rule("-%", pct))
+        rule = rules[i // len(keys) % len(rules)]
+        book.add(key, rule)
+    return book
+
+
+async def run_pipeline(
+    base_url: str,
+    keys: list[str],
+    messages: int,
+    progress: Progress,
+    alerts: AlertBook | None = None,
+    kind: str = "pipeline",
+) -> RunResult:
     """quoteboard's ingest path as the board runs it: ``Feed.run`` hands each quote to
     ``Board.apply``, and a timer drains the dirty rows every :data:`TICK` like the screen does.
+    With ``alerts``, each quote is then checked against them, as the board's quote watcher does.
 
     The feed watches nothing, so it makes no REST call; the flood server closes the socket after
     ``messages`` frames, which ``Feed.run`` reports as reconnecting: that ends the run.
@@ -151,7 +173,15 @@ async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: 
             sample()
             progress(board.received)
 
-    feed = Feed(base_url, name="bench", on_quote=board.apply, on_reject=board.reject, on_status=on_status)
+    on_quote: Callable[[Quote], object] = board.apply
+    if alerts is not None:
+        apply, check = board.apply, alerts.check
+
+        def on_quote(quote: Quote) -> None:  # what QuoteboardApp._on_quote does with one watcher
+            apply(quote)
+            check(quote)
+
+    feed = Feed(base_url, name="bench", on_quote=on_quote, on_reject=board.reject, on_status=on_status)
     gc.collect()
     rss_before = rss_bytes()
     run = asyncio.create_task(feed.run(), name="bench-feed")
@@ -178,4 +208,6 @@ async def run_pipeline(base_url: str, keys: list[str], messages: int, progress: 
     progress(messages)
     last_update = max(row.updated_at for row in board)
     growth = rss_after - rss_before if rss_after is not None and rss_before is not None else None
-    return RunResult("pipeline", messages, last_update - live_at, latencies, growth)
+    if alerts is not None and len(alerts.armed_keys()) != len({alert.key for alert in alerts}):
+        raise BenchError("an alert of the benchmark fired: its thresholds must be beyond any price")
+    return RunResult(kind, messages, last_update - live_at, latencies, growth)

@@ -359,6 +359,13 @@ class Market:
         """Advance ``key`` by one market event."""
         self._stock(key).step(_stamp(self._clock()))
 
+    def jump(self, key: str, price: float) -> None:
+        """Move ``key``'s best bid to ``price`` (yen, kept within the daily limits), so its next trades
+        are there: a price that crosses an alert's threshold on demand, for tests and demos."""
+        stock = self._stock(key)
+        tenths = snap(round(price * 10))
+        stock.bid = min(max(tenths, tick_up(stock.lower)), tick_down(tick_down(stock.upper)))
+
     def board(self, key: str) -> Board:
         """The current ``BoardSuccess`` snapshot of ``key``."""
         return self._stock(key).board()

@@ -194,6 +194,8 @@ class QuoteTable(ScrollView, can_focus=True):
         self._gutter = 0
         self._sorted_at = 0.0
         self._last_cursor_index = 0
+        #: Rows marked for a fired alert: their Code cell ends in "!".
+        self._marked: set[SymbolKey] = set()
         #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
         self.rows_rendered = 0
 
@@ -239,6 +241,22 @@ class QuoteTable(ScrollView, can_focus=True):
                 self.refresh()
                 return
         self._refresh_indexes(self._index[key] for key in keys if key in self._index)
+
+    def set_marked(self, keys: Iterable[SymbolKey]) -> None:
+        """Mark the rows of ``keys`` (symbols with a fired alert), and only those."""
+        marked = set(keys)
+        changed = marked ^ self._marked
+        self._marked = marked
+        for key in changed:
+            self._code_cells.pop(key, None)
+            self._cache.pop(key, None)
+            index = self._index.get(key)
+            if index is not None:
+                self._refresh_index(index)
+
+    @property
+    def marked(self) -> set[SymbolKey]:
+        return set(self._marked)
 
     def move_cursor_to(self, key: SymbolKey) -> None:
         if key in self._index:
@@ -480,7 +498,10 @@ class QuoteTable(ScrollView, can_focus=True):
         gap_text = " " * GAP
         code = self._code_cells.get(row.key)
         if code is None:
-            code = self._code_cells[row.key] = _cell(str(row.key), COLUMNS[0].width, False) + gap_text
+            width = COLUMNS[0].width
+            # A fired alert's mark takes the cell's last column (a long code loses its end instead).
+            label = _cell(str(row.key), width - 1, False) + "!" if row.key in self._marked else str(row.key)
+            code = self._code_cells[row.key] = _cell(label, width, False) + gap_text
         table_width = self._table_width()
         padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
         if quote is None or row.note is not None:

@@ -18,8 +18,10 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from quoteboard.alerts import Alert
 from quoteboard.board import Row
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
+from quoteboard.widgets.alert_list import AlertList
 from quoteboard.widgets.depth_view import DepthView
 
 __all__ = ["RegisterPanel"]
@@ -62,6 +64,7 @@ class RegisterPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield CodeInput(placeholder="code, e.g. 7203 or 7203@1", id="code")
         yield Static(id="outcome")
+        yield AlertList(id="alerts")
         yield DepthView(id="depth")
 
     def show_outcome(self, text: str, tone: Tone = "info") -> None:
@@ -72,6 +75,10 @@ class RegisterPanel(VerticalScroll):
     def outcome(self) -> str:
         """The text of the last outcome shown."""
         return self._outcome
+
+    def show_alerts(self, alerts: list[Alert]) -> None:
+        """The highlighted symbol's alerts (the list hides itself when there are none)."""
+        self.query_one(AlertList).show(alerts)
 
     def show_row(self, row: Row | None) -> None:
         self.query_one(DepthView).show(row)

@@ -1,0 +1,106 @@
+"""``quoteboard stream --alerts``: the saved alerts watched headless, each one that fires printed as one
+NDJSON line (``symbol``, ``name``, ``rule``, ``price``, ``time``) and handed to ``--alert-command``.
+
+For a machine left to watch alone. The alerts are the board's (``alerts.toml``); a fired one is marked
+fired in the file, as the board would, by reading the file again and marking the same armed alert
+(symbol and rule), so alerts a board set meanwhile are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import IO, Any
+
+import msgspec
+
+from quoteboard.alert_command import run_alert_command
+from quoteboard.alerts import Alert, AlertBook, AlertStore, alert_record
+from quoteboard.feed import Feed, FeedStatus
+from quoteboard.kabu.protocol import Quote
+
+__all__ = ["stream_alerts"]
+
+_encoder = msgspec.json.Encoder()
+
+
+async def stream_alerts(
+    feed: Feed,
+    book: AlertBook,
+    out: IO[str],
+    err: IO[str],
+    *,
+    store: AlertStore | None = None,
+    command: list[str] | None = None,
+    count: int | None = None,
+    duration: float | None = None,
+) -> int:
+    """Watch a started ``feed`` until ``count`` alerts fired, ``duration`` seconds passed or no alert
+    is left armed; returns how many fired. Waits for the commands started (each ends within its
+    timeout); their failures go to ``err``."""
+    done = asyncio.Event()
+    fired_count = 0
+    commands: set[asyncio.Task[None]] = set()
+
+    async def run(alert: Alert) -> None:
+        assert command is not None
+        failure = await run_alert_command(command, alert)
+        if failure is not None:
+            err.write(f"quoteboard: {failure}\n")
+            err.flush()
+
+    def on_quote(quote: Quote) -> None:
+        nonlocal fired_count
+        if done.is_set():
+            return
+        fired = book.check(quote)
+        if not fired:
+            return
+        for alert in fired:
+            out.write(_encoder.encode(alert_record(alert)).decode() + "\n")
+            fired_count += 1
+            if command is not None:
+                task = asyncio.get_running_loop().create_task(run(alert))
+                commands.add(task)
+                task.add_done_callback(commands.discard)
+        out.flush()
+        if store is not None:
+            _mark_fired(store, fired, err)
+        if (count is not None and fired_count >= count) or not book.armed_keys():
+            done.set()
+
+    def on_status(status: FeedStatus) -> None:
+        if status.state != "connecting" or status.attempt:
+            err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
+            err.flush()
+
+    feed.on_quote, feed.on_status = on_quote, on_status
+    runner = asyncio.create_task(feed.run())
+    waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        if commands:
+            await asyncio.gather(*commands, return_exceptions=True)
+    if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
+        raise error
+    return fired_count
+
+
+def _mark_fired(store: AlertStore, fired: list[Alert], err: IO[str]) -> None:
+    """Mark ``fired`` in the file as it is now (a board may have changed it since we read it)."""
+    loaded = store.load()
+    if loaded.message:
+        err.write(f"quoteboard: {loaded.message}\n")
+    saved = loaded.book
+    for alert in fired:
+        for entry in saved:
+            if entry.armed and entry.key == alert.key and entry.rule == alert.rule:
+                entry.fired_price, entry.fired_at = alert.fired_price, alert.fired_at
+                break
+    failure = store.save(saved)
+    if failure:
+        err.write(f"quoteboard: {failure}\n")
+    err.flush()

@@ -1,0 +1,147 @@
+"""Price alerts on the board: what ``!``, the panel's alert list and the palette do, and what happens
+when an alert fires (a notification, the bell, the row marked, ``--alert-command`` run).
+
+The app holds one :class:`BoardAlerts`; the checking itself is :meth:`AlertBook.check
+<quoteboard.alerts.AlertBook.check>`, added to ``app.quote_watchers`` (one dict lookup a quote).
+Symbols with armed alerts are pinned (``app.set_pinned("alerts", ...)``) so they stay registered
+when they are not on the list on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from quoteboard.alert_command import run_alert_command
+from quoteboard.alerts import Alert, AlertBook, AlertStore, Rule, format_price
+from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.widgets.alert_screen import AlertScreen
+
+if TYPE_CHECKING:
+    from quoteboard.app import QuoteboardApp
+
+__all__ = ["BoardAlerts"]
+
+
+class BoardAlerts:
+    """The board's alerts: ``store`` None keeps them in memory only (a replay's board)."""
+
+    def __init__(self, app: QuoteboardApp, store: AlertStore | None, command: list[str] | None) -> None:
+        self.app = app
+        self.store = store
+        self.command = command
+        self.book = AlertBook()
+        self._save_error: str | None = None
+
+    def start(self) -> None:
+        """Load the saved alerts, watch the quotes, pin the armed alerts' symbols."""
+        if self.store is not None:
+            loaded = self.store.load()
+            self.book = loaded.book
+            if loaded.message:
+                self.app.notify(loaded.message, title="alerts", severity="warning", timeout=12)
+        self.app.quote_watchers.append(self.on_quote)
+        self._changed(save=False)
+
+    # -- firing ------------------------------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        fired = self.book.check(quote)
+        if fired:
+            self._fired(fired)
+
+    def _fired(self, fired: list[Alert]) -> None:
+        app = self.app
+        for alert in fired:
+            price = format_price(alert.fired_price) if alert.fired_price is not None else "?"
+            app.notify(
+                f"{alert.key} {alert.name}: {alert.rule} at {price}",
+                title="alert",
+                severity="warning",
+                timeout=15,
+                markup=False,  # the name is station text
+            )
+            if self.command is not None:
+                app.run_worker(self._run_command(self.command, alert), group="alerts", exit_on_error=False)
+        app.bell()
+        self._changed()
+
+    async def _run_command(self, argv: list[str], alert: Alert) -> None:
+        failure = await run_alert_command(argv, alert)
+        if failure is not None:
+            self.app.notify(failure, title="alert command", severity="error", timeout=15, markup=False)
+
+    # -- setting, deleting, re-arming ----------------------------------------------------------------
+
+    def ask(self, key: SymbolKey | None) -> None:
+        """``!``: the alert input for ``key`` (the highlighted row)."""
+        if key is None:
+            self.app.notify("no row highlighted: add a symbol first (a)", title="alert")
+            return
+        row = self.app.board.rows.get(key)
+        quote = row.quote if row is not None else None
+        name = quote.name or "" if quote is not None else ""
+        armed = [alert.rule for alert in self.book.of(key) if alert.armed]
+
+        def got(rule: Rule | None) -> None:
+            if rule is not None:
+                self.add(key, rule)
+
+        self.app.push_screen(AlertScreen(key, name, armed, quote.last if quote is not None else None), got)
+
+    def add(self, key: SymbolKey, rule: Rule) -> None:
+        try:
+            self.book.add(key, rule)
+        except ValueError as exc:  # the screen checks first; a race with a fire is still said
+            self.app.notify(str(exc), title="alert", severity="warning")
+            return
+        self._changed()
+
+    def delete(self, alert: Alert) -> None:
+        self.book.remove(alert)
+        self._changed()
+
+    def rearm(self, alert: Alert) -> None:
+        self.book.rearm(alert)
+        self._changed()
+
+    def show(self, key: SymbolKey | None) -> None:
+        """The panel lists ``key``'s alerts (the highlighted row's)."""
+        self.app.panel.show_alerts(self.book.of(key) if key is not None else [])
+
+    def _changed(self, save: bool = True) -> None:
+        """After any change: save, mark the rows with a fired alert, pin the armed ones' symbols,
+        refresh the panel's list."""
+        app = self.app
+        if save and self.store is not None:
+            error = self.store.save(self.book)
+            if error and error != self._save_error:
+                app.notify(error, title="alerts not saved", severity="error", timeout=12)
+            self._save_error = error
+        app.table.set_marked(alert.key for alert in self.book if not alert.armed)
+        app.set_pinned("alerts", self.book.armed_keys())
+        self.show(app.table.cursor_key)
+
+    # -- the command palette -----------------------------------------------------------------------
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """Set an alert; delete or re-arm each of the highlighted symbol's alerts."""
+        key = self.app.table.cursor_key
+        yield SystemCommand("Set alert", "A price alert on the highlighted row (!)", lambda: self.ask(key))
+        if key is None:
+            return
+        for alert in self.book.of(key):
+            yield SystemCommand(
+                f"Delete alert {key} {alert.rule}", alert.describe(), _bind(self.delete, alert)
+            )
+            if not alert.armed:
+                yield SystemCommand(
+                    f"Re-arm alert {key} {alert.rule}", alert.describe(), _bind(self.rearm, alert)
+                )
+
+
+def _bind(method: Callable[[Alert], None], alert: Alert) -> Callable[[], None]:
+    """``method(alert)`` later (a lambda in the loop would see the loop's last alert)."""
+    return lambda: method(alert)
