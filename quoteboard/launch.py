@@ -28,11 +28,17 @@ def board_app(
     recorded: list[SymbolKey] | None = None,
     record: Path | None = None,
     tune_gc: bool = False,
+    nats: FeedSource | None = None,
 ) -> QuoteboardApp:
-    """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back.
-    ``recorded`` are a replay's symbols: shown unless ``symbols`` are given, and the saved watchlist
-    is left alone."""
-    sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
+    """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back;
+    with ``nats`` (a NATS source), ``f`` cycles demo → Kabu → NATS. ``recorded`` are a replay's
+    symbols: shown unless ``symbols`` are given, and the saved watchlist is left alone."""
+    if source.kind == "nats":
+        sources = [source, FeedSource("demo"), kabu]
+    else:
+        sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
+        if nats is not None:
+            sources.append(nats)
     store = WatchlistStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]
