@@ -366,7 +366,7 @@ def resolve_password(value: object, env: str = KEY_ENV, what: str = "API passwor
 def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> NatsTarget | None:
     """The NATS server of --nats [URL] (the environment's without URL) and --nats-creds; None when
     --nats is not given. A bad URL is a usage error that never repeats a password."""
-    from quoteboard.natslink import URL_ENV, NatsTarget
+    from quoteboard.natslink import INSTALL_HINT, URL_ENV, NatsTarget
 
     given = getattr(args, "nats", None)
     creds = getattr(args, "nats_creds", None)
@@ -376,6 +376,8 @@ def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Na
         return None
     if creds is not None and not creds.is_file():
         parser.error(f"--nats-creds {creds}: no such file")
+    if not _nats_installed():
+        parser.exit(1, f"quoteboard: --nats needs the nats extra: {INSTALL_HINT}\n")
     try:
         if isinstance(given, str):
             return NatsTarget.parse(given, creds)
@@ -455,6 +457,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                      nats=_board_nats(nats))  # fmt: skip
 
 
+def _nats_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nats") is not None
+
+
 def _board_nats(given: NatsTarget | None) -> FeedSource | None:
     """The NATS source ``f`` cycles to: --nats, else one the environment names (quietly none if its
     URL is unusable: the board does not need it)."""
@@ -463,6 +471,8 @@ def _board_nats(given: NatsTarget | None) -> FeedSource | None:
 
     if given is not None:
         return FeedSource.of_nats(given)
+    if not _nats_installed():
+        return None
     try:
         target = NatsTarget.from_env()
     except ValueError:

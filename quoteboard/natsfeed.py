@@ -38,8 +38,8 @@ from quoteboard.natslink import (
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
-    NatsMissing,
     NatsTarget,
+    NatsUnavailable,
     connect,
     frame_subject,
     kv_key,
@@ -132,11 +132,8 @@ class NatsFeed(Feed):
                     reconnected_cb=self._reconnected,
                     error_cb=self._error,
                 )
-            except NatsMissing:
-                raise
-            except Exception as exc:  # nats-py's NoServersError, a timeout, an authorization violation
-                why = str(exc) or type(exc).__name__
-                raise NatsUnreachable(f"cannot reach NATS at {self.target.shown()}: {why}") from None
+            except NatsUnavailable as exc:
+                raise NatsUnreachable(str(exc)) from None
             self._nats_up = True
             self.connections += 1
         return self._nc
@@ -248,9 +245,12 @@ class NatsFeed(Feed):
 
     async def _follow(self, keys: Iterable[SymbolKey]) -> None:
         nc = await self._connect()
-        for key in keys:
-            if key not in self._subs:
-                self._subs[key] = await nc.subscribe(frame_subject(key), cb=self._on_msg)
+        new = [key for key in keys if key not in self._subs]
+        for key in new:
+            self._subs[key] = await nc.subscribe(frame_subject(key), cb=self._on_msg)
+        if new:
+            with contextlib.suppress(Exception):  # away: nats-py subscribes again on reconnecting
+                await nc.flush(timeout=max(1, round(self.timeout)))  # following before the relay is asked
 
     async def _unfollow(self, keys: Iterable[SymbolKey]) -> None:
         for key in keys:

@@ -37,6 +37,7 @@ __all__ = [
     "URL_ENV",
     "NatsMissing",
     "NatsTarget",
+    "NatsUnavailable",
     "connect",
     "find_nats_server",
     "frame_subject",
@@ -62,6 +63,10 @@ class NatsMissing(Exception):
 
     def __init__(self) -> None:
         super().__init__(f"NATS needs the nats extra: {INSTALL_HINT}")
+
+
+class NatsUnavailable(Exception):
+    """The first connection to the NATS server failed: said with the server (password masked) and why."""
 
 
 def quote_subject(key: SymbolKey) -> str:
@@ -142,22 +147,31 @@ class NatsTarget:
 
 
 async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsClient:
-    """A connected nats-py client that reconnects forever on its own. Raises :class:`NatsMissing`
-    without nats-py, and nats-py's errors (``NoServersError``, ``TimeoutError``...) when the server
-    cannot be reached at first."""
+    """A connected nats-py client that reconnects forever on its own once connected. Raises
+    :class:`NatsMissing` without nats-py, :class:`NatsUnavailable` when the server cannot be reached
+    or refuses the login at first (a few attempts, not forever: a wrong URL is said at once)."""
     try:
         import nats
     except ImportError:
         raise NatsMissing() from None
+    errors: list[str] = []
+    error_cb = callbacks.pop("error_cb", None)
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc) or type(exc).__name__)
+        if error_cb is not None:
+            await error_cb(exc)
+
     options: dict[str, Any] = {
         "servers": [target.url],
         "name": name,
         "connect_timeout": 3,
         "reconnect_time_wait": 0.5,  # back within a second of a restarted server
-        "max_reconnect_attempts": -1,
+        "max_reconnect_attempts": 1,  # at first; forever once connected (below)
         "allow_reconnect": True,
         "ping_interval": 5,
         "max_outstanding_pings": 2,
+        "error_cb": on_error,
     }
     if target.user:
         options["user"] = target.user
@@ -170,7 +184,14 @@ async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsCli
 
         options["tls"] = ssl.create_default_context()
     options.update(callbacks)
-    return await nats.connect(**options)
+    try:
+        nc = await nats.connect(**options)
+    except Exception as exc:  # nats-py's NoServersError, a timeout, an authorization violation
+        why = errors[-1] if errors else str(exc) or type(exc).__name__
+        raise NatsUnavailable(f"cannot reach NATS at {target.shown()}: {why}") from None
+    # nats-py reads this option in its reconnect loop: from now on a lost server is waited for.
+    nc.options["max_reconnect_attempts"] = -1
+    return nc
 
 
 def find_nats_server() -> str | None:

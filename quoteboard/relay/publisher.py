@@ -127,6 +127,7 @@ class NatsPublisher:
             (CTL_LEASE, self._on_lease),
         ):
             await self.nc.subscribe(subject, cb=handler)
+        await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
         self.relay.quote_taps.append(self._on_quote)
         self._tasks = [
             asyncio.create_task(self._pump(), name="nats-publish"),
@@ -222,12 +223,24 @@ class NatsPublisher:
                     break
 
     async def _keep_status(self) -> None:
+        """The status every ``status_every`` seconds, and within a tenth of one when it changes."""
+        shown: tuple[object, ...] = ()
+        at = 0.0
         while True:
             nc = self.nc
-            if nc is not None and nc.is_connected:
-                with contextlib.suppress(Exception):  # said by the error callback
+            book, status = self.relay.book, self.relay.feed.status
+            now = (status.state, status.detail, len(book.union), len(book.clients), len(self._clients))
+            if (
+                nc is not None
+                and nc.is_connected
+                and (now != shown or time.monotonic() - at >= self._status_every)
+            ):
+                try:
                     await nc.publish(f"$KV.{RELAY_BUCKET}.{RELAY_STATUS_KEY}", self.status_json())
-            await asyncio.sleep(self._status_every)
+                    shown, at = now, time.monotonic()
+                except Exception:  # said by the error callback; tried again at the next turn
+                    shown = ()
+            await asyncio.sleep(0.1)
 
     def status_json(self) -> bytes:
         """The relay's state for ``kabu_relay``: never a password, a token or an address."""

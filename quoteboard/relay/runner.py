@@ -151,20 +151,26 @@ class RelayServer(EmbeddedServer):
         return self
 
     async def _publish(self, relay: RelayApp, target: NatsTarget) -> None:
-        from quoteboard.natslink import NatsMissing
+        from quoteboard.natslink import NatsMissing, NatsUnavailable
         from quoteboard.relay.publisher import NatsPublisher
 
-        publisher = NatsPublisher(relay, target, lease=self.nats_lease, say=self._say)
+        publisher = NatsPublisher(
+            relay, target, lease=self.nats_lease, lease_check=self._lease_check, say=self._say
+        )
         try:
             await publisher.start()
-        except NatsMissing as exc:
+        except (NatsMissing, NatsUnavailable) as exc:
+            await publisher.aclose()
             await self._stop_early()
             raise RelayStartError(str(exc)) from None
-        except Exception as exc:  # nats-py's NoServersError, a timeout, an authorization violation
+        except Exception as exc:  # the KV buckets: JetStream is off, or the account may not use it
             await publisher.aclose()
             await self._stop_early()
             why = str(exc) or type(exc).__name__
-            raise RelayStartError(f"cannot reach NATS at {target.shown()}: {why}") from None
+            raise RelayStartError(
+                f"NATS at {target.shown()}: no JetStream key-value store ({why}): start the server with "
+                "`nats-server -js`"
+            ) from None
         self.publisher = publisher
 
     async def _stop_early(self) -> None:

@@ -4,13 +4,16 @@ store (the restart tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from quoteboard.natslink import find_nats_server
 
@@ -80,3 +83,28 @@ class NatsServer:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
+
+
+async def ask(nc: Any, subject: str, body: object, timeout: float = 5.0) -> dict[str, Any]:
+    """One control request to the relay (``body`` as JSON, or raw bytes sent as they are)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    msg = await nc.request(subject, data, timeout=timeout)
+    answer: dict[str, Any] = json.loads(msg.data)
+    return answer
+
+
+def symbols(client: str, *codes: str) -> dict[str, object]:
+    return {"client": client, "Symbols": [{"Symbol": code, "Exchange": 1} for code in codes]}
+
+
+def names(answer: dict[str, Any]) -> list[str]:
+    return [f"{s['Symbol']}@{s['Exchange']}" for s in answer["RegistList"]]
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait until ``predicate()`` is true; fail after ``timeout`` seconds (a bound, not a measure)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.05)
