@@ -323,24 +323,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark `quoteboard relay` against a bare websockets broadcast to the same clients instead",
     )
     bench.add_argument(
+        "--nats",
+        dest="bench_nats",
+        action="store_true",
+        help="benchmark `quoteboard relay --nats` with 1 and N subscribers over one nats-server instead",
+    )
+    bench.add_argument(
         "--clients", type=positive_int, default=100, metavar="N", help="--relay: PUSH clients (default 100)"
+    )
+    bench.add_argument(
+        "--subscribers", type=positive_int, default=100, metavar="N", help="--nats: subscribers (default 100)"
     )
     bench.add_argument(
         "--rate",
         type=positive_float,
         default=125.0,
         metavar="R",
-        help="--relay: frames a second the upstream pushes, 50 symbols in all (default 125)",
+        help="--relay, --nats: frames a second the upstream pushes, 50 symbols in all (default 125)",
     )
     bench.add_argument(
         "--window",
         type=positive_float,
         default=10.0,
         metavar="S",
-        help="--relay: seconds measured in each turn, after a 2 s warm-up (default 10)",
+        help="--relay, --nats: seconds measured in each turn, after a 2 s warm-up (default 10)",
     )
     bench.add_argument(
-        "--rounds", type=positive_int, default=2, metavar="N", help="--relay: turns of each kind (default 2)"
+        "--rounds",
+        type=positive_int,
+        default=2,
+        metavar="N",
+        help="--relay, --nats: turns of each kind (default 2)",
     )
     return parser
 

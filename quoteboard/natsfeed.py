@@ -343,7 +343,10 @@ class NatsFeed(Feed):
                 continue
             await self._read_relay()
             now_instance = self.relay.get("instance") if self.relay else None
-            restarted = instance is not None and now_instance is not None and now_instance != instance
+            # A new relay (restarted: it knows no client), or the first one seen while symbols wait
+            # to be registered (none answered at start): tell it this client's symbols at once.
+            restarted = now_instance is not None and now_instance != instance
+            restarted = restarted and (instance is not None or bool(self.registry.missing()))
             instance = now_instance or instance
             if restarted or woken or time.monotonic() - renewed >= self.lease_every:
                 renewed = time.monotonic()
