@@ -183,3 +183,49 @@ async def test_the_nats_password_appears_nowhere(station, tmp_path):
     assert "qb:***@" in target.shown()
     for text in said:
         assert NATS_PASSWORD not in text, text
+
+
+async def test_the_board_on_nats_registers_with_a_and_unregisters_with_d(station, nats_server, tmp_path):
+    lines: list[str] = []
+    async with _relay(station, nats_server.url, lines):
+        nats = FeedSource.of_nats(NatsTarget.parse(nats_server.url))
+        app = QuoteboardApp(sources=[nats, FeedSource("demo")], symbols=[SymbolKey("7203", 1)],
+                            store=WatchlistStore(tmp_path / "watchlist.toml"))  # fmt: skip
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: station.registered == ["7203@1"], 10, "7203 at the station")
+            await pilot.press("a", *"6758", "enter")
+            await wait_for(pilot, lambda: "6758@1" in station.registered, 10, "6758 registered")
+            rows = app.board.rows
+            await wait_for(pilot, lambda: rows[SymbolKey("6758", 1)].quote is not None, 10, "6758's row")
+            assert app.table.cursor_key == SymbolKey("6758", 1)
+            await pilot.press("d")
+            await wait_for(pilot, lambda: station.registered == ["7203@1"], 10, "6758 unregistered")
+            await pilot.press("a", *"0000", "enter")  # the station's refusal, in words, and no row
+            await wait_for(pilot, lambda: "0000@1 not registered" in app.panel.outcome, 10, "the refusal")
+            assert SymbolKey("0000", 1) not in app.board.rows
+        await eventually(lambda: station.registered == [], 10, "the board's symbols let go on quitting")
+
+
+def test_relay_cli_shows_the_nats_url_masked_and_refuses_an_open_server_without_credentials(nats_server):
+    url = f"nats://qb:{NATS_PASSWORD}@127.0.0.1:{nats_server.port}"  # this server takes any login
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "quoteboard", "relay", "--demo", "--port", "0", "--nats", url],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert relay.stdout is not None
+    seen = []
+    try:
+        for line in relay.stdout:
+            seen.append(line)
+            if "NATS:" in line:
+                break
+    finally:
+        relay.kill()
+        seen.append(relay.communicate(timeout=10)[0])
+    text = "".join(seen)
+    assert f"nats://qb:***@127.0.0.1:{nats_server.port}" in text and NATS_PASSWORD not in text
+    refused = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "relay", "--demo", "--port", "0", "--nats", "nats://10.255.0.1:4222"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "without credentials" in refused.stderr
