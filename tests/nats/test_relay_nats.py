@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -143,3 +144,40 @@ async def test_a_client_whose_lease_lapses_is_released_and_a_renewing_one_is_kep
         await eventually(lambda: station.registered == ["9433@1"], what="7203 released")
         assert (await ask(nc, "kabu.ctl.lease", {"client": "quiet"}))["Code"] == 4001009
         assert any("quiet" in line and "no lease renewal" in line for line in lines)
+
+
+async def test_a_new_subscriber_gets_the_kv_snapshot_before_any_live_quote(station, relay, nats_server, nc):
+    from quoteboard.kabu.protocol import Quote, SymbolKey
+    from quoteboard.natsfeed import NatsFeed
+
+    await ask(nc, "kabu.ctl.register", symbols("early", "7203", "9433"))
+    kv = await nc.jetstream().key_value("kabu_quotes")
+
+    async def stored(key: str) -> bool:
+        try:
+            await kv.get(key)
+            return True
+        except Exception:
+            return False
+
+    for _ in range(200):
+        if await stored("1.7203") and await stored("1.9433"):
+            break
+        await asyncio.sleep(0.05)
+    feed = NatsFeed(NatsTarget.parse(nats_server.url), client_id="late")
+    feed.registry.replace_watch([SymbolKey("7203", 1), SymbolKey("9433", 1)])
+    assert await feed.start() == []
+    first: list[tuple[Quote, int]] = []
+    feed.on_quote = lambda quote: first.append((quote, feed.received))
+    started = time.time()
+    run = asyncio.create_task(feed.run())
+    try:
+        await eventually(lambda: len(first) >= 2, 5, "the snapshot")
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+        await feed.close()
+    assert {quote.symbol for quote, _ in first[:2]} == {"7203", "9433"}
+    # From the store: received by the relay before this subscriber ran (a live quote is stamped on arrival).
+    assert all(quote.received_at < started for quote, _ in first[:2])
+    assert all(quote.last is not None for quote, _ in first[:2])
