@@ -116,6 +116,7 @@ class NatsFeed(Feed):
         self._running = False
         self._wake = asyncio.Event()
         self._nats_up = False
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"NatsFeed({self.target.shown()}, {self.registry!r})"
@@ -123,6 +124,8 @@ class NatsFeed(Feed):
     # -- the connection ----------------------------------------------------------------------------
 
     async def _connect(self) -> NatsClient:
+        if self._closed:
+            raise NatsUnreachable("the NATS feed is closed")
         if self._nc is None:
             try:
                 self._nc = await connect(
@@ -339,6 +342,8 @@ class NatsFeed(Feed):
                 await asyncio.wait_for(self._wake.wait(), self.check_every)
             woken = self._wake.is_set()
             self._wake.clear()
+            if self._closed:
+                return
             if not self._nats_up:
                 continue
             await self._read_relay()
@@ -409,11 +414,11 @@ class NatsFeed(Feed):
     async def close(self) -> None:
         """Let the relay know this client's symbols are free (else they wait for the lease), and
         close the connection."""
-        self._report_closed()
         watched = self.registry.watched
-        if watched and self._nc is not None and self._nats_up:
+        if watched and self._nc is not None and self._nats_up and not self._closed:
             with contextlib.suppress(KabuClientError, TimeoutError):
                 await asyncio.wait_for(self._request(CTL_UNREGISTER, self._body(watched)), 1.0)
+        self._report_closed()
         nc, self._nc = self._nc, None
         self._subs.clear()
         if nc is not None:
@@ -421,6 +426,7 @@ class NatsFeed(Feed):
                 await asyncio.wait_for(nc.close(), 3.0)
 
     def _report_closed(self) -> None:
+        self._closed = True
         self.status = FeedStatus("closed")
         self._wake.set()
 
