@@ -10,7 +10,8 @@ same decoder as the Kabu feed. A symbol's first prices come from the ``kabu_quot
 Restarts: nats-py reconnects by itself and renews the subscriptions; the relay's status in
 ``kabu_relay`` (read every second) says whether a relay is live behind the server, and carries the
 relay's instance, so a restarted relay (which knows no client) is told this client's symbols again at
-once. Until quotes flow again the status is not live, and the board keeps its last values.
+once. Until quotes flow again the status is "connecting" (saying what is awaited), and the board
+keeps its last values.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.feed import Feed, FeedStatus, QuoteHandler
+from quoteboard.feed import Feed, FeedStatus, QuoteHandler, backoff_delay
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey, decode_frame
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS, Registry
@@ -144,7 +145,7 @@ class NatsFeed(Feed):
     async def _disconnected(self) -> None:
         self._nats_up = False
         if self.status.state != "closed":
-            self._report(FeedStatus("reconnecting", f"NATS {self.target.host_port} lost; reconnecting"))
+            self._report(FeedStatus("connecting", f"NATS {self.target.host_port} lost; reconnecting"))
 
     async def _reconnected(self) -> None:
         self._nats_up = True
@@ -324,12 +325,17 @@ class NatsFeed(Feed):
     async def run(self) -> None:
         """The snapshot, then live quotes until cancelled; the lease renewed, the relay watched."""
         self._report(FeedStatus("connecting", f"NATS {self.target.host_port}"))
-        while self._nc is None:
+        attempt = 0
+        while self._nc is None:  # the server was away at start (nats-py reconnects once connected)
             try:
                 await self._connect()
             except NatsUnreachable as exc:
-                self._report(FeedStatus("reconnecting", str(exc), 1, 1.0))
-                await asyncio.sleep(1.0)
+                if self._closed:
+                    return
+                attempt += 1
+                delay = backoff_delay(attempt)
+                self._report(FeedStatus("reconnecting", str(exc), attempt, delay))
+                await asyncio.sleep(delay)
         await self._read_relay()
         self._report_relay()
         self._running = True
@@ -379,11 +385,11 @@ class NatsFeed(Feed):
         if self._relay_live():
             status = FeedStatus("live", "relay live")
         elif relay is None:
-            status = FeedStatus("reconnecting", "no relay publishes on this NATS server")
+            status = FeedStatus("connecting", "no relay publishes on this NATS server")
         elif relay.get("upstream") != "live":
-            status = FeedStatus("reconnecting", f"relay's station: {relay.get('upstream')}")
+            status = FeedStatus("connecting", f"relay's station: {relay.get('upstream')}")
         else:
-            status = FeedStatus("reconnecting", "the relay is silent (stopped?)")
+            status = FeedStatus("connecting", "the relay is silent (stopped?)")
         if status != self.status:
             self._report(status)
 

@@ -154,7 +154,7 @@ async def test_quotes_resume_after_the_nats_server_and_then_the_relay_restart(st
             await asyncio.gather(run, return_exceptions=True)
             await feed.close()
             await relay.aclose()
-    assert "reconnecting" in states and states[-1] == "live"
+    assert "connecting" in states and states[-1] == "live"
     assert seen.codes() == {"7203", "9433"}
 
 
@@ -193,6 +193,7 @@ async def test_the_board_on_nats_registers_with_a_and_unregisters_with_d(station
                             store=WatchlistStore(tmp_path / "watchlist.toml"))  # fmt: skip
         async with app.run_test(size=(120, 30)) as pilot:
             await wait_for(pilot, lambda: station.registered == ["7203@1"], 10, "7203 at the station")
+            await wait_for(pilot, lambda: "relay live" in screen_text(app), 10, "the relay on the bar")
             await pilot.press("a", *"6758", "enter")
             await wait_for(pilot, lambda: "6758@1" in station.registered, 10, "6758 registered")
             rows = app.board.rows
