@@ -178,6 +178,10 @@ async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsCli
     if target.password:
         options["password"] = target.password.reveal()
     if target.creds is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("nkeys") is None:  # nats-py signs with it, imported on first use
+            raise NatsUnavailable(f"a .creds file needs nkeys: pip install 'nats-py[nkeys]' ({target.creds})")
         options["user_credentials"] = str(target.creds)
     if target.url.startswith("tls://"):
         import ssl

@@ -74,3 +74,16 @@ def test_without_nats_py_the_user_is_told_the_extra_to_install():
     )
     assert done.returncode == 1
     assert "pip install 'quoteboard[nats]'" in done.stderr and "hidden-pw" not in done.stderr
+
+
+async def test_a_creds_file_without_nkeys_says_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    from quoteboard.natslink import NatsUnavailable, connect
+
+    if importlib.util.find_spec("nkeys") is not None:
+        monkeypatch.setitem(sys.modules, "nkeys", None)  # find_spec then answers None, as if absent
+    creds = tmp_path / "desk.creds"
+    creds.write_text("-----BEGIN NATS USER JWT-----\n")
+    with pytest.raises(NatsUnavailable, match=r"pip install 'nats-py\[nkeys\]'"):
+        await connect(NatsTarget.parse("nats://127.0.0.1:1", creds), name="t")
