@@ -18,6 +18,7 @@ from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKe
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
+    from quoteboard.natslink import NatsTarget
     from quoteboard.source import FeedSource
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
@@ -33,6 +34,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard --replay FILE          the board on a recording (Kabu pushes nothing after the close)
   quoteboard stream --demo          quotes as NDJSON, one object per line, for scripts
   quoteboard relay --kabu           share one station: a Kabu API for many programs at once
+  quoteboard --nats [URL]           the board on what a relay publishes to NATS (relay --nats)
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   the tutorial's echo client
   quoteboard bench                  how much feed this machine can take
@@ -62,6 +64,9 @@ station holds the union of all clients' symbols (at most 50, shared).
       and your scripts with base URL http://localhost:18090/kabusapi, unchanged
   quoteboard relay --kabu --host 0.0.0.0 --password
       for other machines on the LAN (clients give PW as their API password)
+  quoteboard relay --kabu --nats nats://127.0.0.1:4222
+      also publish every quote once on a NATS server (`nats-server -js`): then
+      quoteboard --nats URL and quoteboard stream --nats URL anywhere subscribe
 """
 
 
@@ -149,8 +154,22 @@ def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb
     return feed
 
 
+def _add_nats_options(parser: argparse.ArgumentParser, group: Any, help: str) -> None:
+    """--nats [URL] in ``group`` (without URL: $QUOTEBOARD_NATS_URL, else $NATS_URL) and --nats-creds."""
+    group.add_argument("--nats", nargs="?", const=ASK, metavar="URL", help=help)
+    parser.add_argument(
+        "--nats-creds", type=Path, metavar="FILE", help="a NATS .creds file (JWT and NKey) to log in with"
+    )
+
+
 def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: bool = False) -> None:
     feed = _add_station_choice(parser, required=required, verb="use")
+    _add_nats_options(
+        parser,
+        feed,
+        "use the quotes a `quoteboard relay --nats` publishes on this NATS server (nats://[user:pass@]host"
+        ":port, tls:// for TLS; without URL $QUOTEBOARD_NATS_URL or $NATS_URL)",
+    )
     feed.add_argument(
         "--replay",
         type=Path,
@@ -283,6 +302,20 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--max-clients", type=positive_int, default=256, metavar="N", help="clients at most (default 256)"
     )
+    _add_nats_options(
+        relay,
+        relay,
+        "also publish every quote on this NATS server and take registrations there (nats://[user:pass@]"
+        "host:port, tls:// for TLS; without URL $QUOTEBOARD_NATS_URL or $NATS_URL); beyond loopback it "
+        "needs credentials",
+    )
+    relay.add_argument(
+        "--nats-lease",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="release a NATS client that renewed no lease for S seconds (default 30)",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -339,24 +372,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark `quoteboard relay` against a bare websockets broadcast to the same clients instead",
     )
     bench.add_argument(
+        "--nats",
+        dest="bench_nats",
+        action="store_true",
+        help="benchmark `quoteboard relay --nats` with 1 and N subscribers over one nats-server instead",
+    )
+    bench.add_argument(
         "--clients", type=positive_int, default=100, metavar="N", help="--relay: PUSH clients (default 100)"
+    )
+    bench.add_argument(
+        "--subscribers", type=positive_int, default=100, metavar="N", help="--nats: subscribers (default 100)"
     )
     bench.add_argument(
         "--rate",
         type=positive_float,
         default=125.0,
         metavar="R",
-        help="--relay: frames a second the upstream pushes, 50 symbols in all (default 125)",
+        help="--relay, --nats: frames a second the upstream pushes, 50 symbols in all (default 125)",
     )
     bench.add_argument(
         "--window",
         type=positive_float,
         default=10.0,
         metavar="S",
-        help="--relay: seconds measured in each turn, after a 2 s warm-up (default 10)",
+        help="--relay, --nats: seconds measured in each turn, after a 2 s warm-up (default 10)",
     )
     bench.add_argument(
-        "--rounds", type=positive_int, default=2, metavar="N", help="--relay: turns of each kind (default 2)"
+        "--rounds",
+        type=positive_int,
+        default=2,
+        metavar="N",
+        help="--relay, --nats: turns of each kind (default 2)",
     )
     return parser
 
@@ -379,9 +425,36 @@ def resolve_password(value: object, env: str = KEY_ENV, what: str = "API passwor
         raise SystemExit(f"quoteboard: no {what} given") from None
 
 
+def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> NatsTarget | None:
+    """The NATS server of --nats [URL] (the environment's without URL) and --nats-creds; None when
+    --nats is not given. A bad URL is a usage error that never repeats a password."""
+    from quoteboard.natslink import INSTALL_HINT, URL_ENV, NatsTarget
+
+    given = getattr(args, "nats", None)
+    creds = getattr(args, "nats_creds", None)
+    if given is None:
+        if creds is not None:
+            parser.error("--nats-creds goes with --nats")
+        return None
+    if creds is not None and not creds.is_file():
+        parser.error(f"--nats-creds {creds}: no such file")
+    if not _nats_installed():
+        parser.exit(1, f"quoteboard: --nats needs the nats extra: {INSTALL_HINT}\n")
+    try:
+        if isinstance(given, str):
+            return NatsTarget.parse(given, creds)
+        target = NatsTarget.from_env(creds)
+    except ValueError as exc:
+        parser.error(f"--nats: {exc}")
+    if target is None:
+        parser.error(f"--nats without URL needs ${URL_ENV} or $NATS_URL")
+    return target
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    nats = nats_target(args, parser)
     command = args.command
     replay: Path | None = getattr(args, "replay", None)
     if replay is None and (getattr(args, "speed", None) is not None or getattr(args, "loop", False)):
@@ -418,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_orders=args.allow_orders,
             lease=args.lease,
             max_clients=args.max_clients,
+            nats=nats,
+            nats_lease=args.nats_lease,
         )
 
     kabu = FeedSource.kabu(args.kabu_url, password)
@@ -427,6 +502,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if opened is None:
             return 1
         source, recorded = opened
+    elif nats is not None:
+        source = FeedSource.of_nats(nats)
     elif args.demo or password is None:
         source = FeedSource("demo")
     else:
@@ -442,7 +519,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from quoteboard.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
-                     list_name=args.list, alert_command=args.alert_command)  # fmt: skip
+                     list_name=args.list, alert_command=args.alert_command,
+                     nats=_board_nats(nats))  # fmt: skip
+
+
+def _nats_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nats") is not None
+
+
+def _board_nats(given: NatsTarget | None) -> FeedSource | None:
+    """The NATS source ``f`` cycles to: --nats, else one the environment names (quietly none if its
+    URL is unusable: the board does not need it)."""
+    from quoteboard.natslink import NatsTarget
+    from quoteboard.source import FeedSource
+
+    if given is not None:
+        return FeedSource.of_nats(given)
+    if not _nats_installed():
+        return None
+    try:
+        target = NatsTarget.from_env()
+    except ValueError:
+        return None
+    return FeedSource.of_nats(target) if target is not None else None
 
 
 def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:

@@ -31,11 +31,18 @@ def board_app(
     tune_gc: bool = False,
     list_name: str | None = None,
     alert_command: list[str] | None = None,
+    nats: FeedSource | None = None,
 ) -> QuoteboardApp:
-    """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back.
-    ``recorded`` are a replay's symbols: shown unless ``symbols`` are given, and the saved watchlist
-    is left alone. ``list_name`` is the watchlist to open (made if new)."""
-    sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
+    """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back;
+    with ``nats`` (a NATS source), ``f`` cycles demo → Kabu → NATS. ``recorded`` are a replay's
+    symbols: shown unless ``symbols`` are given, and the saved watchlist is left alone.
+    ``list_name`` is the watchlist to open (made if new)."""
+    if source.kind == "nats":
+        sources = [source, FeedSource("demo"), kabu]
+    else:
+        sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
+        if nats is not None:
+            sources.append(nats)
     store = WatchlistStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]

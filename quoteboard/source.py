@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from quoteboard.natslink import NatsTarget
     from quoteboard.server import TestServer
     from quoteboard.server.replay import Replay
 
 __all__ = ["FeedSource", "Kind", "recorded_symbols", "replay_source"]
 
-Kind = Literal["demo", "replay", "kabu"]
+Kind = Literal["demo", "replay", "kabu", "nats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +43,26 @@ class FeedSource:
     password: Secret | None = None
     server: Callable[[], TestServer] | None = None
     transport: httpx.AsyncBaseTransport | None = None
+    nats: NatsTarget | None = None
 
     def __repr__(self) -> str:  # never the password
+        if self.nats is not None:
+            return f"FeedSource('nats', {self.nats.shown()})"
         return f"FeedSource({self.kind!r}, {self.base_url if self.kind == 'kabu' else 'embedded'})"
 
     @classmethod
     def kabu(cls, base_url: str = DEFAULT_BASE_URL, password: Secret | str | None = None) -> FeedSource:
         return cls("kabu", base_url.rstrip("/"), Secret.of(password) if password else None)
 
+    @classmethod
+    def of_nats(cls, target: NatsTarget) -> FeedSource:
+        """Quotes a ``quoteboard relay --nats`` publishes on the NATS server at ``target``."""
+        return cls("nats", nats=target)
+
     @property
     def embedded(self) -> bool:
-        """Served by a test server in this process (the demo, a replay)."""
+        """No Kabu station of its own to ask: served by a test server in this process (the demo, a
+        replay), or by a relay through NATS."""
         return self.kind != "kabu"
 
     @property
@@ -65,6 +75,10 @@ class FeedSource:
     async def start(self, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> Feed:
         """A new feed from this source, its embedded server (if any) started; :meth:`Feed.close`
         stops both. Nothing is sent to a station yet: set the feed's handlers, then start it."""
+        if self.nats is not None:
+            from quoteboard.natsfeed import NatsFeed  # nats-py loads only for a NATS source
+
+            return NatsFeed(self.nats, max_symbols=max_symbols)
         if not self.embedded:
             return Feed(self.base_url, self.password or "", name="kabu", max_symbols=max_symbols,
                         transport=self.transport)  # fmt: skip

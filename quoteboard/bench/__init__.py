@@ -40,6 +40,14 @@ NO_RSS: Final = "no psutil and no /proc/self/statm on this system"
 
 def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
+    if getattr(args, "bench_nats", False):
+        if args.relay or args.tui:
+            print("quoteboard bench: --nats, --relay and --tui are separate benchmarks: choose one",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        from .natsbench import run_nats_bench
+
+        return run_nats_bench(args)
     if args.relay:
         if args.tui:
             print("quoteboard bench: --relay and --tui are two benchmarks: choose one", file=sys.stderr)

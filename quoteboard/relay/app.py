@@ -167,6 +167,8 @@ class RelayApp:
         #: The latest frame of each symbol, the bytes the station pushed (Kabu's are text frames).
         self.latest: dict[SymbolKey, bytes] = {}
         self._frame = b""
+        #: Called with every decoded quote and its frame, after the sockets (the NATS publisher).
+        self.quote_taps: list[Callable[[Quote, bytes], object]] = []
         self._sockets: set[_Socket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
         self._routes: dict[SymbolKey, list[_Socket]] = {}
@@ -219,6 +221,8 @@ class RelayApp:
                     if write(framed):
                         continue
                 queue.put(key, frame)
+        for tap in self.quote_taps:
+            tap(quote, frame)
 
     def _on_status(self, status: FeedStatus) -> None:
         if status.state in ("live", "reconnecting", "error"):
@@ -296,6 +300,24 @@ class RelayApp:
 
     async def register(self, request: Request, client: Client) -> Response:
         keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        await self.add_symbols(client, keys)
+        return _regist_list(client)
+
+    async def unregister(self, request: Request, client: Client) -> Response:
+        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        await self.remove_symbols(client, keys)
+        return _regist_list(client)
+
+    async def unregister_all(self, request: Request, client: Client) -> Response:
+        async with self._lock:
+            await self._let_go(f"client {client.id} (unregister/all)", self.book.unregister_all(client))
+        return _regist_list(client)
+
+    # -- registrations, whoever asks (the REST API above, NATS requests: .publisher) -------------------
+
+    async def add_symbols(self, client: Client, keys: list[SymbolKey]) -> None:
+        """``keys`` become ``client``'s, registered at the station if no client had them; raises
+        :class:`RelayError` in Kabu's words (the cap, a symbol the station refuses)."""
         async with self._lock:
             try:
                 new = self.book.plan_register(keys)
@@ -316,18 +338,21 @@ class RelayApp:
                         socket.queue.put(key, self.latest[key])
         if new:
             self._say(f"client {client.id} registered {_names(new)} ({self.book.count()} at the station)")
-        return _regist_list(client)
 
-    async def unregister(self, request: Request, client: Client) -> Response:
-        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+    async def remove_symbols(self, client: Client, keys: list[SymbolKey]) -> None:
+        """``client`` lets ``keys`` go; those no client wants any more are unregistered upstream."""
         async with self._lock:
             await self._let_go(f"client {client.id}", self.book.unregister(client, keys))
-        return _regist_list(client)
 
-    async def unregister_all(self, request: Request, client: Client) -> Response:
+    async def release(self, client: Client, why: str) -> None:
+        """Forget ``client`` (its lease ran out): its symbols go unless others want them."""
         async with self._lock:
-            await self._let_go(f"client {client.id} (unregister/all)", self.book.unregister_all(client))
-        return _regist_list(client)
+            symbols = client.regist_list()
+            gone = self.book.leave(client)
+            kept = len(symbols) - len(gone)
+            others = f"; {kept} of its symbols still wanted by others" if kept else ""
+            self._say(f"client {client.id} left ({why}){others}")
+            await self._let_go(f"client {client.id}", gone)
 
     async def _let_go(self, who: str, gone: list[SymbolKey]) -> None:
         """Unregister at the station what no client wants any more (the lock held). The relay's own
@@ -530,15 +555,7 @@ class RelayApp:
         while True:
             await asyncio.sleep(every)
             for client in self.book.expired(self._clock()):
-                async with self._lock:
-                    symbols = client.regist_list()
-                    gone = self.book.leave(client)
-                    kept = len(symbols) - len(gone)
-                    others = f"; {kept} of its symbols still wanted by others" if kept else ""
-                    self._say(
-                        f"client {client.id} left (no socket, no call for {self.book.lease:g} s){others}"
-                    )
-                    await self._let_go(f"client {client.id}", gone)
+                await self.release(client, f"no socket, no call for {self.book.lease:g} s")
             if self._unwanted:
                 async with self._lock:
                     await self._flush_unwanted("clean-up")

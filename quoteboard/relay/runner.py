@@ -9,17 +9,21 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Callable
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
 from quoteboard.feed import Feed
 from quoteboard.kabu.errors import KabuClientError
+from quoteboard.natslink import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.secret import Secret
 from quoteboard.server.runner import BindError, EmbeddedServer
 from quoteboard.source import FeedSource
+
+if TYPE_CHECKING:
+    from quoteboard.relay.publisher import NatsPublisher
 
 __all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "is_loopback", "run_relay"]
 
@@ -65,6 +69,8 @@ class RelayServer(EmbeddedServer):
         say: Say = print,
         lease_check: float = 1.0,
         behind_limit: float = BEHIND_LIMIT,
+        nats: NatsTarget | None = None,
+        nats_lease: float = 30.0,
     ) -> None:
         super().__init__(host, port)
         if not is_loopback(host) and not password:
@@ -72,6 +78,14 @@ class RelayServer(EmbeddedServer):
                 f"refusing to listen on {host} without --password: anyone on the network could use "
                 "your station; give --password (clients then use it as their API password)"
             )
+        if nats is not None and not nats.is_loopback and not nats.has_credentials:
+            raise RelayStartError(
+                f"refusing to publish to NATS on {nats.host_port} without credentials: anyone on the network "
+                "could register symbols at your station; give nats://user:password@host or --nats-creds"
+            )
+        self.nats = nats
+        self.nats_lease = nats_lease
+        self.publisher: NatsPublisher | None = None
         self.source = source
         self.password = Secret.of(password) if password else None
         self.allow_orders = allow_orders
@@ -127,6 +141,8 @@ class RelayServer(EmbeddedServer):
             await feed.close()
             raise
         relay = self.relay
+        if self.nats is not None:
+            await self._publish(relay, self.nats)
         self._tasks = [
             asyncio.create_task(feed.run(), name="relay-upstream"),
             asyncio.create_task(relay.watch_sockets(), name="relay-slow-sockets"),
@@ -134,7 +150,39 @@ class RelayServer(EmbeddedServer):
         ]
         return self
 
+    async def _publish(self, relay: RelayApp, target: NatsTarget) -> None:
+        from quoteboard.natslink import NatsMissing, NatsUnavailable
+        from quoteboard.relay.publisher import NatsPublisher
+
+        publisher = NatsPublisher(
+            relay, target, lease=self.nats_lease, lease_check=self._lease_check, say=self._say
+        )
+        try:
+            await publisher.start()
+        except (NatsMissing, NatsUnavailable) as exc:
+            await publisher.aclose()
+            await self._stop_early()
+            raise RelayStartError(str(exc)) from None
+        except Exception as exc:  # the KV buckets: JetStream is off, or the account may not use it
+            await publisher.aclose()
+            await self._stop_early()
+            why = str(exc) or type(exc).__name__
+            raise RelayStartError(
+                f"NATS at {target.shown()}: no JetStream key-value store ({why}): start the server with "
+                "`nats-server -js`"
+            ) from None
+        self.publisher = publisher
+
+    async def _stop_early(self) -> None:
+        await super().aclose()
+        if self.feed is not None:
+            await self.feed.close()
+            self.feed = None
+
     async def aclose(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.aclose()
+            self.publisher = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -165,6 +213,8 @@ def run_relay(source: FeedSource, *, say: Callable[[str], object] | None = None,
             if not is_loopback(relay.host):
                 line(f"  (on {relay.host}: other machines use this one's address, port {relay.port})")
             line(f"status: {relay.status_url}")
+            if relay.nats is not None:
+                line(f"NATS: {relay.nats.shown()}: quotes on kabu.quote.>, control on kabu.ctl.>")
             await asyncio.Event().wait()
 
     try:

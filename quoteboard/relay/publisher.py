@@ -1,0 +1,347 @@
+"""``quoteboard relay --nats URL``: the relay's quotes published on NATS, its registrations by request.
+
+Fan-out is NATS's work: each decoded quote is published once, however many subscribe.
+
+- ``kabu.quote.<exchange>.<code>``: the quote as JSON, the keys of ``stream``'s NDJSON.
+- ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact).
+- KV ``kabu_quotes``, key ``<exchange>.<code>`` (history 1): the latest quote, with its frame under
+  ``"frame"``, for a subscriber's snapshot. Written at most every :data:`KV_EVERY` seconds per symbol
+  (the latest wins) and without waiting for JetStream's acknowledgement, so a 1000 msg/s feed costs
+  at most 50 stores per flush rather than 1000 acknowledged puts a second.
+- KV ``kabu_relay``, key ``status``: upstream state, symbols n/50, clients, refreshed every second.
+- Requests on ``kabu.ctl.register`` / ``kabu.ctl.unregister`` (``{"client": ID, "Symbols": [...]}``)
+  answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
+  (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released.
+  NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
+  reference counts and cap as its Kabu-API clients.
+
+The hot path (:meth:`NatsPublisher._on_quote`) only appends to a queue; one task publishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+
+from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.natslink import (
+    CTL_LEASE,
+    CTL_REGISTER,
+    CTL_UNREGISTER,
+    QUOTES_BUCKET,
+    RELAY_BUCKET,
+    RELAY_STATUS_KEY,
+    NatsTarget,
+    connect,
+    frame_subject,
+    kv_key,
+    quote_subject,
+)
+from quoteboard.relay.app import RelayApp, RelayError
+from quoteboard.relay.book import Client, TooManyClients
+from quoteboard.stream import quote_record
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.aio.msg import Msg
+
+__all__ = ["DEFAULT_NATS_LEASE", "KV_EVERY", "NatsPublisher"]
+
+#: Seconds a NATS client may stay silent (no request, no lease renewal) before it is released.
+DEFAULT_NATS_LEASE: Final = 30.0
+#: Seconds between the stores of the latest quotes in KV.
+KV_EVERY: Final = 0.2
+#: Messages held while the NATS server is away; older ones give way (the KV keeps the latest).
+BACKLOG: Final = 20_000
+_MAX_ID: Final = 64
+_encoder: Final = msgspec.json.Encoder()
+
+
+class _Symbol(msgspec.Struct):
+    Symbol: str
+    Exchange: int
+
+
+class _Request(msgspec.Struct):
+    client: str
+    Symbols: list[_Symbol] = []
+
+
+class NatsPublisher:
+    """Publishes ``relay``'s quotes to the NATS server at ``target`` and answers its control requests."""
+
+    def __init__(
+        self,
+        relay: RelayApp,
+        target: NatsTarget,
+        *,
+        lease: float = DEFAULT_NATS_LEASE,
+        lease_check: float = 1.0,
+        kv_every: float = KV_EVERY,
+        status_every: float = 1.0,
+        say: Callable[[str], object] = print,
+    ) -> None:
+        self.relay = relay
+        self.target = target
+        self.lease = lease
+        self._lease_check = lease_check
+        self._kv_every = kv_every
+        self._status_every = status_every
+        self._say = say
+        self.nc: NatsClient | None = None
+        self._out: deque[tuple[str, bytes]] = deque(maxlen=BACKLOG)
+        self._wake = asyncio.Event()
+        self._latest: dict[SymbolKey, tuple[bytes, bytes]] = {}  # not yet in KV: record, frame
+        self._clients: dict[str, Client] = {}  # NATS client id -> its client in the relay's book
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Changes with every start: subscribers seeing a new one register again at once.
+        self.instance = secrets.token_hex(6)
+        #: Messages published, and those that could not be (the server away too long).
+        self.published = 0
+        self.failed = 0
+
+    def __repr__(self) -> str:
+        return f"NatsPublisher({self.target.shown()})"
+
+    async def start(self) -> None:
+        """Connect, make the buckets if missing, answer control requests, publish from now on.
+        Raises what nats-py raises when the server cannot be reached."""
+        self.nc = await connect(
+            self.target,
+            name="quoteboard relay",
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+        )
+        await self._ensure_buckets()
+        for subject, handler in (
+            (CTL_REGISTER, self._on_register),
+            (CTL_UNREGISTER, self._on_unregister),
+            (CTL_LEASE, self._on_lease),
+        ):
+            await self.nc.subscribe(subject, cb=handler)
+        await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
+        self.relay.quote_taps.append(self._on_quote)
+        self._tasks = [
+            asyncio.create_task(self._pump(), name="nats-publish"),
+            asyncio.create_task(self._store_latest(), name="nats-kv"),
+            asyncio.create_task(self._keep_status(), name="nats-status"),
+            asyncio.create_task(self._keep_leases(), name="nats-leases"),
+        ]
+        self._say(
+            f"publishing on NATS {self.target.shown()} (kabu.quote.>, kabu.frame.>, KV {QUOTES_BUCKET})"
+        )
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.relay.quote_taps.remove(self._on_quote)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.nc is not None:
+            with contextlib.suppress(Exception):  # a server already gone: nothing left to flush
+                await asyncio.wait_for(self.nc.close(), 5.0)
+            self.nc = None
+
+    async def _ensure_buckets(self) -> None:
+        assert self.nc is not None
+        js = self.nc.jetstream()
+        for bucket in (QUOTES_BUCKET, RELAY_BUCKET):
+            try:
+                await js.key_value(bucket)
+            except Exception:  # nats-py's BucketNotFoundError and kin: make it
+                await js.create_key_value(bucket=bucket, history=1)
+
+    # -- the connection --------------------------------------------------------------------------
+
+    async def _disconnected(self) -> None:
+        self._say(f"NATS {self.target.host_port}: disconnected; reconnecting")
+
+    async def _reconnected(self) -> None:
+        self._say(f"NATS {self.target.host_port}: reconnected")
+        try:
+            await self._ensure_buckets()  # a server that lost its store has no buckets
+        except Exception as exc:
+            self._say(f"NATS: cannot make the KV buckets: {exc}")
+        self._wake.set()
+
+    async def _error(self, exc: Exception) -> None:
+        text = str(exc) or type(exc).__name__
+        self._say(f"NATS {self.target.host_port}: {text}")
+
+    # -- quotes ----------------------------------------------------------------------------------
+
+    def _on_quote(self, quote: Quote, frame: bytes) -> None:
+        key = quote.key
+        record = _encoder.encode(quote_record(quote))
+        out = self._out
+        out.append((quote_subject(key), record))
+        out.append((frame_subject(key), frame))
+        self._latest[key] = (record, frame)
+        self._wake.set()
+
+    async def _pump(self) -> None:
+        out, wake = self._out, self._wake
+        while True:
+            await wake.wait()
+            wake.clear()
+            nc = self.nc
+            while out and nc is not None and not nc.is_closed:
+                subject, data = out[0]
+                try:
+                    await nc.publish(subject, data)
+                except Exception as exc:  # the outbound buffer is full while the server is away
+                    self.failed += 1
+                    if self.failed in (1, 100, 10_000):
+                        self._say(f"NATS: cannot publish ({exc or type(exc).__name__}): {self.failed} lost")
+                    await asyncio.sleep(0.2)
+                    continue
+                out.popleft()
+                self.published += 1
+
+    async def _store_latest(self) -> None:
+        while True:
+            await asyncio.sleep(self._kv_every)
+            nc = self.nc
+            if not self._latest or nc is None or not nc.is_connected:
+                continue
+            latest, self._latest = self._latest, {}
+            for key, (record, frame) in latest.items():
+                value = record[:-1] + b',"frame":' + _encoder.encode(frame.decode("utf-8", "replace")) + b"}"
+                try:
+                    await nc.publish(f"$KV.{QUOTES_BUCKET}.{kv_key(key)}", value)
+                except Exception:
+                    self._latest.setdefault(key, (record, frame))  # stored at the next turn
+                    break
+
+    async def _keep_status(self) -> None:
+        """The status every ``status_every`` seconds, and within a tenth of one when it changes."""
+        shown: tuple[object, ...] = ()
+        at = 0.0
+        while True:
+            nc = self.nc
+            book, status = self.relay.book, self.relay.feed.status
+            now = (status.state, status.detail, len(book.union), len(book.clients), len(self._clients))
+            if (
+                nc is not None
+                and nc.is_connected
+                and (now != shown or time.monotonic() - at >= self._status_every)
+            ):
+                try:
+                    await nc.publish(f"$KV.{RELAY_BUCKET}.{RELAY_STATUS_KEY}", self.status_json())
+                    shown, at = now, time.monotonic()
+                except Exception:  # said by the error callback; tried again at the next turn
+                    shown = ()
+            await asyncio.sleep(0.1)
+
+    def status_json(self) -> bytes:
+        """The relay's state for ``kabu_relay``: never a password, a token or an address."""
+        relay, book = self.relay, self.relay.book
+        status = relay.feed.status
+        return _encoder.encode(
+            {
+                "upstream": status.state,
+                "detail": status.detail,
+                "symbols": len(book.union),
+                "limit": book.limit,
+                "clients": len(book.clients),
+                "nats_clients": len(self._clients),
+                "at": time.time(),
+                "instance": self.instance,
+                "every": self._status_every,
+            }
+        )
+
+    # -- control requests ------------------------------------------------------------------------
+
+    def _client(self, cid: str, *, join: bool) -> Client | None:
+        client = self._clients.get(cid)
+        if client is not None and self.relay.book.client(client.token) is None:
+            del self._clients[cid]  # released by the relay meanwhile
+            client = None
+        if client is None and join:
+            client = self.relay.book.join(f"nats {cid}", time.monotonic())
+            self._clients[cid] = client
+            self._say(f"NATS client {cid} joined as {client.id}")
+        if client is not None:
+            client.last_call = time.monotonic()
+        return client
+
+    async def _answer(self, msg: Msg, what: Callable[[_Request], Any]) -> None:
+        """Decode ``msg``, run ``what``, reply with its answer or Kabu's error JSON."""
+        try:
+            try:
+                request = msgspec.json.decode(msg.data, type=_Request)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise RelayError(400, 4001011, f"リクエスト文字列不正: {exc}") from None
+            if not request.client or len(request.client) > _MAX_ID:
+                raise RelayError(
+                    400, 4001011, f"リクエスト文字列不正: client must be 1 to {_MAX_ID} characters"
+                )
+            body = await what(request)
+        except RelayError as exc:
+            body = {"Code": exc.code, "Message": exc.message}
+        except TooManyClients as exc:
+            body = {"Code": 4001006, "Message": f"{exc}: try again when one has left"}
+        if msg.reply:
+            with contextlib.suppress(Exception):  # the requester is gone: no one to tell
+                await msg.respond(_encoder.encode(body))
+
+    async def _on_register(self, msg: Msg) -> None:
+        async def register(request: _Request) -> Any:
+            client = self._client(request.client, join=True)
+            assert client is not None
+            await self.relay.add_symbols(client, _keys(request))
+            return _regist_list(client)
+
+        await self._answer(msg, register)
+
+    async def _on_unregister(self, msg: Msg) -> None:
+        async def unregister(request: _Request) -> Any:
+            client = self._client(request.client, join=False)
+            if client is None:
+                return {"RegistList": []}  # a client the relay does not know holds nothing
+            await self.relay.remove_symbols(client, _keys(request))
+            return _regist_list(client)
+
+        await self._answer(msg, unregister)
+
+    async def _on_lease(self, msg: Msg) -> None:
+        async def renew(request: _Request) -> Any:
+            client = self._client(request.client, join=False)
+            if client is None:
+                raise RelayError(
+                    401, 4001009, "unknown client (released, or the relay restarted): register again"
+                )
+            return _regist_list(client)
+
+        await self._answer(msg, renew)
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease_check)
+            now = time.monotonic()
+            for cid, client in list(self._clients.items()):
+                if self.relay.book.client(client.token) is None:
+                    del self._clients[cid]
+                elif now - client.last_call >= self.lease:
+                    del self._clients[cid]
+                    await self.relay.release(
+                        client, f"NATS client {cid}, no lease renewal for {self.lease:g} s"
+                    )
+
+
+def _keys(request: _Request) -> list[SymbolKey]:
+    return [SymbolKey(s.Symbol, s.Exchange) for s in request.Symbols]
+
+
+def _regist_list(client: Client) -> dict[str, object]:
+    return {"RegistList": [{"Symbol": k.code, "Exchange": k.exchange} for k in client.symbols]}
