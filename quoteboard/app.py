@@ -34,6 +34,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board import Board
+from quoteboard.colours import Palette, palette_variables
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -41,11 +42,14 @@ from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
+from quoteboard.settings import Settings, SettingsStore
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
+from quoteboard.widgets.depth_view import DepthView
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn
 from quoteboard.widgets.password_screen import PasswordScreen
+from quoteboard.widgets.positions_view import PositionsView
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
 from quoteboard.widgets.register_panel import CodeInput, RegisterPanel, Tone
 from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
@@ -112,8 +116,11 @@ class QuoteboardApp(App[int]):
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
         record: Path | None = None,
         tune_gc: bool = False,
+        settings: SettingsStore | None = None,
     ) -> None:
         super().__init__()
+        #: None: a board that neither reads nor writes the settings file (tests, a replay's).
+        self._settings = settings
         self._tune_gc = tune_gc
         self._sources = list(sources)
         self._source_index = 0
@@ -156,6 +163,7 @@ class QuoteboardApp(App[int]):
     def compose(self) -> ComposeResult:
         with MainRow(id="main"):
             yield QuoteTable(self.board, id="table")
+            yield PositionsView(id="positions")
             with SideColumn(id="side"):
                 yield RegisterPanel(id="panel")
         with BottomBars(id="bottom"):
@@ -182,6 +190,8 @@ class QuoteboardApp(App[int]):
         self._table = self.query_one(QuoteTable)
         self._panel = self.query_one(RegisterPanel)
         self._status_bar = self.query_one(StatusBar)
+        self.positions_view = self.query_one(PositionsView)
+        self._load_settings()
         loaded = self._store.load() if self._store is not None else LoadResult(Watchlist())
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
@@ -232,6 +242,7 @@ class QuoteboardApp(App[int]):
         self.feed = feed
         self._via_relay = False
         self._feed_worker = self._spawn(self._run_feed(feed), "feed")
+        self.positions_view.reload(forget=True)
         if not self.source.embedded:
             self._spawn(self._ask_if_relay(feed), "relay?")
         self._update_status()
@@ -645,6 +656,64 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Cycle sort", "As added, code, change %, volume (s)", self.action_cycle_sort)
         yield SystemCommand("Reconnect", "Start the feed again now (r)", self.action_reconnect)
         yield SystemCommand("Keys", "Show the help screen (?)", self.action_help)
+        yield SystemCommand(
+            "Positions", "Positions with live P&L, or the table again (p)", self.action_positions
+        )
+        on = self.palette == "colour-blind"
+        yield SystemCommand(
+            f"Colour-blind palette: turn {'off' if on else 'on'}",
+            "Blue and orange for up and down instead of green and red (saved)",
+            self.action_toggle_palette,
+        )
+
+    # -- positions (p) and colours: see widgets/positions_view.py and colours.py -------------------
+
+    #: Up and down colours: the theme's, or the colour-blind palette (saved in settings.toml).
+    palette: Palette = "theme"
+
+    def action_positions(self) -> None:
+        """Show the positions view in place of the table, or the table again."""
+        view = self.positions_view
+        showing = not view.display
+        view.display = showing
+        self.table.display = not showing
+        if showing:
+            view.redraw()
+            view.focus()
+        else:
+            self.table.focus()
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = super().get_css_variables()
+        variables.update(palette_variables(self.palette, variables, self.current_theme.dark))
+        return variables
+
+    def _load_settings(self) -> None:
+        if self._settings is None:
+            return
+        settings, message = self._settings.load()
+        if message:
+            self.notify(message, title="settings", severity="warning", timeout=12)
+        if settings.palette != self.palette:
+            self.set_palette(settings.palette, save=False)
+
+    def action_toggle_palette(self) -> None:
+        self.set_palette("theme" if self.palette == "colour-blind" else "colour-blind")
+
+    def set_palette(self, palette: Palette, *, save: bool = True) -> None:
+        """Colour up and down with ``palette``, and remember it (``save``)."""
+        self.palette = palette
+        self.refresh_css(animate=False)
+        # The rows and the book are cached with their styles resolved: drop them, or old colours stay.
+        self.table.forget_styles()
+        for depth in self.query(DepthView):
+            depth.notify_style_update()
+            depth.refresh()
+        self.positions_view.redraw()
+        if save and self._settings is not None:
+            error = self._settings.save(Settings(palette))
+            if error:
+                self.notify(error, title="palette not saved", severity="error", timeout=12)
 
 
 def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:

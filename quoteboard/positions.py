@@ -62,6 +62,8 @@ class PositionBook:
         self.rows: list[PositionRow] = []
         self._by_key: dict[SymbolKey, list[PositionRow]] = {}
         self._dirty = False
+        #: Symbols (not rows) without a last price yet.
+        self.unpriced = 0
 
     def replace(
         self, positions: Iterable[Position], last_of: Callable[[SymbolKey], float | None] = lambda key: None
@@ -79,6 +81,7 @@ class PositionBook:
             row = PositionRow(position, last)
             self.rows.append(row)
             self._by_key.setdefault(key, []).append(row)
+        self.unpriced = len(self.unpriced_keys())
         self._dirty = True
 
     @property
@@ -91,9 +94,15 @@ class PositionBook:
         rows = self._by_key.get(key)
         if rows is None or last is None or rows[0].last == last:
             return
+        if rows[0].last is None:
+            self.unpriced -= 1
         for row in rows:
             row.last = last
         self._dirty = True
+
+    def unpriced_keys(self) -> list[SymbolKey]:
+        """The symbols held that have no last price yet."""
+        return [key for key, rows in self._by_key.items() if rows[0].last is None]
 
     def take_dirty(self) -> bool:
         """Whether a price or the positions changed since the last call."""

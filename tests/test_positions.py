@@ -43,12 +43,14 @@ def test_book_rows_percentages_and_totals():
     assert book.keys == [SymbolKey("7203"), SymbolKey("9984")]
     assert book.take_dirty()
     assert book.totals().unpriced == 2 and book.totals().pnl == 0
+    assert book.unpriced == 2 and book.unpriced_keys() == [SymbolKey("7203"), SymbolKey("9984")]
     book.apply(SymbolKey("7203"), 2812.5)
     book.apply(SymbolKey("9984"), 9700)
     book.apply(SymbolKey("6758"), 1.0)  # not held: ignored
     long_row, short_row = book.rows
     assert long_row.pnl == 18_750 and long_row.pnl_pct == pytest.approx(18_750 / 825_000 * 100)
     assert short_row.pnl == -8_000 and short_row.pnl_pct == pytest.approx(-8_000 / 962_000 * 100)
+    assert book.unpriced == 0 and book.unpriced_keys() == []
     totals = book.totals()
     assert totals.pnl == 10_750 and totals.cost == 825_000 + 962_000 and totals.unpriced == 0
     assert totals.pnl_pct == pytest.approx(10_750 / 1_787_000 * 100)
