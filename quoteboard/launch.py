@@ -1,9 +1,9 @@
-"""Starting the board from the command line: the watchlist store, the sources, the recording.
+"""Starting the board from the command line: the watchlist and settings stores, the sources, the recording.
 
 :func:`run_board` is what ``quoteboard [--demo | --kabu | --replay FILE]`` calls. A replay goes through
 the same embedded test server as the demo (so the same client code path), pushing the recording
 instead of the simulated market; a replayed board shows the recording's symbols and leaves the saved
-watchlist alone.
+watchlist and settings alone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from quoteboard.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
+from quoteboard.settings import SettingsStore
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
@@ -34,9 +35,11 @@ def board_app(
     is left alone."""
     sources = [source, FeedSource("demo") if source.kind == "kabu" else kabu]
     store = WatchlistStore() if recorded is None else None
+    settings = SettingsStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]
-    return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc)
+    return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
+                         settings=settings)  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

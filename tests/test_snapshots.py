@@ -75,3 +75,14 @@ def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=add_unknown)
+
+
+def test_positions_view(snap_compare, tmp_path: Path) -> None:
+    async def open_positions(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("p")
+        view = pilot.app.positions_view
+        await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+        await pilot.pause(0.2)
+
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=open_positions)
