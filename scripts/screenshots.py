@@ -50,8 +50,13 @@ async def main(out: Path) -> None:
             await pilot.press("question_mark")
             await pilot.pause(0.3)
             app.save_screenshot(str(out / "help.svg"))
-            await pilot.press("escape", "q")
-    for name in ("board.svg", "panel.svg", "help.svg"):
+            await pilot.press("escape", "p")
+            view = app.positions_view
+            await settle(pilot, lambda: view.loads and not view.book.unpriced)
+            await pilot.pause(1.0)
+            app.save_screenshot(str(out / "positions.svg"))
+            await pilot.press("p", "q")
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
         print(out / name)
 
 
