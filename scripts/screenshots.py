@@ -15,6 +15,7 @@ from pathlib import Path
 
 from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
 from quoteboard.server import TestServer
+from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
@@ -33,7 +34,7 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as config:
         app = QuoteboardApp(
-            sources=[FeedSource("demo", server=lambda: TestServer(seed=11, rate_limit=None))],
+            sources=[FeedSource("demo", server=lambda: TestServer(seed=11, portfolio=DEMO_PORTFOLIO))],
             symbols=DEMO_WATCHLIST,
             store=WatchlistStore(Path(config) / "watchlist.toml"),
         )

@@ -21,6 +21,11 @@ SIZE = (160, 48)
 HELD = {h.symbol: (h.side == "long", h.qty, h.price) for h in DEMO_PORTFOLIO}
 
 
+def demo_with_positions() -> TestServer:
+    """The seeded demo market, pushing at Kabu's pace, holding the demo's portfolio."""
+    return TestServer(seed=1, rate_limit=None, portfolio=DEMO_PORTFOLIO)
+
+
 def number(text: str) -> float:
     return float(text.replace(",", "").rstrip("%"))
 
@@ -63,7 +68,7 @@ def check_pnl_by_hand(rows: dict[str, list[str]]) -> float:
 
 
 async def test_p_shows_positions_whose_pnl_follows_the_pushed_prices(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, demo_server=demo_with_positions)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
         assert app.positions_view.display and not app.table.display
@@ -91,7 +96,7 @@ async def test_p_shows_positions_whose_pnl_follows_the_pushed_prices(tmp_path: P
 
 
 async def test_u_reads_the_positions_again(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, demo_server=demo_with_positions)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
         await wait_for(pilot, lambda: app.positions_view.loads == 1, what="the first read")
@@ -140,7 +145,7 @@ def colour_of(app, name: str) -> str:
 
 async def test_the_colour_blind_palette_is_chosen_in_the_palette_and_kept(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.toml")
-    app = make_app(tmp_path, settings=store)
+    app = make_app(tmp_path, demo_server=demo_with_positions, settings=store)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
         dark = app.current_theme.dark

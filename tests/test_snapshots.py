@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.server import TestServer
+from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.widgets import status_bar
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
@@ -77,6 +79,12 @@ def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=add_unknown)
 
 
+def frozen_demo_server_with_positions() -> TestServer:
+    server = frozen_demo_server()
+    server.kabu.portfolio = DEMO_PORTFOLIO
+    return server
+
+
 def test_positions_view(snap_compare, tmp_path: Path) -> None:
     async def open_positions(pilot) -> None:
         await settled(pilot)
@@ -85,4 +93,5 @@ def test_positions_view(snap_compare, tmp_path: Path) -> None:
         await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
         await pilot.pause(0.2)
 
-    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=open_positions)
+    app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_positions)

@@ -5,7 +5,7 @@ Routes:
 - ``ws://HOST:PORT/``: echoes every text or binary message back unchanged.
 - ``POST /kabusapi/token``, ``PUT /kabusapi/register``, ``PUT /kabusapi/unregister``,
   ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``,
-  ``GET /kabusapi/positions`` (a small portfolio, see :mod:`.portfolio`): the REST calls quoteboard
+  ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`): the REST calls quoteboard
   makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
@@ -38,7 +38,7 @@ from starlette.websockets import WebSocket
 
 from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
-from .portfolio import DEMO_PORTFOLIO, SIDE_CODES, Holding, price_positions
+from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
 from .replay import Replay
 from .station import Station, StationError
@@ -102,15 +102,12 @@ class KabuStation:
         market: Market | None = None,
         replay: Replay | None = None,
         send_queue: int = QUEUE_FRAMES,
-        portfolio: Sequence[Holding] | None = None,
+        portfolio: Sequence[Holding] = (),
     ) -> None:
         self.market = market if market is not None else Market(seed)
         self.replay = replay
-        #: What ``GET /positions`` answers: the demo's portfolio unless given (a replay holds none,
-        #: since its prices are not the market's).
-        self.portfolio: tuple[Holding, ...] = tuple(
-            portfolio if portfolio is not None else (DEMO_PORTFOLIO if replay is None else ())
-        )
+        #: What ``GET /positions`` answers (nothing unless given: the demo gives DEMO_PORTFOLIO).
+        self.portfolio: tuple[Holding, ...] = tuple(portfolio)
         self.station = Station(self._known, password, max_symbols, rate_limit)
         self.push = PushHub(self.station, self.market, rate, random.Random(seed), replay, send_queue)
         self.send_queue = send_queue

@@ -28,7 +28,7 @@ from quoteboard.record import RecordingError
 
 from .app import KabuStation
 from .outbox import MAX_MESSAGE, QUEUE_FRAMES
-from .portfolio import Holding, PortfolioError, load_portfolio
+from .portfolio import DEMO_PORTFOLIO, Holding, PortfolioError, load_portfolio
 from .replay import Replay
 from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
@@ -212,7 +212,7 @@ class TestServer(EmbeddedServer):
 
     ``max_message`` caps what a client may send in one message (close 1009 over it); ``send_queue``
     is the frames queued for one client before its oldest are dropped (see :mod:`.outbox`).
-    ``portfolio`` is what ``GET /positions`` holds (default: the demo's, see :mod:`.portfolio`).
+    ``portfolio`` is what ``GET /positions`` holds (default: nothing; see :mod:`.portfolio`).
     """
 
     __test__ = False  # not a pytest test class, whatever its name says
@@ -229,7 +229,7 @@ class TestServer(EmbeddedServer):
         replay: Replay | None = None,
         max_message: int = MAX_MESSAGE,
         send_queue: int = QUEUE_FRAMES,
-        portfolio: Sequence[Holding] | None = None,
+        portfolio: Sequence[Holding] = (),
     ) -> None:
         super().__init__(host, port, max_message)
         self.kabu = KabuStation(
@@ -330,12 +330,14 @@ def serve_forever(
     prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``replay`` is a
     recording to push instead of the market, at ``speed`` times its pace, over and over with ``loop``;
     one that cannot be read is one line on stderr and 1. ``positions`` is a JSON portfolio file for
-    ``GET /positions`` (see :mod:`.portfolio`); a bad one is one line on stderr and 1. Frames dropped
-    for slow clients are reported on stderr (:func:`report_drops`). ``options`` go to
-    :class:`TestServer` (``seed``, ``max_symbols``, ``rate_limit``, ``max_message``, ``send_queue``).
+    ``GET /positions`` (see :mod:`.portfolio`; the demo's without it, none for a replay); a bad one
+    is one line on stderr and 1. Frames dropped for slow clients are reported on stderr
+    (:func:`report_drops`). ``options`` go to :class:`TestServer` (``seed``, ``max_symbols``,
+    ``rate_limit``, ``max_message``, ``send_queue``).
     """
     logging.basicConfig(level=logging.WARNING, format="quoteboard serve: %(levelname)s %(message)s")
     source = None
+    options.setdefault("portfolio", DEMO_PORTFOLIO if replay is None else ())
     if positions is not None:
         try:
             options["portfolio"] = load_portfolio(Path(positions))

@@ -4,16 +4,25 @@ and the portfolio from ``serve --positions FILE``."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from quoteboard.cli import main
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO, PortfolioError, load_portfolio
 from tests.schemas import validate
 from tests.server.test_server_rest import assert_error, kabu
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[TestServer]:
+    """The test server holding the demo's portfolio (a plain one holds nothing)."""
+    async with TestServer(seed=1, rate_limit=None, portfolio=DEMO_PORTFOLIO) as srv:
+        yield srv
 
 
 async def test_positions_are_valid_positions_success_items_priced_from_the_market(server):
@@ -68,6 +77,11 @@ async def test_positions_filters_and_addinfo(server):
         validate(item, "PositionsSuccess", strict=True)
         assert "CurrentPrice" not in item and "ProfitLoss" not in item
     assert_error(bad, 400, 4001005)
+
+
+async def test_a_plain_test_server_holds_nothing():
+    async with TestServer(rate_limit=None) as srv, kabu(srv) as client:
+        assert (await client.get("/positions")).json() == []
 
 
 async def test_positions_without_a_token_is_401(server):
