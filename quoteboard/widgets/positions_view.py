@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, ClassVar, Final, cast
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -76,7 +77,7 @@ class PositionsView(Static, can_focus=True):
         super().__init__(id=id)
         self.book = PositionBook()
         #: The line in words over the table (reading, an error, an empty account), or None.
-        self.note: str | None = "reading the positions…"
+        self.note: str | None = "the positions are read once a feed starts"
         #: Times the positions were read successfully (tests wait on it).
         self.loads = 0
 
@@ -150,6 +151,13 @@ class PositionsView(Static, can_focus=True):
                 return
             if key in self.book.unpriced_keys():
                 self.book.apply(key, quote.last)
+
+    @on(Worker.StateChanged)
+    def _load_failed(self, event: Worker.StateChanged) -> None:
+        """A read that raised what nothing expected (a bug): say so rather than keep "reading…"."""
+        error = event.worker.error
+        if event.state is WorkerState.ERROR and event.worker.group == "positions":
+            self._say(f"reading the positions failed: unexpected error: {type(error).__name__}: {error}")
 
     def _board_last(self, key: SymbolKey) -> float | None:
         row = self.board_app.board.rows.get(key)

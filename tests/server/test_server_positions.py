@@ -4,6 +4,10 @@ and the portfolio from ``serve --positions FILE``."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import pytest_asyncio
 from quoteboard.cli import main
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO, PortfolioError, load_portfolio
-from tests.schemas import validate
+from tests.schemas import REPO_ROOT, validate
 from tests.server.test_server_rest import assert_error, kabu
 
 
@@ -137,3 +141,46 @@ def test_a_bad_portfolio_file_is_one_clear_line_and_exit_1(tmp_path: Path, capsy
 def test_a_missing_portfolio_file_says_it_cannot_be_read(tmp_path: Path, capsys):
     assert main(["serve", "--port", "0", "--positions", str(tmp_path / "none.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def serve_in_a_child(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``quoteboard serve --port 0 ARGS`` in a child process, and its Kabu base URL once it listens."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "quoteboard", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        cwd=REPO_ROOT,  # this checkout's quoteboard
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    line = child.stdout.readline() if child.stdout else ""
+    found = re.search(r"(http://\S+/kabusapi)", line)
+    if found is None:
+        child.kill()
+        raise AssertionError(f"no ready line: {line!r}")
+    return child, found[1]
+
+
+def positions_of(base_url: str) -> list[dict]:
+    with httpx.Client(base_url=base_url, timeout=5) as client:
+        token = client.post("/token", json={"APIPassword": "pw"}).json()["Token"]
+        return client.get("/positions", headers={"X-API-KEY": token}).json()
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_serve_holds_the_demo_portfolio_or_the_file_given(tmp_path: Path, given: bool):
+    path = tmp_path / "positions.json"
+    path.write_text('[{"symbol": "7974", "side": "short", "qty": 100, "price": 10000}]', encoding="utf-8")
+    child, base_url = serve_in_a_child(*(["--positions", str(path)] if given else []))
+    try:
+        items = positions_of(base_url)
+    finally:
+        child.kill()
+        child.communicate(timeout=10)
+    for item in items:
+        validate(item, "PositionsSuccess", strict=True)
+    if given:
+        assert [(i["Symbol"], i["Side"]) for i in items] == [("7974", "1")]
+    else:
+        assert [i["Symbol"] for i in items] == [h.symbol for h in DEMO_PORTFOLIO]
