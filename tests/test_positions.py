@@ -4,6 +4,8 @@ server (and, for answers it can't make, httpx.MockTransport)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from quoteboard.kabu.rest import KabuRest
 from quoteboard.positions import PositionBook, profit_loss
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import Holding
+from tests.schemas import REPO_ROOT
 
 
 def position(code: str, side: str, qty: float, price: float) -> Position:
@@ -112,3 +115,16 @@ async def test_kabu_rest_positions_errors_come_through_the_hierarchy():
     async with KabuRest(f"http://127.0.0.1:{port}/kabusapi") as rest:
         with pytest.raises(StationUnreachable):
             await rest.positions()
+
+
+def test_the_pnl_core_imports_no_io_or_ui_library():
+    code = (
+        "import sys, quoteboard.kabu.positions, quoteboard.positions, quoteboard.colours; "
+        "assert quoteboard.positions.__file__.startswith(sys.argv[1]); "
+        "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    root = str(REPO_ROOT)
+    argv = [sys.executable, "-c", code, root]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == ""
