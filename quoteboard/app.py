@@ -45,7 +45,6 @@ from quoteboard.secret import Secret
 from quoteboard.settings import Settings, SettingsStore
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import LoadResult, Watchlist, WatchlistStore
-from quoteboard.widgets.depth_view import DepthView
 from quoteboard.widgets.help_screen import HelpScreen
 from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColumn
 from quoteboard.widgets.password_screen import PasswordScreen
@@ -704,11 +703,9 @@ class QuoteboardApp(App[int]):
         """Colour up and down with ``palette``, and remember it (``save``)."""
         self.palette = palette
         self.refresh_css(animate=False)
-        # The rows and the book are cached with their styles resolved: drop them, or old colours stay.
+        # refresh_css tells each widget its styles changed; the table's cached rows are dropped here
+        # as well, since a row drawn in the old colours would otherwise stay until its next quote.
         self.table.forget_styles()
-        for depth in self.query(DepthView):
-            depth.notify_style_update()
-            depth.refresh()
         self.positions_view.redraw()
         if save and self._settings is not None:
             error = self._settings.save(Settings(palette))

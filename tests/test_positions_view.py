@@ -14,6 +14,7 @@ from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.settings import Settings, SettingsStore
+from quoteboard.widgets.depth_view import DepthView
 from tests.app_support import make_app, screen_text, wait_for
 
 SIZE = (160, 48)
@@ -156,9 +157,12 @@ async def test_the_colour_blind_palette_is_chosen_in_the_palette_and_kept(tmp_pa
         await wait_for(pilot, lambda: app.palette == "colour-blind", what="the palette switched")
         blue = palette_variables("colour-blind", {}, dark)["quote-up-text"].upper()
         assert colour_of(app, "up") == blue != standard
-        assert (
-            colour_of(app, "down") == palette_variables("colour-blind", {}, dark)["quote-down-text"].upper()
-        )
+        orange = palette_variables("colour-blind", {}, dark)["quote-down-text"].upper()
+        assert colour_of(app, "down") == orange
+        # The book in the panel follows too (bids up-coloured, asks down-coloured).
+        depth = app.panel.query_one(DepthView)
+        assert depth._style("bid").color.triplet.hex.upper() == blue
+        assert depth._style("ask").color.triplet.hex.upper() == orange
         # The rows drawn before are not kept in their old colours.
         up = next(
             index for index, key in enumerate(app.table.order) if (app.board.rows[key].quote.change or 0) > 0
