@@ -120,6 +120,7 @@ class QuoteboardApp(App[int]):
         super().__init__()
         #: None: a board that neither reads nor writes the settings file (tests, a replay's).
         self._settings = settings
+        self.positions_view = PositionsView(id="positions")
         self._tune_gc = tune_gc
         self._sources = list(sources)
         self._source_index = 0
@@ -162,7 +163,7 @@ class QuoteboardApp(App[int]):
     def compose(self) -> ComposeResult:
         with MainRow(id="main"):
             yield QuoteTable(self.board, id="table")
-            yield PositionsView(id="positions")
+            yield self.positions_view
             with SideColumn(id="side"):
                 yield RegisterPanel(id="panel")
         with BottomBars(id="bottom"):
@@ -189,7 +190,6 @@ class QuoteboardApp(App[int]):
         self._table = self.query_one(QuoteTable)
         self._panel = self.query_one(RegisterPanel)
         self._status_bar = self.query_one(StatusBar)
-        self.positions_view = self.query_one(PositionsView)
         self._load_settings()
         loaded = self._store.load() if self._store is not None else LoadResult(Watchlist())
         if loaded.message:
@@ -681,6 +681,12 @@ class QuoteboardApp(App[int]):
             view.focus()
         else:
             self.table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the positions view is shown, the table's own keys would act on rows out of sight.
+        if action in ("remove", "cycle_sort") and self.positions_view.display:
+            return False
+        return super().check_action(action, parameters)
 
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()

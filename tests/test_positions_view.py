@@ -90,6 +90,10 @@ async def test_p_shows_positions_whose_pnl_follows_the_pushed_prices(tmp_path: P
             what="a position's last price to move",
         )
         check_pnl_by_hand(shown_rows(app))
+        # The table's keys do nothing to the rows out of sight.
+        rows, sort = list(app.board.rows), app.table.sort_mode
+        await pilot.press("d", "s")
+        assert list(app.board.rows) == rows and app.table.sort_mode == sort
         await pilot.press("escape")
         assert app.table.display and not app.positions_view.display
         await pilot.press("p", "p")
