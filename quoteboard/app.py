@@ -37,6 +37,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from quoteboard.alerts import AlertStore
 from quoteboard.board import Board
 from quoteboard.board_alerts import BoardAlerts
+from quoteboard.colours import Palette, palette_variables
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -44,6 +45,7 @@ from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.keys import BOARD_KEYS
 from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
+from quoteboard.settings import Settings, SettingsStore
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
 from quoteboard.widgets.alert_list import AlertList
@@ -52,6 +54,7 @@ from quoteboard.widgets.layout import BoardScreen, BottomBars, MainRow, SideColu
 from quoteboard.widgets.list_name_screen import ListNameScreen
 from quoteboard.widgets.list_tabs import ListTabs
 from quoteboard.widgets.password_screen import PasswordScreen
+from quoteboard.widgets.positions_view import PositionsView
 from quoteboard.widgets.quote_table import SORT_MODES, QuoteTable
 from quoteboard.widgets.register_panel import CodeInput, RegisterPanel, Tone
 from quoteboard.widgets.status_bar import StatusBar, StatusSnapshot
@@ -128,12 +131,16 @@ class QuoteboardApp(App[int]):
         list_name: str | None = None,
         alerts: AlertStore | None = None,
         alert_command: list[str] | None = None,
+        settings: SettingsStore | None = None,
     ) -> None:
         super().__init__()
         #: Every watchlist and the one shown (the board's rows are the shown one's).
         self.lists = Watchlists()
         #: ``--list NAME``: the list to open, made if it does not exist.
         self._list_name = list_name
+        #: None: a board that neither reads nor writes the settings file (tests, a replay's).
+        self._settings = settings
+        self.positions_view = PositionsView(id="positions")
         self._tune_gc = tune_gc
         self._sources = list(sources)
         self._source_index = 0
@@ -180,6 +187,7 @@ class QuoteboardApp(App[int]):
             yield ListTabs(id="tabs")
         with MainRow(id="main"):
             yield QuoteTable(self.board, id="table")
+            yield self.positions_view
             with SideColumn(id="side"):
                 yield RegisterPanel(id="panel")
         with BottomBars(id="bottom"):
@@ -207,6 +215,7 @@ class QuoteboardApp(App[int]):
         self._panel = self.query_one(RegisterPanel)
         self._status_bar = self.query_one(StatusBar)
         self._tabs = self.query_one(ListTabs)
+        self._load_settings()
         loaded = self._store.load() if self._store is not None else LoadResult(Watchlists())
         if loaded.message:
             self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
@@ -261,6 +270,7 @@ class QuoteboardApp(App[int]):
         self.feed = feed
         self._via_relay = False
         self._feed_worker = self._spawn(self._run_feed(feed), "feed")
+        self.positions_view.reload(forget=True)
         if not self.source.embedded:
             self._spawn(self._ask_if_relay(feed), "relay?")
         self._update_status()
@@ -708,6 +718,15 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("Next list", "Show the next watchlist (])", self.action_next_list)
         yield SystemCommand("Previous list", "Show the previous watchlist ([)", self.action_previous_list)
         yield from self.alerts.commands()
+        yield SystemCommand(
+            "Positions", "Positions with live P&L, or the table again (p)", self.action_positions
+        )
+        blind = self.palette == "colour-blind"
+        yield SystemCommand(
+            f"Colour-blind palette: turn {'off' if blind else 'on'}",
+            "Blue and orange for up and down instead of green and red (saved)",
+            self.action_toggle_palette,
+        )
 
     # -- several watchlists ------------------------------------------------------------------------
 
@@ -836,6 +855,59 @@ class QuoteboardApp(App[int]):
     @on(AlertList.Left)
     def _leave_alerts(self) -> None:
         self.table.focus()
+
+    # -- positions (p) and colours: see widgets/positions_view.py and colours.py -------------------
+
+    #: Up and down colours: the theme's, or the colour-blind palette (saved in settings.toml).
+    palette: Palette = "theme"
+
+    def action_positions(self) -> None:
+        """Show the positions view in place of the table, or the table again."""
+        view = self.positions_view
+        showing = not view.display
+        view.display = showing
+        self.table.display = not showing
+        if showing:
+            view.redraw()
+            view.focus()
+        else:
+            self.table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the positions view is shown, the table's own keys would act on rows out of sight.
+        if action in ("remove", "cycle_sort") and self.positions_view.display:
+            return False
+        return super().check_action(action, parameters)
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = super().get_css_variables()
+        variables.update(palette_variables(self.palette, variables, self.current_theme.dark))
+        return variables
+
+    def _load_settings(self) -> None:
+        if self._settings is None:
+            return
+        settings, message = self._settings.load()
+        if message:
+            self.notify(message, title="settings", severity="warning", timeout=12)
+        if settings.palette != self.palette:
+            self.set_palette(settings.palette, save=False)
+
+    def action_toggle_palette(self) -> None:
+        self.set_palette("theme" if self.palette == "colour-blind" else "colour-blind")
+
+    def set_palette(self, palette: Palette, *, save: bool = True) -> None:
+        """Colour up and down with ``palette``, and remember it (``save``)."""
+        self.palette = palette
+        self.refresh_css(animate=False)
+        # refresh_css tells each widget its styles changed; the table's cached rows are dropped here
+        # as well, since a row drawn in the old colours would otherwise stay until its next quote.
+        self.table.forget_styles()
+        self.positions_view.redraw()
+        if save and self._settings is not None:
+            error = self._settings.save(Settings(palette))
+            if error:
+                self.notify(error, title="palette not saved", severity="error", timeout=12)
 
 
 def settle_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:

@@ -340,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--replay", type=Path, metavar="FILE", help="push a recording made with --record instead"
     )
     _add_replay_pacing(serve, loop=True)
+    serve.add_argument(
+        "--positions",
+        type=Path,
+        metavar="FILE",
+        help='the portfolio GET /positions answers, as JSON: [{"symbol": "7203", "side": "long", '
+        '"qty": 300, "price": 2750}, ...]; side long or short, price the average in yen, "margin": true '
+        "for a long on margin (a short always is). Default: a small demo portfolio",
+    )
 
     echo = commands.add_parser(
         "echo",
@@ -463,8 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         from quoteboard.server import serve_forever
 
-        return serve_forever(args.host, args.port, args.password, args.rate,
-                             replay=replay, speed=speed, loop=args.loop)  # fmt: skip
+        return serve_forever(args.host, args.port, args.password, args.rate, replay=replay,
+                             speed=speed, loop=args.loop, positions=args.positions)  # fmt: skip
     if command == "echo":
         from quoteboard.echo import run_echo
 

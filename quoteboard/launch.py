@@ -1,9 +1,9 @@
-"""Starting the board from the command line: the watchlist store, the sources, the recording.
+"""Starting the board from the command line: the watchlist and settings stores, the sources, the recording.
 
 :func:`run_board` is what ``quoteboard [--demo | --kabu | --replay FILE]`` calls. A replay goes through
 the same embedded test server as the demo (so the same client code path), pushing the recording
 instead of the simulated market; a replayed board shows the recording's symbols and leaves the saved
-watchlist alone.
+watchlist and settings alone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from quoteboard.alerts import AlertStore
 from quoteboard.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
+from quoteboard.settings import SettingsStore
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
@@ -44,12 +45,14 @@ def board_app(
         if nats is not None:
             sources.append(nats)
     store = WatchlistStore() if recorded is None else None
+    settings = SettingsStore() if recorded is None else None
     if recorded is not None:
         symbols = symbols or recorded[:DEFAULT_MAX_SYMBOLS]
     # A replay's board starts with no alerts and saves none: old prices must not fire the saved ones.
     alerts = AlertStore() if recorded is None else None
     return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
-                         alerts=alerts, alert_command=alert_command, list_name=list_name)  # fmt: skip
+                         alerts=alerts, alert_command=alert_command, list_name=list_name,
+                         settings=settings)  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

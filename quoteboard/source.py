@@ -134,5 +134,6 @@ def recorded_symbols(replay: Replay) -> list[SymbolKey]:
 
 def _simulated_market() -> TestServer:
     from quoteboard.server import TestServer  # the server stack loads only when the demo runs
+    from quoteboard.server.portfolio import DEMO_PORTFOLIO
 
-    return TestServer()
+    return TestServer(portfolio=DEMO_PORTFOLIO)  # so the demo shows P&L moving

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
 from quoteboard.server import TestServer
+from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
@@ -33,7 +34,7 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as config:
         app = QuoteboardApp(
-            sources=[FeedSource("demo", server=lambda: TestServer(seed=11, rate_limit=None))],
+            sources=[FeedSource("demo", server=lambda: TestServer(seed=11, portfolio=DEMO_PORTFOLIO))],
             symbols=DEMO_WATCHLIST,
             store=WatchlistStore(Path(config) / "watchlist.toml"),
         )
@@ -50,8 +51,13 @@ async def main(out: Path) -> None:
             await pilot.press("question_mark")
             await pilot.pause(0.3)
             app.save_screenshot(str(out / "help.svg"))
-            await pilot.press("escape", "q")
-    for name in ("board.svg", "panel.svg", "help.svg"):
+            await pilot.press("escape", "p")
+            view = app.positions_view
+            await settle(pilot, lambda: view.loads and not view.book.unpriced)
+            await pilot.pause(1.0)
+            app.save_screenshot(str(out / "positions.svg"))
+            await pilot.press("p", "q")
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
         print(out / name)
 
 

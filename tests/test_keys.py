@@ -15,7 +15,7 @@ from tests.app_support import make_app, screen_text
 def test_every_bound_key_comes_from_the_one_list():
     bound = {(binding.key, binding.action, binding.description) for binding in QuoteboardApp.BINDINGS}  # type: ignore[union-attr]
     listed = {(key.keys, key.action, key.label) for key in BOARD_KEYS if key.action is not None}
-    assert bound == listed and len(listed) == 11
+    assert bound == listed and len(listed) == 12
     for key in BOARD_KEYS:  # every action a key names exists
         assert key.action is None or hasattr(QuoteboardApp, f"action_{key.action}"), key
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.server import TestServer
+from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.widgets import status_bar
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
@@ -87,3 +89,21 @@ def test_watchlist_tabs_with_the_second_list_shown(snap_compare, tmp_path: Path)
     assert WatchlistStore(tmp_path / "watchlist.toml").save(lists) is None
     app = make_app(tmp_path, demo_server=frozen_demo_server)
     assert snap_compare(app, terminal_size=SIZE, run_before=settled)
+
+
+def frozen_demo_server_with_positions() -> TestServer:
+    server = frozen_demo_server()
+    server.kabu.portfolio = DEMO_PORTFOLIO
+    return server
+
+
+def test_positions_view(snap_compare, tmp_path: Path) -> None:
+    async def open_positions(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("p")
+        view = pilot.app.positions_view
+        await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+        await pilot.pause(0.2)
+
+    app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_positions)

@@ -1,4 +1,4 @@
-"""The Kabu Station REST client: token, register, unregister, board, symbol.
+"""The Kabu Station REST client: token, register, unregister, board, symbol, positions.
 
 A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`; what is registered is
 the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token:
@@ -19,6 +19,7 @@ import httpx
 import msgspec
 
 from quoteboard.kabu.errors import RATE_LIMITED_CODE, KabuError, StationUnreachable, error_from_response
+from quoteboard.kabu.positions import Position, parse_positions
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
     Quote,
@@ -130,6 +131,14 @@ class KabuRest:
         if not isinstance(info, dict):
             raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
         return info
+
+    async def positions(self) -> list[Position]:
+        """GET /positions?product=0: every position held (cash, margin, futures, options). Read only."""
+        answer = await self._call("GET", "/positions?product=0")
+        try:
+            return parse_positions(answer.content)
+        except ValueError as exc:
+            raise KabuError(None, f"unreadable positions answer: {exc}", answer.status_code) from None
 
     async def relay_status(self) -> dict[str, Any] | None:
         """``/relay/status`` when this base URL is a quoteboard relay's, else None: a station has no

@@ -4,8 +4,9 @@ Routes:
 
 - ``ws://HOST:PORT/``: echoes every text or binary message back unchanged.
 - ``POST /kabusapi/token``, ``PUT /kabusapi/register``, ``PUT /kabusapi/unregister``,
-  ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``:
-  the REST calls quoteboard makes, answering in the official schemas with the official error codes
+  ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``,
+  ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`): the REST calls quoteboard
+  makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
   :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, TypeVar
 
 import msgspec
@@ -37,6 +38,7 @@ from starlette.websockets import WebSocket
 
 from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
+from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
 from .replay import Replay
 from .station import Station, StationError
@@ -100,9 +102,12 @@ class KabuStation:
         market: Market | None = None,
         replay: Replay | None = None,
         send_queue: int = QUEUE_FRAMES,
+        portfolio: Sequence[Holding] = (),
     ) -> None:
         self.market = market if market is not None else Market(seed)
         self.replay = replay
+        #: What ``GET /positions`` answers (nothing unless given: the demo gives DEMO_PORTFOLIO).
+        self.portfolio: tuple[Holding, ...] = tuple(portfolio)
         self.station = Station(self._known, password, max_symbols, rate_limit)
         self.push = PushHub(self.station, self.market, rate, random.Random(seed), replay, send_queue)
         self.send_queue = send_queue
@@ -121,6 +126,7 @@ class KabuStation:
                 ),
                 Route("/kabusapi/board/{symbol}", self._guard(self.board, "info"), methods=["GET"]),
                 Route("/kabusapi/symbol/{symbol}", self._guard(self.symbol, "info"), methods=["GET"]),
+                Route("/kabusapi/positions", self._guard(self.positions, "info"), methods=["GET"]),
                 WebSocketRoute(PUSH_PATH, self.push.serve),
             ],
             exception_handlers={405: self._method_not_allowed},
@@ -214,3 +220,24 @@ class KabuStation:
             return Response(self.replay.symbol(key), media_type=_JSON)
         addinfo = request.query_params.get("addinfo", "true").lower() != "false"
         return Response(encode(self.market.symbol(key, addinfo)), media_type=_JSON)
+
+    async def positions(self, request: Request) -> Response:
+        """The portfolio, filtered as Kabu filters it (``product``, ``symbol``, ``side``), valued at the
+        market's last prices unless ``addinfo=false``."""
+        query = request.query_params
+        product = query.get("product", "0")
+        side = query.get("side")
+        if product not in ("0", "1", "2", "3", "4") or side not in (None, "1", "2"):
+            raise StationError(4001005)
+        symbol = query.get("symbol")
+        # The test server holds stocks only: futures ("3") and options ("4") are always empty.
+        holdings = [
+            holding
+            for holding in self.portfolio
+            if product == "0" or product == ("2" if holding.on_margin else "1")
+            if (symbol is None or holding.key.partition("@")[0] == symbol)
+            if side is None or SIDE_CODES[holding.side] == side
+        ]
+        addinfo = query.get("addinfo", "true").lower() != "false"
+        items = price_positions(holdings, self.market.last_price, today=self.market.now(), addinfo=addinfo)
+        return _answer(items)

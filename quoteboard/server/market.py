@@ -355,6 +355,14 @@ class Market:
             self._stocks[key] = stock
         return stock
 
+    def last_price(self, key: str) -> float:
+        """The last traded price of ``key`` in yen (what a position is valued at)."""
+        return self._stock(key).last / 10
+
+    def now(self) -> datetime:
+        """The market's clock (a fixed one in tests)."""
+        return self._clock()
+
     def step(self, key: str) -> None:
         """Advance ``key`` by one market event."""
         self._stock(key).step(_stamp(self._clock()))

@@ -17,7 +17,8 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -27,6 +28,7 @@ from quoteboard.record import RecordingError
 
 from .app import KabuStation
 from .outbox import MAX_MESSAGE, QUEUE_FRAMES
+from .portfolio import DEMO_PORTFOLIO, Holding, PortfolioError, load_portfolio
 from .replay import Replay
 from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
@@ -210,6 +212,7 @@ class TestServer(EmbeddedServer):
 
     ``max_message`` caps what a client may send in one message (close 1009 over it); ``send_queue``
     is the frames queued for one client before its oldest are dropped (see :mod:`.outbox`).
+    ``portfolio`` is what ``GET /positions`` holds (default: nothing; see :mod:`.portfolio`).
     """
 
     __test__ = False  # not a pytest test class, whatever its name says
@@ -226,9 +229,11 @@ class TestServer(EmbeddedServer):
         replay: Replay | None = None,
         max_message: int = MAX_MESSAGE,
         send_queue: int = QUEUE_FRAMES,
+        portfolio: Sequence[Holding] = (),
     ) -> None:
         super().__init__(host, port, max_message)
         self.kabu = KabuStation(
+            portfolio=portfolio,
             password=password,
             rate=rate,
             seed=seed,
@@ -316,6 +321,7 @@ def serve_forever(
     replay: str | os.PathLike[str] | None = None,
     speed: float = 1.0,
     loop: bool = False,
+    positions: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> int:
     """Run the test server in the foreground until Ctrl-C; the exit status for the CLI.
@@ -323,12 +329,21 @@ def serve_forever(
     Prints one line with the URLs once listening. A port in use (or any address it cannot listen on)
     prints one line to stderr and returns 1; Ctrl-C shuts down cleanly and returns 0. ``replay`` is a
     recording to push instead of the market, at ``speed`` times its pace, over and over with ``loop``;
-    one that cannot be read is one line on stderr and 1. Frames dropped for slow clients are
-    reported on stderr (:func:`report_drops`). ``options`` go to :class:`TestServer` (``seed``,
-    ``max_symbols``, ``rate_limit``, ``max_message``, ``send_queue``).
+    one that cannot be read is one line on stderr and 1. ``positions`` is a JSON portfolio file for
+    ``GET /positions`` (see :mod:`.portfolio`; the demo's without it, none for a replay); a bad one
+    is one line on stderr and 1. Frames dropped for slow clients are reported on stderr
+    (:func:`report_drops`). ``options`` go to :class:`TestServer` (``seed``, ``max_symbols``,
+    ``rate_limit``, ``max_message``, ``send_queue``).
     """
     logging.basicConfig(level=logging.WARNING, format="quoteboard serve: %(levelname)s %(message)s")
     source = None
+    options.setdefault("portfolio", DEMO_PORTFOLIO if replay is None else ())
+    if positions is not None:
+        try:
+            options["portfolio"] = load_portfolio(Path(positions))
+        except PortfolioError as exc:
+            print(f"quoteboard serve: {exc}", file=sys.stderr)
+            return 1
     if replay is not None:
         try:
             source = Replay.open(replay, speed=speed, loop=loop)

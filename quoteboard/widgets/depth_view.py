@@ -121,11 +121,11 @@ class DepthView(Widget):
     DepthView { height: 35; }
     DepthView > .depth-view--title { text-style: bold; }
     DepthView > .depth-view--label { color: $text-muted; }
-    DepthView > .depth-view--ask { color: $text-error; }
-    DepthView > .depth-view--bid { color: $text-success; }
+    DepthView > .depth-view--ask { color: $quote-down-text; }
+    DepthView > .depth-view--bid { color: $quote-up-text; }
     DepthView > .depth-view--last { text-style: bold; }
-    DepthView > .depth-view--up { color: $success; }
-    DepthView > .depth-view--down { color: $error; }
+    DepthView > .depth-view--up { color: $quote-up; }
+    DepthView > .depth-view--down { color: $quote-down; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

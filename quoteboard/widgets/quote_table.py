@@ -150,10 +150,10 @@ class QuoteTable(ScrollView, can_focus=True):
     QuoteTable > .quote-table--header { text-style: bold; color: $text-muted; background: $panel; }
     QuoteTable > .quote-table--cursor { background: $primary 25%; }
     QuoteTable:focus > .quote-table--cursor { background: $primary 50%; }
-    QuoteTable > .quote-table--up { color: $text-success; }
-    QuoteTable > .quote-table--down { color: $text-error; }
-    QuoteTable > .quote-table--flash-up { background: $success 70%; color: $text; text-style: bold; }
-    QuoteTable > .quote-table--flash-down { background: $error 70%; color: $text; text-style: bold; }
+    QuoteTable > .quote-table--up { color: $quote-up-text; }
+    QuoteTable > .quote-table--down { color: $quote-down-text; }
+    QuoteTable > .quote-table--flash-up { background: $quote-up 70%; color: $text; text-style: bold; }
+    QuoteTable > .quote-table--flash-down { background: $quote-down 70%; color: $text; text-style: bold; }
     QuoteTable > .quote-table--muted { color: $text-muted; }
     """
 
@@ -360,10 +360,16 @@ class QuoteTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self.forget_styles()
+
+    def forget_styles(self) -> None:
+        """Drop every resolved style and cached row, and repaint: the CSS variables changed (the
+        colour palette), which Textual does not always report as a style update of this widget."""
         self._styles.clear()
         self._paints.clear()
         self._fixed_lines.clear()
         self._cache.clear()
+        self.refresh()
 
     def _style(self, name: str) -> Style:
         # DOMNode.rich_style walks every ancestor's styles (~70 µs): resolve each style once, until

@@ -19,6 +19,7 @@ USED = (
     "UnregisterAllSuccess",
     "BoardSuccess",
     "SymbolSuccess",
+    "PositionsSuccess",
     "ErrorResponse",
 )
 

@@ -1,0 +1,231 @@
+"""The positions view (``p``): each position with its P&L at the last price pushed, totals below.
+
+It reads ``GET /positions`` (all products) when a feed starts, every 60 s, and on ``u``; the symbols
+held are pinned for PUSH (:meth:`QuoteboardApp.set_pinned`). Prices come from every quote the app
+decodes (:attr:`QuoteboardApp.quote_watchers`), applied to a :class:`~quoteboard.positions.PositionBook`
+in O(1), and the view is redrawn at most once a frame, only when something changed. A position whose
+symbol has pushed nothing yet gets one ``GET /board``. Read only: it sends no orders.
+
+A station that refuses, one that cannot be reached, or an account with nothing in it is one line
+in words above the table; positions already read stay shown under it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Final, cast
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable
+from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.positions import PositionBook
+from quoteboard.widgets.quote_table import BLANK, format_price, format_qty
+
+if TYPE_CHECKING:
+    from quoteboard.app import QuoteboardApp
+
+__all__ = ["RELOAD_SECONDS", "PositionsView"]
+
+#: How often the positions are read again (they change only when orders fill).
+RELOAD_SECONDS: Final = 60.0
+FRAME_SECONDS: Final = 1 / 20
+PINNED_AS: Final = "positions"
+
+
+def format_yen(value: float | None) -> str:
+    return BLANK if value is None else f"{value:+,.0f}"
+
+
+def format_pct(value: float | None) -> str:
+    return BLANK if value is None else f"{value:+.2f}%"
+
+
+class PositionsView(Static, can_focus=True):
+    """The positions and their live P&L, in place of the quote table while shown."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.positions", "Back", show=False),
+        Binding("u", "reload", "Read again", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "positions-view--title",
+        "positions-view--header",
+        "positions-view--up",
+        "positions-view--down",
+        "positions-view--muted",
+        "positions-view--note",
+    }
+
+    DEFAULT_CSS = """
+    PositionsView { background: $surface; padding: 0 1; }
+    PositionsView > .positions-view--title { text-style: bold; }
+    PositionsView > .positions-view--header { text-style: bold; color: $text-muted; }
+    PositionsView > .positions-view--up { color: $quote-up-text; }
+    PositionsView > .positions-view--down { color: $quote-down-text; }
+    PositionsView > .positions-view--muted { color: $text-muted; }
+    PositionsView > .positions-view--note { color: $text-warning; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.book = PositionBook()
+        #: The line in words over the table (reading, an error, an empty account), or None.
+        self.note: str | None = "the positions are read once a feed starts"
+        #: Times the positions were read successfully (tests wait on it).
+        self.loads = 0
+
+    @property
+    def board_app(self) -> QuoteboardApp:
+        return cast("QuoteboardApp", self.app)
+
+    def on_mount(self) -> None:
+        self.board_app.quote_watchers.append(self.on_quote)
+        self.set_interval(RELOAD_SECONDS, self.reload)
+        self.set_interval(FRAME_SECONDS, self._frame)
+
+    def on_quote(self, quote: Quote) -> None:
+        """Every quote the feed decodes: O(1), and nothing drawn here (the frame timer draws)."""
+        if quote.last is not None:
+            self.book.apply(quote.key, quote.last)
+
+    def _frame(self) -> None:
+        if self.book.unpriced:
+            # The app fills the list's rows from REST snapshots without telling the watchers.
+            for key in self.book.unpriced_keys():
+                self.book.apply(key, self._board_last(key))
+        if self.display and self.book.take_dirty():
+            self.redraw()
+
+    def action_reload(self) -> None:
+        self.note = "reading the positions again…"
+        self.redraw()
+        self.reload()
+
+    def reload(self, *, forget: bool = False) -> None:
+        """Read the positions again, in a worker; ``forget`` the ones shown first (a new feed's
+        station is another account, or none)."""
+        if forget:  # (still pinned: the next read pins what the new station holds, as a difference)
+            self.book.replace([])
+            self.note = "reading the positions…"
+            self.redraw()
+        self._load()
+
+    @work(exclusive=True, exit_on_error=False, group="positions")
+    async def _load(self) -> None:
+        app = self.board_app
+        feed = app.feed
+        if feed is None:
+            self._say("no feed yet: the positions are read once one starts")
+            return
+        try:
+            positions = await feed.rest.positions()
+        except KabuError as exc:
+            self._say(f"the station refused to list the positions: {exc}")
+            return
+        except StationUnreachable as exc:
+            self._say(f"the station cannot be reached, so the positions are not known: {exc}")
+            return
+        if app.feed is not feed:  # a switch of feed while this was on the way
+            return
+        self.book.replace(positions, last_of=self._board_last)
+        self.loads += 1
+        app.set_pinned(PINNED_AS, self.book.keys)
+        self.note = None if positions else f"no positions: the account on {feed.name} holds nothing"
+        self.redraw()
+        # Symbols held but not on the list: one snapshot each, as a quiet one may not push for a while
+        # (the list's own rows are filled by the app, and read from its board by _frame).
+        for key in self.book.unpriced_keys():
+            if key in app.board.rows:
+                continue
+            try:
+                quote = await feed.rest.board(key)
+            except KabuClientError as exc:
+                self._say(f"no price yet for {key}: {exc}")
+                return
+            if key in self.book.unpriced_keys():
+                self.book.apply(key, quote.last)
+
+    @on(Worker.StateChanged)
+    def _load_failed(self, event: Worker.StateChanged) -> None:
+        """A read that raised what nothing expected (a bug): say so rather than keep "reading…"."""
+        error = event.worker.error
+        if event.state is WorkerState.ERROR and event.worker.group == "positions":
+            self._say(f"reading the positions failed: unexpected error: {type(error).__name__}: {error}")
+
+    def _board_last(self, key: SymbolKey) -> float | None:
+        row = self.board_app.board.rows.get(key)
+        return row.quote.last if row is not None and row.quote is not None else None
+
+    def _say(self, note: str) -> None:
+        self.note = note
+        self.redraw()
+
+    # -- drawing ---------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        self.update(self._render_book())
+
+    def _signed(self, text: str, value: float | None) -> Text:
+        if value is None or value == 0:
+            return Text(text)
+        return Text(text, style=self.get_component_rich_style(
+            "positions-view--up" if value > 0 else "positions-view--down", partial=True))  # fmt: skip
+
+    def _render_book(self) -> RenderableType:
+        muted = self.get_component_rich_style("positions-view--muted", partial=True)
+        title = Text("Positions", style=self.get_component_rich_style("positions-view--title", partial=True))
+        title.append("   u reads them again · p or Escape goes back · read only", style=muted)
+        parts: list[RenderableType] = [title, Text("")]
+        if self.note:
+            parts.append(
+                Text(self.note, style=self.get_component_rich_style("positions-view--note", partial=True))
+            )
+            parts.append(Text(""))
+        if not self.book.rows:
+            return Group(*parts)
+        table = Table(
+            box=None,
+            padding=(0, 1),
+            show_edge=False,
+            header_style=self.get_component_rich_style("positions-view--header", partial=True),
+        )
+        for title_text, right in (
+            ("Code", False), ("Name", False), ("Side", False), ("Qty", True), ("Average", True),
+            ("Last", True), ("P&L ¥", True), ("P&L %", True),
+        ):  # fmt: skip
+            table.add_column(title_text, justify="right" if right else "left", no_wrap=True)
+        for row in self.book.rows:
+            position = row.position
+            pnl = row.pnl
+            table.add_row(
+                Text(str(position.key)),
+                Text(position.name or BLANK),
+                Text("long" if position.long else "short"),
+                Text(format_qty(position.qty)),
+                Text(format_price(position.price)),
+                Text(format_price(row.last)),
+                self._signed(format_yen(pnl), pnl),
+                self._signed(format_pct(row.pnl_pct), pnl),
+            )
+        totals = self.book.totals()
+        table.add_section()
+        waiting = f", {totals.unpriced} without a price yet" if totals.unpriced else ""
+        table.add_row(
+            Text("Total", style="bold"),
+            Text(f"{len(self.book.rows)} positions{waiting}", style=muted),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            self._signed(format_yen(totals.pnl), totals.pnl),
+            self._signed(format_pct(totals.pnl_pct), totals.pnl),
+        )
+        parts.append(table)
+        return Group(*parts)
