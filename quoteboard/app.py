@@ -522,7 +522,7 @@ class QuoteboardApp(App[int]):
                 unwatched=self.board.unwatched,
                 via_relay=self._via_relay,
                 last_rejection=rejection.reason if rejection is not None else None,
-                symbols=len(self.board),
+                symbols=len(self._watched_keys()),  # the list on screen and the pinned, to the cap
                 max_symbols=self.max_symbols,
                 unregistered=self._over_cap(),
                 sort=self.table.sort_mode,

@@ -95,6 +95,9 @@ async def test_switching_lists_registers_and_unregisters_the_difference(tmp_path
         await wait_for(pilot, lambda: app.feed.received >= pushed + 30, what="more quotes")
         await wait_for(pilot, lambda: app.board.parked(TOYOTA).quote is not first, what="7203 kept fresh")
         assert app.board.unwatched == strays
+        # The status bar counts what the board keeps registered: two on screen and the pinned one.
+        app._update_status()
+        assert "3/50 symbols" in app.status_bar.text
         await pilot.press("left_square_bracket")
         assert list(app.board.rows) == [TOYOTA, KDDI]
         await wait_for(pilot, lambda: set(app.server.registered) == {"7203@1", "9433@1"})
