@@ -511,6 +511,8 @@ class QuoteboardApp(App[int]):
         replay = self.server.replay if self.server is not None else None
         if replay is not None and replay.finished.is_set() and status.state == "live":
             status = FeedStatus("live", f"end of the recording ({replay.sent} frames replayed)")
+        # Not live (reconnecting, the station, NATS server or relay away): the last prices stay, muted.
+        self.table.set_stale(feed is not None and status.state != "live")
         rejection = self.board.last_rejection
         self._status_bar.show(
             StatusSnapshot(

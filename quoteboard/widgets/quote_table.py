@@ -196,6 +196,9 @@ class QuoteTable(ScrollView, can_focus=True):
         self._last_cursor_index = 0
         #: Rows marked for a fired alert: their Code cell ends in "!".
         self._marked: set[SymbolKey] = set()
+        #: The feed is not live (reconnecting, its server or relay away): prices are the last known,
+        #: drawn muted so that they do not pass for live ones.
+        self._stale = False
         #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
         self.rows_rendered = 0
 
@@ -253,6 +256,17 @@ class QuoteTable(ScrollView, can_focus=True):
             index = self._index.get(key)
             if index is not None:
                 self._refresh_index(index)
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    def set_stale(self, stale: bool) -> None:
+        """Draw every row's prices muted (``stale``), or in their colours again."""
+        if stale != self._stale:
+            self._stale = stale
+            self._cache.clear()
+            self.refresh()
 
     @property
     def marked(self) -> set[SymbolKey]:
@@ -517,12 +531,16 @@ class QuoteTable(ScrollView, can_focus=True):
             waiting = _cell(text, table_width - len(code), False)
             return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])
         direction = row.direction
-        if row.flashing(time.monotonic()):
+        if self._stale:  # one muted run: no up, down or flash colours for prices that may be old
+            last_style = change_style = paint.muted
+            base = paint.muted
+        elif row.flashing(time.monotonic()):
             last_style = paint.flash_up if direction > 0 else paint.flash_down
         else:
             last_style = paint.up if direction > 0 else paint.down if direction < 0 else base
         change = quote.change
-        change_style = (paint.up if change > 0 else paint.down) if change else base
+        if not self._stale:
+            change_style = (paint.up if change > 0 else paint.down) if change else base
         # The code and the name are segments of their own: a name may hold full-width characters,
         # and an SVG screenshot places each segment at its cell and squeezes the text within it,
         # so a name run together with its neighbours would overlap them wherever the font's

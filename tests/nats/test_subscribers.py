@@ -22,6 +22,7 @@ from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
+from quoteboard.widgets.quote_table import format_price
 from tests.app_support import screen_text, wait_for
 from tests.nats.support import NatsServer, eventually
 
@@ -230,3 +231,26 @@ def test_relay_cli_shows_the_nats_url_masked_and_refuses_an_open_server_without_
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert refused.returncode == 1 and "without credentials" in refused.stderr
+
+
+async def test_the_board_keeps_its_last_prices_muted_while_nats_is_away(station, tmp_path):
+    lines: list[str] = []
+    with NatsServer(tmp_path) as server:
+        async with _relay(station, server.url, lines):
+            nats = FeedSource.of_nats(NatsTarget.parse(server.url))
+            app = QuoteboardApp(sources=[nats, FeedSource("demo")], symbols=[SymbolKey("7203", 1)],
+                                store=WatchlistStore(tmp_path / "watchlist.toml"))  # fmt: skip
+            async with app.run_test(size=(120, 30)) as pilot:
+                row = app.board.rows[SymbolKey("7203", 1)]
+                await wait_for(pilot, lambda: row.quote is not None and app.feed.status.state == "live", 10)
+                assert not app.table.stale
+                server.stop()
+                await wait_for(pilot, lambda: app.table.stale, 10, "the rows marked stale")
+                last = row.quote
+                assert last is not None and format_price(last.last) in screen_text(app)  # kept, muted
+                muted = app.table._paint(False).muted
+                strip = app.table._render_row(row, cursor=False)
+                assert all(segment.style == muted for segment in list(strip)[2:-1])
+                server.start()
+                await wait_for(pilot, lambda: not app.table.stale, 15, "live again, in colour")
+                await wait_for(pilot, lambda: row.quote is not last, 10, "fresh quotes")
