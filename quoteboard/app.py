@@ -484,6 +484,7 @@ class QuoteboardApp(App[int]):
             # Shutting down without App.exit() (Pilot's run_test does so): timers still fire while
             # the widgets are taken down, and the panel would look for a child already gone.
             return
+        self.positions_view.frame()
         dirty = self.board.take_dirty()
         table = self.table
         cursor = table.cursor_key

@@ -57,7 +57,7 @@ class BoardAlerts:
         for alert in fired:
             price = format_price(alert.fired_price) if alert.fired_price is not None else "?"
             app.notify(
-                f"{alert.key} {alert.name}: {alert.rule} at {price}",
+                f"{alert.key} {alert.name}\n{alert.rule} at {price}",  # the name may wrap: rule apart
                 title="alert",
                 severity="warning",
                 timeout=15,

@@ -69,7 +69,7 @@ async def test_an_alert_set_with_bang_fires_on_a_pushed_crossing_price_and_runs_
         assert float(env["QUOTEBOARD_ALERT_PRICE"]) == alert.fired_price
         # The notification, the mark on the row, the panel, the file.
         said = [n.message for n in app._notifications if n.title == "alert"]
-        assert said == [f"7203@1 トヨタ自動車: >{threshold} at {env['QUOTEBOARD_ALERT_PRICE']}"]
+        assert said == [f"7203@1 トヨタ自動車\n>{threshold} at {env['QUOTEBOARD_ALERT_PRICE']}"]
         await pilot.pause(0.1)
         assert table_lines(app)[1].startswith("7203@1 !")
         assert any("fired at" in line for line in app.panel.query_one(AlertList).lines)

@@ -34,7 +34,6 @@ __all__ = ["RELOAD_SECONDS", "PositionsView"]
 
 #: How often the positions are read again (they change only when orders fill).
 RELOAD_SECONDS: Final = 60.0
-FRAME_SECONDS: Final = 1 / 20
 PINNED_AS: Final = "positions"
 
 
@@ -88,14 +87,15 @@ class PositionsView(Static, can_focus=True):
     def on_mount(self) -> None:
         self.board_app.quote_watchers.append(self.on_quote)
         self.set_interval(RELOAD_SECONDS, self.reload)
-        self.set_interval(FRAME_SECONDS, self._frame)
 
     def on_quote(self, quote: Quote) -> None:
         """Every quote the feed decodes: O(1), and nothing drawn here (the frame timer draws)."""
         if quote.last is not None:
             self.book.apply(quote.key, quote.last)
 
-    def _frame(self) -> None:
+    def frame(self) -> None:
+        """Called by the app's frame clock (a timer of its own would wake the board 20 times a
+        second more, shown or not)."""
         if self.book.unpriced:
             # The app fills the list's rows from REST snapshots without telling the watchers.
             for key in self.book.unpriced_keys():
@@ -140,7 +140,7 @@ class PositionsView(Static, can_focus=True):
         self.note = None if positions else f"no positions: the account on {feed.name} holds nothing"
         self.redraw()
         # Symbols held but not on the list: one snapshot each, as a quiet one may not push for a while
-        # (the list's own rows are filled by the app, and read from its board by _frame).
+        # (the list's own rows are filled by the app, and read from its board by frame).
         for key in self.book.unpriced_keys():
             if key in app.board.rows:
                 continue
