@@ -149,7 +149,7 @@ def test_screen_bench_in_tmux_reports_what_a_failed_board_printed(tmp_path, monk
     failing = tmp_path / "failing-python"
     failing.write_text("#!/bin/sh\necho 'Traceback: the board could not start'\nexit 3\n")
     failing.chmod(0o755)
-    monkeypatch.setattr(screen.sys, "executable", str(failing))
+    monkeypatch.setattr(screen, "BOARD_PYTHON", str(failing))
     started = time.monotonic()
     with pytest.raises(RuntimeError, match=r"the board exited before the end: .*could not start"):
         screen._run_once(50.0, ["7203@1"], warmup=0.5, window=2.0, use_tmux=True)

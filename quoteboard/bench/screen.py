@@ -187,11 +187,17 @@ def _percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+#: The interpreter the board runs in (tests point it at a failing one; sys.executable itself must
+#: stay: multiprocessing's spawn reads it once, on first import, for every later child).
+BOARD_PYTHON: str | None = None
+
+
 def _run_once(rate: float, keys: list[str], warmup: float, window: float, use_tmux: bool) -> dict[str, Any]:
     with PacedServer(rate) as server, tempfile.TemporaryDirectory(prefix="quoteboard-bench-") as tmp:
         out = Path(tmp) / "result.json"
         command = [
-            sys.executable, "-m", "quoteboard.bench.screen", "--probe", server.base_url, ",".join(keys),
+            BOARD_PYTHON or sys.executable, "-m", "quoteboard.bench.screen", "--probe", server.base_url,
+            ",".join(keys),
             str(warmup), str(window), str(out), "headless" if not use_tmux else "terminal",
         ]  # fmt: skip
         env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": tmp}
