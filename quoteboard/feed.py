@@ -113,6 +113,9 @@ class Feed:
     ``transport`` goes to the REST client's httpx client (tests inject faults with it).
     """
 
+    #: Seconds between the one-by-one registrations after a refused batch (Kabu's ~10 calls/s).
+    register_pace = 1.0 / 8
+
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
@@ -205,8 +208,8 @@ class Feed:
                 raise
         refused: list[tuple[SymbolKey, KabuError]] = []
         for i, key in enumerate(keys):
-            if i:
-                await asyncio.sleep(1.0 / 8)
+            if i and self.register_pace:
+                await asyncio.sleep(self.register_pace)
             try:
                 await self._register([key])
             except KabuError as exc:
@@ -214,9 +217,13 @@ class Feed:
                     raise
                 refused.append((key, exc))
                 registry.station_refused(key, exc)
+                await self._refused_one(key)
         if refused and self.on_refused is not None:
             self.on_refused(refused)
         return refused
+
+    async def _refused_one(self, key: SymbolKey) -> None:
+        """The station refused ``key`` while the watched symbols were registered one by one."""
 
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
         """Register ``keys`` at the station and keep them registered across reconnects.

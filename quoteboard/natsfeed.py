@@ -79,6 +79,9 @@ class NatsFeed(Feed):
     A subclass of :class:`Feed` for its surface only: it makes no Kabu REST client and no socket
     (``Feed.__init__`` is not called), and overrides every method the board and ``stream`` use."""
 
+    #: No pause between one-by-one registrations: the relay, not this client, calls the station.
+    register_pace = 0.0
+
     def __init__(
         self,
         target: NatsTarget,
@@ -191,29 +194,8 @@ class NatsFeed(Feed):
         await self._follow(self.registry.watched)
         return await self._register_watch()
 
-    async def _register_watch(self) -> list[tuple[SymbolKey, KabuError]]:
-        keys = self.registry.watched
-        if not keys:
-            return []
-        try:
-            await self._register(keys)
-            return []
-        except KabuError as exc:
-            if not exc.refuses_symbols:
-                raise
-        refused: list[tuple[SymbolKey, KabuError]] = []
-        for key in keys:  # one refused symbol refuses the whole request, as at Kabu
-            try:
-                await self._register([key])
-            except KabuError as exc:
-                if not exc.refuses_symbols:
-                    raise
-                refused.append((key, exc))
-                self.registry.station_refused(key, exc)
-                await self._unfollow([key])
-        if refused and self.on_refused is not None:
-            self.on_refused(refused)
-        return refused
+    async def _refused_one(self, key: SymbolKey) -> None:
+        await self._unfollow([key])
 
     async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
         self.registry.check_room(keys)
