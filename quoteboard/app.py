@@ -138,6 +138,8 @@ class QuoteboardApp(App[int]):
         self.lists = Watchlists()
         #: ``--list NAME``: the list to open, made if it does not exist.
         self._list_name = list_name
+        #: The last list deleted, kept until quit so that a slip of the palette can be undone.
+        self._deleted_list: tuple[str, Watchlist] | None = None
         #: None: a board that neither reads nor writes the settings file (tests, a replay's).
         self._settings = settings
         self.positions_view = PositionsView(id="positions")
@@ -718,6 +720,10 @@ class QuoteboardApp(App[int]):
         yield SystemCommand("New list", "Make a watchlist and show it (n)", self.action_new_list)
         yield SystemCommand("Rename list", "Rename the watchlist shown", self.action_rename_list)
         yield SystemCommand("Delete list", "Delete the watchlist shown", self.action_delete_list)
+        if self._deleted_list is not None:
+            yield SystemCommand(
+                "Restore list", f"Bring back the list {self._deleted_list[0]!r}", self.action_restore_list
+            )
         yield SystemCommand("Next list", "Show the next watchlist (])", self.action_next_list)
         yield SystemCommand("Previous list", "Show the previous watchlist ([)", self.action_previous_list)
         yield from self.alerts.commands()
@@ -838,9 +844,26 @@ class QuoteboardApp(App[int]):
         if len(self.lists.lists) < 2:
             self._say("the last list cannot be deleted", "error")
             return
+        self._keep_shown()
+        self._deleted_list = (name, self.lists.lists[name])
         self.lists.delete(name)
         self.show_list(self.lists.shown, keep=False)
-        self._say(f"list {name!r} deleted")
+        self._say(f'list {name!r} deleted: Ctrl+P "Restore list" brings it back')
+
+    def action_restore_list(self) -> None:
+        """Bring back the list deleted last, and show it."""
+        if self._deleted_list is None:
+            self._say("no deleted list to restore")
+            return
+        name, watchlist = self._deleted_list
+        problem = self.lists.problem_with_name(name)
+        if problem is not None:  # a new list took its name meanwhile
+            self._say(f"list {name!r} not restored: {problem}; rename that one first", "error")
+            return
+        self._deleted_list = None
+        self.lists.create(name, watchlist)
+        self.show_list(name)
+        self._say(f"list {name!r} restored")
 
     # -- price alerts (the work is in quoteboard.board_alerts) -----------------------------------
 

@@ -161,6 +161,18 @@ async def test_rename_and_delete_from_the_command_palette_actions(tmp_path: Path
         await pilot.pause(0.1)
         assert app.lists.names == ["main"] and list(app.board.rows) == [TOYOTA]
         await wait_for(pilot, lambda: app.server.registered == ["7203@1"], what="6758 unregistered")
+        # A slip of the palette is undone: the list comes back with its symbols, and goes again.
+        assert "Restore list" in {command.title for command in app.get_system_commands(app.screen)}
+        app.action_restore_list()
+        await pilot.pause(0.1)
+        assert app.lists.names == ["main", "sony"] and app.lists.shown == "sony"
+        assert list(app.board.rows) == [SONY]
+        await wait_for(pilot, lambda: "6758@1" in app.server.registered, what="6758 registered again")
+        assert "Restore list" not in {command.title for command in app.get_system_commands(app.screen)}
+        app.action_delete_list()
+        await pilot.pause(0.1)
+        assert app.lists.names == ["main"]
+        await wait_for(pilot, lambda: app.server.registered == ["7203@1"], what="6758 unregistered again")
         app.action_delete_list()
         await wait_for(pilot, lambda: "the last list cannot be deleted" in outcomes, what="the refusal")
         data = tomllib.loads((tmp_path / "watchlist.toml").read_text("utf-8"))
