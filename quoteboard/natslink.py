@@ -6,12 +6,14 @@ nats-py only then: the base install never loads it, and without it the user is t
 that adds it.
 
 Credentials come from the URL (``nats://user:pass@host:4222``), a ``.creds`` file, or the
-environment (:data:`URL_ENV`, then ``NATS_URL``). ``tls://`` asks for TLS. A URL is only ever shown
+environment (:data:`URL_ENV`, then ``NATS_URL``). ``tls://`` asks for TLS, verified against the
+system's CAs or ``$SSL_CERT_FILE``'s. A URL is only ever shown
 through :meth:`NatsTarget.shown`, with its password masked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -55,6 +57,8 @@ CTL_REGISTER: Final = "kabu.ctl.register"
 CTL_UNREGISTER: Final = "kabu.ctl.unregister"
 CTL_LEASE: Final = "kabu.ctl.lease"
 _SCHEMES: Final = ("nats", "tls", "ws", "wss")
+#: How to trust a private CA (the default SSL context reads it).
+CA_HINT: Final = "for a private CA set SSL_CERT_FILE to its PEM file"
 _EXPECTED: Final = "expected a NATS URL such as nats://127.0.0.1:4222"
 
 
@@ -151,14 +155,27 @@ async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsCli
     :class:`NatsMissing` without nats-py, :class:`NatsUnavailable` when the server cannot be reached
     or refuses the login at first (a few attempts, not forever: a wrong URL is said at once)."""
     try:
-        import nats
+        from nats.aio.client import Client
     except ImportError:
         raise NatsMissing() from None
+    import asyncio
+    import ssl
+
     errors: list[str] = []
     error_cb = callbacks.pop("error_cb", None)
+    # A TLS failure is final (retrying meets the same certificate), and nats-py's retry after one
+    # never returns: the first one ends the attempt.
+    tls_failed = asyncio.Event()
 
     async def on_error(exc: Exception) -> None:
-        errors.append(str(exc) or type(exc).__name__)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            errors.append(f"its TLS certificate was not trusted ({exc.verify_message}); {CA_HINT}")
+            tls_failed.set()
+        elif isinstance(exc, ssl.SSLError):
+            errors.append(f"TLS failed ({exc.reason or exc})")
+            tls_failed.set()
+        else:
+            errors.append(str(exc) or type(exc).__name__)
         if error_cb is not None:
             await error_cb(exc)
 
@@ -184,14 +201,26 @@ async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsCli
             raise NatsUnavailable(f"a .creds file needs nkeys: pip install 'nats-py[nkeys]' ({target.creds})")
         options["user_credentials"] = str(target.creds)
     if target.url.startswith("tls://"):
-        import ssl
-
+        # The system's CAs, and $SSL_CERT_FILE's instead when set (a private CA).
         options["tls"] = ssl.create_default_context()
     options.update(callbacks)
+    nc = Client()
+    connecting = asyncio.ensure_future(nc.connect(**options))
+    failing = asyncio.ensure_future(tls_failed.wait())
     try:
-        nc = await nats.connect(**options)
-    except Exception as exc:  # nats-py's NoServersError, a timeout, an authorization violation
-        why = errors[-1] if errors else str(exc) or type(exc).__name__
+        await asyncio.wait({connecting, failing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        failing.cancel()
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await nc.close()
+    why = errors[-1] if errors else ""
+    if connecting.cancelled():
+        raise NatsUnavailable(f"cannot reach NATS at {target.shown()}: {why}")
+    if (exc := connecting.exception()) is not None:  # NoServersError, a timeout, an authorization violation
+        why = why or str(exc) or type(exc).__name__
         raise NatsUnavailable(f"cannot reach NATS at {target.shown()}: {why}") from None
     # nats-py reads this option in its reconnect loop: from now on a lost server is waited for.
     nc.options["max_reconnect_attempts"] = -1
