@@ -209,6 +209,12 @@ async def connect(target: NatsTarget, *, name: str, **callbacks: Any) -> NatsCli
     failing = asyncio.ensure_future(tls_failed.wait())
     try:
         await asyncio.wait({connecting, failing}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the caller gave up (a feed switched away): no client left behind
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await nc.close()
+        raise
     finally:
         failing.cancel()
     if not connecting.done():

@@ -87,3 +87,30 @@ async def test_a_creds_file_without_nkeys_says_what_to_install(tmp_path, monkeyp
     creds.write_text("-----BEGIN NATS USER JWT-----\n")
     with pytest.raises(NatsUnavailable, match=r"pip install 'nats-py\[nkeys\]'"):
         await connect(NatsTarget.parse("nats://127.0.0.1:1", creds), name="t")
+
+
+async def test_a_connect_given_up_by_its_caller_leaves_no_task_behind():
+    import asyncio
+
+    from quoteboard.natslink import connect
+
+    # A server that accepts and never says INFO: nats-py waits on it until its own timeout.
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    before = asyncio.all_tasks()
+    try:
+        attempt = asyncio.create_task(connect(NatsTarget.parse(f"nats://127.0.0.1:{port}"), name="gave-up"))
+        await asyncio.sleep(0.3)
+        attempt.cancel()
+        await asyncio.gather(attempt, return_exceptions=True)
+        assert attempt.cancelled()
+        await asyncio.sleep(0.1)
+        left = {task for task in asyncio.all_tasks() - before if not task.done()}
+        assert left == set(), left
+    finally:
+        server.close()
+        await server.wait_closed()
