@@ -91,7 +91,10 @@ class PositionsView(Static, can_focus=True):
     def on_quote(self, quote: Quote) -> None:
         """Every quote the feed decodes: O(1), and nothing drawn here (the frame timer draws)."""
         if quote.last is not None:
-            self.book.apply(quote.key, quote.last)
+            # The plain (code, exchange) tuple finds the SymbolKey entry, as in Board.apply: no
+            # Quote.key constructor call for every quote of every symbol.
+            exchange = quote.exchange
+            self.book.apply((quote.symbol, 1 if exchange is None else exchange), quote.last)  # type: ignore[arg-type]
 
     def frame(self) -> None:
         """Called by the app's frame clock (a timer of its own would wake the board 20 times a
