@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from quoteboard.alerts import AlertStore
@@ -21,17 +20,9 @@ from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
+from screenshots import SIZE, settle  # this script's folder is on sys.path: run as a file
 
-SIZE = (160, 48)
 TOYOTA = SymbolKey("7203")
-
-
-async def settle(pilot, predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit("screenshot_alerts: the board did not settle in time")
-        await pilot.pause(0.1)
 
 
 async def main(out: Path) -> None:
