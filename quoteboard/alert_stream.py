@@ -9,14 +9,15 @@ fired in the file, as the board would, by reading the file again and marking the
 from __future__ import annotations
 
 import asyncio
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
 from quoteboard.alert_command import run_alert_command
 from quoteboard.alerts import Alert, AlertBook, AlertStore, alert_record
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feed import Feed
 from quoteboard.kabu.protocol import Quote
+from quoteboard.stream import follow
 
 __all__ = ["stream_alerts"]
 
@@ -68,24 +69,12 @@ async def stream_alerts(
         if (count is not None and fired_count >= count) or not book.armed_keys():
             done.set()
 
-    def on_status(status: FeedStatus) -> None:
-        if status.state != "connecting" or status.attempt:
-            err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
-            err.flush()
-
-    feed.on_quote, feed.on_status = on_quote, on_status
-    runner = asyncio.create_task(feed.run())
-    waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
+    feed.on_quote = on_quote
     try:
-        await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        await follow(feed, done, duration, err)
     finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
         if commands:
             await asyncio.gather(*commands, return_exceptions=True)
-    if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
-        raise error
     return fired_count
 
 

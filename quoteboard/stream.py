@@ -99,12 +99,32 @@ async def stream_quotes(
             if recorder is not None:
                 recorder.close()  # frames after the last printed quote are not part of this stream
 
+    feed.on_quote = on_quote
+    await follow(feed, done, duration, err, until)
+    if feed.rejected:
+        err.write(f"quoteboard: {feed.rejected} undecodable frames were skipped\n")
+    if others:
+        err.write(f"quoteboard: {others} quotes for symbols not asked for were skipped (the station pushes "
+                  "what any program registered on it)\n")  # fmt: skip
+    return written
+
+
+async def follow(
+    feed: Feed,
+    done: asyncio.Event,
+    duration: float | None,
+    err: IO[str],
+    until: Awaitable[object] | None = None,
+) -> None:
+    """Run a started feed (its ``on_quote`` set) until ``done`` is set, ``duration`` seconds or
+    ``until`` is done, saying its changes of state on ``err``; raises what stopped the feed."""
+
     def on_status(status: FeedStatus) -> None:
         if status.state != "connecting" or status.attempt:
             err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
             err.flush()
 
-    feed.on_quote, feed.on_status = on_quote, on_status
+    feed.on_status = on_status
     runner = asyncio.create_task(feed.run())
     waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
     if until is not None:
@@ -117,12 +137,6 @@ async def stream_quotes(
         await asyncio.gather(*waiters, return_exceptions=True)
     if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
         raise error
-    if feed.rejected:
-        err.write(f"quoteboard: {feed.rejected} undecodable frames were skipped\n")
-    if others:
-        err.write(f"quoteboard: {others} quotes for symbols not asked for were skipped (the station pushes "
-                  "what any program registered on it)\n")  # fmt: skip
-    return written
 
 
 async def _replay_over(feed: Feed, replay: Replay) -> None:
