@@ -32,7 +32,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-__all__ = ["PREFIX", "crowd_main", "percentile", "symbols_body"]
+__all__ = ["PREFIX", "crowd_main", "percentile", "stamp", "symbols_body"]
 
 #: How every frame of the bench's upstream begins; the sequence number follows, then a comma.
 PREFIX: Final = b'{"BenchSeq":'
@@ -44,6 +44,20 @@ READY_TIMEOUT: Final = 60.0
 #: After ``stop``, how long the frames still on their way may take to arrive.
 GRACE: Final = 3.0
 _CONNECT_AT_ONCE: Final = 20
+
+
+def stamp(data: bytes, sent_at: dict[int, float]) -> tuple[int, float]:
+    """A bench frame's sequence number and send time; the time is parsed once per frame (``sent_at``
+    remembers it for the other clients that receive the same frame), not once per client."""
+    seq = int(data[_SEQ_AT : data.index(b",", _SEQ_AT)])
+    sent = sent_at.get(seq)
+    if sent is None:
+        at = data.index(_TIME) + len(_TIME)
+        sent = datetime.fromisoformat(data[at : at + _STAMP_LEN].decode()).timestamp()
+        if len(sent_at) > 8192:
+            sent_at.clear()
+        sent_at[seq] = sent
+    return seq, sent
 
 
 def percentile(ordered: list[float] | array[float], fraction: float) -> float | None:
@@ -81,7 +95,6 @@ class _Client:
         clock = time.time
         sent_at = window.sent_at
         append = window.latencies.append
-        fromisoformat = datetime.fromisoformat
         try:
             data = await recv(decode=False)
             if not data.startswith(PREFIX):
@@ -91,14 +104,7 @@ class _Client:
             self.first.set()
             while True:
                 now = clock()
-                seq = int(data[_SEQ_AT : data.index(b",", _SEQ_AT)])
-                sent = sent_at.get(seq)
-                if sent is None:
-                    at = data.index(_TIME) + len(_TIME)
-                    sent = fromisoformat(data[at : at + _STAMP_LEN].decode()).timestamp()
-                    if len(sent_at) > 8192:
-                        sent_at.clear()
-                    sent_at[seq] = sent
+                seq, sent = stamp(data, sent_at)
                 if window.t0 <= sent <= window.t1:
                     self.count += 1
                     append(now - sent)

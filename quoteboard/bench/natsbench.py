@@ -29,12 +29,11 @@ import tempfile
 import time
 from array import array
 from collections.abc import Callable
-from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
-from .crowd import PREFIX, percentile
+from .crowd import PREFIX, percentile, stamp
 from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, upstream_main
 
 __all__ = ["nats_bench", "run_nats_bench"]
@@ -51,9 +50,6 @@ TARGET_CPU_RATIO: Final = 1.2
 TARGET_P50_MS: Final = 5.0
 TARGET_P99_MS: Final = 20.0
 TARGET_SNAPSHOT_S: Final = 1.0
-_TIME: Final = b'"CurrentPriceTime":"'
-_SEQ_AT: Final = len(PREFIX)
-_STAMP_LEN: Final = len("2026-12-02T09:00:00.123456+09:00")
 
 Say = Callable[[str], object]
 
@@ -125,7 +121,6 @@ async def _subscribers(conn: Connection, nats_url: str, n: int, keys: list[str],
     first = asyncio.Event()
     body = {"Symbols": [{"Symbol": k.partition("@")[0], "Exchange": int(k.partition("@")[2])} for k in keys]}
     clock = time.time
-    fromisoformat = datetime.fromisoformat
     sent_at = window.sent_at
     append = window.latencies.append
 
@@ -135,14 +130,7 @@ async def _subscribers(conn: Connection, nats_url: str, n: int, keys: list[str],
         if not data.startswith(PREFIX):
             return
         first.set()
-        seq = int(data[_SEQ_AT : data.index(b",", _SEQ_AT)])
-        sent = sent_at.get(seq)
-        if sent is None:  # parsed once per frame, not once per subscriber
-            at = data.index(_TIME) + len(_TIME)
-            sent = fromisoformat(data[at : at + _STAMP_LEN].decode()).timestamp()
-            if len(sent_at) > 8192:
-                sent_at.clear()
-            sent_at[seq] = sent
+        _, sent = stamp(data, sent_at)
         if window.t0 <= sent <= window.t1:
             window.count += 1
             append(now - sent)
