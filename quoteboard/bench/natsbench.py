@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .crowd import PREFIX, percentile, stamp
-from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, upstream_main
+from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, report, upstream_main
 
 __all__ = ["nats_bench", "run_nats_bench"]
 
@@ -381,9 +381,6 @@ def _summary(r: dict[str, Any]) -> list[str]:
 def run_nats_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench --nats``; returns the exit status."""
 
-    def progress(line: str) -> None:
-        print(f"quoteboard bench --nats: {line}", file=sys.stderr, flush=True)
-
     try:
         import nats  # noqa: F401  (the subscribers' process needs it too)
     except ImportError:
@@ -391,17 +388,11 @@ def run_nats_bench(args: argparse.Namespace) -> int:
             "quoteboard bench --nats: needs the nats extra: pip install 'quoteboard[nats]'", file=sys.stderr
         )
         return 2
-    try:
-        report = nats_bench(args.subscribers, args.rate, args.window, args.rounds, min(WARMUP, args.window),
-                            None if args.json else progress)  # fmt: skip
-    except ChildError as exc:
-        print(f"quoteboard bench --nats: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("quoteboard bench --nats: interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-    else:
-        print("\n".join(_summary(report)))
-    return 0
+    return report(
+        "bench --nats",
+        lambda say: nats_bench(
+            args.subscribers, args.rate, args.window, args.rounds, min(WARMUP, args.window), say
+        ),
+        _summary,
+        args.json,
+    )

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import multiprocessing
 import re
 import socket
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
@@ -31,13 +33,49 @@ from typing import Any, Final
 
 from .crowd import PREFIX, symbols_body
 
-__all__ = ["PASSWORD", "Child", "ChildError", "bare_main", "quiet_teardown", "relay_main", "upstream_main"]
+__all__ = [
+    "PASSWORD",
+    "Child",
+    "ChildError",
+    "bare_main",
+    "quiet_teardown",
+    "relay_main",
+    "report",
+    "upstream_main",
+]
 
 #: The API password of the bench's station (it accepts any) and of the relay's clients.
 PASSWORD: Final = "bench"
 #: Kabu's times are Japan's.
 JST: Final = timezone(timedelta(hours=9), "JST")
 _TIME_FIELD: Final = re.compile(rb'"CurrentPriceTime":"[^"]*"')
+
+
+def report(
+    command: str,
+    bench: Callable[[Callable[[str], object] | None], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], list[str]],
+    as_json: bool,
+) -> int:
+    """Run ``bench`` (handed a progress printer unless ``as_json``) and print its report, as JSON or
+    as ``summary``'s lines; a child that failed, or Ctrl+C, is one line on stderr. The exit status."""
+
+    def progress(line: str) -> None:
+        print(f"quoteboard {command}: {line}", file=sys.stderr, flush=True)
+
+    try:
+        result = bench(None if as_json else progress)
+    except ChildError as exc:
+        print(f"quoteboard {command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"quoteboard {command}: interrupted", file=sys.stderr)
+        return 130
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print("\n".join(summary(result)))
+    return 0
 
 
 class ChildError(Exception):

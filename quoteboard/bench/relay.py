@@ -21,15 +21,13 @@ with a line per turn on stderr while it runs.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
 from .crowd import crowd_main
-from .processes import PASSWORD, Child, ChildError, bare_main, relay_main, upstream_main
+from .processes import PASSWORD, Child, bare_main, relay_main, report, upstream_main
 
 __all__ = ["relay_bench", "run_relay_bench"]
 
@@ -232,22 +230,11 @@ def _summary(report: dict[str, Any]) -> list[str]:
 def run_relay_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench --relay``; returns the exit status."""
 
-    def progress(line: str) -> None:
-        print(f"quoteboard bench --relay: {line}", file=sys.stderr, flush=True)
-
-    try:
-        # A short window (a test's) gets as short a warm-up.
-        warmup = min(WARMUP, args.window)
-        say = None if args.json else progress
-        report = relay_bench(args.clients, args.rate, args.window, args.rounds, warmup, say)
-    except ChildError as exc:
-        print(f"quoteboard bench --relay: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("quoteboard bench --relay: interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-    else:
-        print("\n".join(_summary(report)))
-    return 0
+    # A short window (a test's) gets as short a warm-up.
+    warmup = min(WARMUP, args.window)
+    return report(
+        "bench --relay",
+        lambda say: relay_bench(args.clients, args.rate, args.window, args.rounds, warmup, say),
+        _summary,
+        args.json,
+    )
