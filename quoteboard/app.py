@@ -16,7 +16,6 @@ in the register panel (tests watch the messages with ``run_test(message_hook=...
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import itertools
@@ -76,9 +75,6 @@ PANEL_SECONDS: Final = 0.2
 #: generation is collected after this many allocations instead of Python's 700 (see settle_gc).
 SETTLE_GC_SECONDS: Final = 1.0
 GC_GEN0_THRESHOLD: Final = 10_000
-#: Switching lists registers one symbol at a time when the station refuses a batch: this many a
-#: second at most, under Kabu's ~10 requests/s (the snapshots that follow are paced the same).
-REGISTER_PER_SECOND: Final = 8.0
 #: The note on a row of the list on screen past the cap (the station is not asked for it).
 OVER_CAP_NOTE: Final = (
     "not registered: over Kabu's limit of {cap} symbols (list on screen, alerts, positions)"
@@ -447,7 +443,8 @@ class QuoteboardApp(App[int]):
                     if gone:
                         await feed.unregister(gone)
                     if new:
-                        await self._register_paced(feed, new)
+                        for key, exc in await feed.register_each(new):
+                            self.board.refuse(key, f"not registered on {feed.name}: {exc}")
                 except KabuClientError as exc:
                     self._say(f"registering failed: {exc}", "error")
                     return
@@ -458,26 +455,6 @@ class QuoteboardApp(App[int]):
         if self._syncing is not None and self._syncing.is_running:
             self._syncing.cancel()
         self._syncing = self._spawn(sync(), "sync")
-
-    async def _register_paced(self, feed: Feed, keys: list[SymbolKey]) -> None:
-        """Register ``keys`` in one PUT; if Kabu refuses the batch for one unknown symbol, one by
-        one under its rate limit, marking those refused. Other errors are raised."""
-        try:
-            await feed.register(keys)
-            return
-        except KabuError as exc:
-            if not exc.refuses_symbols:
-                raise
-        for i, key in enumerate(keys):
-            if i:
-                await asyncio.sleep(1.0 / REGISTER_PER_SECOND)
-            try:
-                await feed.register([key])
-            except KabuError as exc:
-                if not exc.refuses_symbols:
-                    raise
-                feed.registry.station_refused(key, exc)
-                self.board.refuse(key, f"not registered on {feed.name}: {exc}")
 
     # -- the frame clock -------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -196,8 +196,7 @@ class Feed:
         """Register every watched symbol. Kabu refuses a whole PUT for one bad symbol, so when it
         does, each symbol is registered on its own (paced under the rate limit); those refused stop
         being watched, are told to :attr:`on_refused` and returned. Other errors are raised."""
-        registry = self.registry
-        keys = registry.watched
+        keys = self.registry.watched
         if not keys:
             return []
         try:
@@ -206,20 +205,38 @@ class Feed:
         except KabuError as exc:
             if not exc.refuses_symbols:
                 raise
+        refused = await self._one_by_one(keys, self._register)
+        if refused and self.on_refused is not None:
+            self.on_refused(refused)
+        return refused
+
+    async def register_each(self, keys: Iterable[SymbolKey]) -> list[tuple[SymbolKey, KabuError]]:
+        """:meth:`register` ``keys``; if the station refuses the batch for one symbol, each on its
+        own, paced. Returns the symbols refused (watched no more); other errors are raised."""
+        keys = list(keys)
+        try:
+            await self.register(keys)
+            return []
+        except KabuError as exc:
+            if not exc.refuses_symbols:
+                raise
+        return await self._one_by_one(keys, self.register)
+
+    async def _one_by_one(
+        self, keys: list[SymbolKey], register: Callable[[list[SymbolKey]], Awaitable[object]]
+    ) -> list[tuple[SymbolKey, KabuError]]:
         refused: list[tuple[SymbolKey, KabuError]] = []
         for i, key in enumerate(keys):
             if i and self.register_pace:
                 await asyncio.sleep(self.register_pace)
             try:
-                await self._register([key])
+                await register([key])
             except KabuError as exc:
                 if not exc.refuses_symbols:
                     raise
                 refused.append((key, exc))
-                registry.station_refused(key, exc)
+                self.registry.station_refused(key, exc)
                 await self._refused_one(key)
-        if refused and self.on_refused is not None:
-            self.on_refused(refused)
         return refused
 
     async def _refused_one(self, key: SymbolKey) -> None:
