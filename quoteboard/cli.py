@@ -37,7 +37,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard relay --kabu           share one station: a Kabu API for many programs at once
   quoteboard --nats [URL]           the board on what a relay publishes to NATS (relay --nats)
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
-  quoteboard echo                   the tutorial's echo client
+  quoteboard echo                   a WebSocket echo client for serve's echo server
   quoteboard bench                  how much feed this machine can take
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
@@ -399,9 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the test server: echo on / and a Kabu-compatible station on /kabusapi",
-        description="The tutorial's echo server (ws://HOST:PORT/) and a Kabu-compatible simulated "
-        "station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) on one port. "
-        "With --replay FILE the station pushes a recording instead of its simulated market: the "
+        description="A WebSocket echo server (ws://HOST:PORT/, to try a connection) and a Kabu-compatible "
+        "simulated station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) "
+        "on one port. With --replay FILE the station pushes a recording instead of its simulated market: the "
         "recorded frames of the symbols a client registers, in the recorded order and timing "
         "(scaled by --speed), starting when a client registers a symbol and pausing while no PUSH "
         "socket is open; GET /board answers the last replayed frame.",
@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     echo = commands.add_parser(
         "echo",
-        help="the tutorial's echo client: send a message, print the echo and its round trip",
+        help="an echo client for serve's echo server: send a message, print the echo and its round trip",
     )
     echo.add_argument(
         "url", nargs="?", type=ws_url, default="ws://127.0.0.1:9000/", help="default ws://127.0.0.1:9000/"
