@@ -6,6 +6,7 @@ Imports are lazy so ``quoteboard stream`` never loads Textual and ``--help`` ans
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard relay --kabu           share one station: a Kabu API for many programs at once
   quoteboard --nats [URL]           the board on what a relay publishes to NATS (relay --nats)
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
-  quoteboard echo                   the tutorial's echo client
+  quoteboard echo                   a WebSocket echo client for serve's echo server
   quoteboard bench                  how much feed this machine can take
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
@@ -103,10 +104,81 @@ def alert_command(text: str) -> list[str]:
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    """argparse type for counts and sizes: a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def port_number(text: str) -> int:
+    """argparse type for ``--port``: 0-65535, 0 meaning any free port."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535 (0: any free one), got {text!r}")
+    return value
+
+
+def input_file(text: str) -> Path:
+    """argparse type for a file to read (--replay, --positions, --nats-creds): it opens, here and now,
+    so a wrong path is a usage error rather than a failure after the feed has started."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot read {text}: it is a directory")
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: no such file") from None
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {exc.strerror or exc}") from None
+    return path
+
+
+def output_file(text: str) -> Path:
+    """argparse type for ``--record FILE``: a file (new or not) in a directory that exists and can be
+    written. What may be appended to is the recorder's business (record.py)."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: it is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {parent}")
+    if not os.access(parent, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the directory {parent} is not writable")
+    return path
+
+
+def ws_url(text: str) -> str:
+    """argparse type for echo's URL: ws:// or wss:// with a host."""
+    try:
+        url = urlsplit(text)
+        valid = url.scheme in ("ws", "wss") and bool(url.hostname) and url.port != 0
+    except ValueError:  # a bracket left open, a port that is not a number or out of range
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"expected a ws:// URL such as ws://127.0.0.1:9000/, got {text!r}")
+    return text
+
+
+def nats_url(text: str) -> str:
+    """argparse type for ``--nats URL``: checked here (the target is built once --nats-creds is known).
+    The message never repeats the URL: it may hold a password."""
+    from quoteboard.natslink import NatsTarget
+
+    try:
+        NatsTarget.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def list_name(text: str) -> str:
@@ -134,8 +206,12 @@ def base_url(text: str) -> str:
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
+    """argparse type for durations, rates, speeds and intervals: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
@@ -156,9 +232,12 @@ def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb
 
 def _add_nats_options(parser: argparse.ArgumentParser, group: Any, help: str) -> None:
     """--nats [URL] in ``group`` (without URL: $QUOTEBOARD_NATS_URL, else $NATS_URL) and --nats-creds."""
-    group.add_argument("--nats", nargs="?", const=ASK, metavar="URL", help=help)
+    group.add_argument("--nats", nargs="?", const=ASK, type=nats_url, metavar="URL", help=help)
     parser.add_argument(
-        "--nats-creds", type=Path, metavar="FILE", help="a NATS .creds file (JWT and NKey) to log in with"
+        "--nats-creds",
+        type=input_file,
+        metavar="FILE",
+        help="a NATS .creds file (JWT and NKey) to log in with",
     )
 
 
@@ -172,7 +251,7 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
     )
     feed.add_argument(
         "--replay",
-        type=Path,
+        type=input_file,
         metavar="FILE",
         help="replay a recording made with --record, through the embedded test server, with its "
         "recorded timing (registers the recorded symbols unless --symbols is given)",
@@ -180,7 +259,7 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
     _add_replay_pacing(parser, loop=loop)
     parser.add_argument(
         "--record",
-        type=Path,
+        type=output_file,
         metavar="FILE",
         help="append every frame received to FILE (NDJSON, one frame per line with its receive time; "
         "never the password) for a later --replay",
@@ -277,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to serve on (default 127.0.0.1; any other needs --password)",
     )
-    relay.add_argument("--port", type=int, default=18090, help="port (default 18090)")
+    relay.add_argument("--port", type=port_number, default=18090, help="port (default 18090)")
     relay.add_argument(
         "--password",
         nargs="?",
@@ -320,15 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the test server: echo on / and a Kabu-compatible station on /kabusapi",
-        description="The tutorial's echo server (ws://HOST:PORT/) and a Kabu-compatible simulated "
-        "station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) on one port. "
-        "With --replay FILE the station pushes a recording instead of its simulated market: the "
+        description="A WebSocket echo server (ws://HOST:PORT/, to try a connection) and a Kabu-compatible "
+        "simulated station (http://HOST:PORT/kabusapi, PUSH on ws://HOST:PORT/kabusapi/websocket) "
+        "on one port. With --replay FILE the station pushes a recording instead of its simulated market: the "
         "recorded frames of the symbols a client registers, in the recorded order and timing "
         "(scaled by --speed), starting when a client registers a symbol and pausing while no PUSH "
         "socket is open; GET /board answers the last replayed frame.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 picks a free one)")
+    serve.add_argument(
+        "--port", type=port_number, default=9000, help="port (default 9000; 0 picks a free one)"
+    )
     serve.add_argument("--password", help="accept only this API password (default: accept any)")
     source = serve.add_mutually_exclusive_group()
     source.add_argument(
@@ -337,12 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="PUSH frames per second in total (default: one per symbol every ~400 ms, like Kabu)",
     )
     source.add_argument(
-        "--replay", type=Path, metavar="FILE", help="push a recording made with --record instead"
+        "--replay", type=input_file, metavar="FILE", help="push a recording made with --record instead"
     )
     _add_replay_pacing(serve, loop=True)
     serve.add_argument(
         "--positions",
-        type=Path,
+        type=input_file,
         metavar="FILE",
         help='the portfolio GET /positions answers, as JSON: [{"symbol": "7203", "side": "long", '
         '"qty": 300, "price": 2750}, ...]; side long or short, price the average in yen, "margin": true '
@@ -351,9 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     echo = commands.add_parser(
         "echo",
-        help="the tutorial's echo client: send a message, print the echo and its round trip",
+        help="an echo client for serve's echo server: send a message, print the echo and its round trip",
     )
-    echo.add_argument("url", nargs="?", default="ws://127.0.0.1:9000/", help="default ws://127.0.0.1:9000/")
+    echo.add_argument(
+        "url", nargs="?", type=ws_url, default="ws://127.0.0.1:9000/", help="default ws://127.0.0.1:9000/"
+    )
     echo.add_argument("--interval", type=positive_float, default=1.0, metavar="S", help="seconds between")
     echo.add_argument("--count", type=positive_int, metavar="N", help="stop after N echoes")
 
@@ -444,8 +527,6 @@ def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Na
         if creds is not None:
             parser.error("--nats-creds goes with --nats")
         return None
-    if creds is not None and not creds.is_file():
-        parser.error(f"--nats-creds {creds}: no such file")
     if not _nats_installed():
         parser.exit(1, f"quoteboard: --nats needs the nats extra: {INSTALL_HINT}\n")
     try:

@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 URL_ENV: Final = "QUOTEBOARD_NATS_URL"
-INSTALL_HINT: Final = "pip install 'quoteboard[nats]'"
+#: quoteboard is not on an index: the extra is installed from the clone, into quoteboard's own venv.
+INSTALL_HINT: Final = 'pip install ".[nats]" in the clone, with the pip of the venv quoteboard runs from'
 QUOTES_BUCKET: Final = "kabu_quotes"
 RELAY_BUCKET: Final = "kabu_relay"
 #: The key of the relay's status in :data:`RELAY_BUCKET`.

@@ -202,3 +202,58 @@ def test_a_list_name_that_cannot_be_a_tab_is_a_usage_error():
     result = quoteboard("--demo", "--list", "x" * 30)
     assert result.returncode == 2 and "--list: a list name has at most 24 characters" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["serve", "--port", "99999"], "--port"),
+        (["relay", "--demo", "--port", "99999"], "--port"),
+        (["serve", "--port", "-1"], "--port"),
+        (["serve", "--port", "nine"], "--port"),
+        (["stream", "--demo", "--count", "0"], "--count"),
+        (["stream", "--demo", "--count", "many"], "--count"),
+        (["stream", "--demo", "--duration", "nan"], "--duration"),
+        (["serve", "--rate", "inf"], "--rate"),
+        (["--demo", "--speed", "-2"], "--speed"),
+        (["relay", "--demo", "--lease", "0"], "--lease"),
+        (["relay", "--demo", "--max-clients", "-5"], "--max-clients"),
+        (["echo", "--interval", "0"], "--interval"),
+        (["bench", "--window", "0"], "--window"),
+        (["echo", "http://127.0.0.1:9000/"], "url"),
+        (["stream", "--nats", "http://desk:hidden-pw@natshost:4222"], "--nats"),
+        (["stream", "--nats", "nats://desk:hidden-pw@natshost:99999"], "--nats"),
+    ],
+)
+def test_a_bad_number_port_or_url_is_one_usage_line_naming_the_flag(args: list[str], flag: str):
+    result = quoteboard(*args)
+    assert result.returncode == 2, result.stderr
+    *usage, last = result.stderr.strip().splitlines()
+    assert usage[0].startswith("usage: quoteboard")
+    assert f": error: argument {flag}: " in last, last
+    assert "Traceback" not in result.stderr and "hidden-pw" not in result.stderr
+
+
+def test_input_files_must_be_readable_files_at_parse_time(tmp_path):
+    missing = tmp_path / "nope.json"
+    for args in (
+        ["stream", "--replay", str(missing)],
+        ["serve", "--replay", str(missing)],
+        ["serve", "--positions", str(tmp_path)],  # a directory
+        ["relay", "--demo", "--nats", "nats://127.0.0.1:4222", "--nats-creds", str(missing)],
+    ):
+        result = quoteboard(*args)
+        flag = next(arg for arg in args if arg in ("--replay", "--positions", "--nats-creds"))
+        assert result.returncode == 2, (args, result.stderr)
+        last = result.stderr.strip().splitlines()[-1]
+        assert f"argument {flag}: cannot read {args[args.index(flag) + 1]}" in last, last
+        assert "Traceback" not in result.stderr
+
+
+def test_record_needs_a_writable_directory_at_parse_time(tmp_path):
+    for target, why in ((tmp_path / "no-dir" / "day.ndjson", "no directory"), (tmp_path, "a directory")):
+        result = quoteboard("stream", "--demo", "--symbols", "7203", "--count", "1", "--record", str(target))
+        assert result.returncode == 2 and result.stdout == ""
+        last = result.stderr.strip().splitlines()[-1]
+        assert "argument --record: cannot write" in last and why in last, last
+    assert not (tmp_path / "no-dir").exists()

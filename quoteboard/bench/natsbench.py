@@ -384,9 +384,9 @@ def run_nats_bench(args: argparse.Namespace) -> int:
     try:
         import nats  # noqa: F401  (the subscribers' process needs it too)
     except ImportError:
-        print(
-            "quoteboard bench --nats: needs the nats extra: pip install 'quoteboard[nats]'", file=sys.stderr
-        )
+        from quoteboard.natslink import INSTALL_HINT
+
+        print(f"quoteboard bench --nats: needs the nats extra: {INSTALL_HINT}", file=sys.stderr)
         return 2
     return report(
         "bench --nats",

@@ -73,7 +73,7 @@ def test_without_nats_py_the_user_is_told_the_extra_to_install():
         "sys.exit(main(['stream', '--nats', 'nats://u:hidden-pw@127.0.0.1:1', '--symbols', '7203']))\n"
     )
     assert done.returncode == 1
-    assert "pip install 'quoteboard[nats]'" in done.stderr and "hidden-pw" not in done.stderr
+    assert 'pip install ".[nats]" in the clone' in done.stderr and "hidden-pw" not in done.stderr
 
 
 async def test_a_creds_file_without_nkeys_says_what_to_install(tmp_path, monkeypatch):

@@ -139,8 +139,10 @@ def test_a_bad_portfolio_file_is_one_clear_line_and_exit_1(tmp_path: Path, capsy
 
 
 def test_a_missing_portfolio_file_says_it_cannot_be_read(tmp_path: Path, capsys):
-    assert main(["serve", "--port", "0", "--positions", str(tmp_path / "none.json")]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # a usage error, before the server starts
+        main(["serve", "--port", "0", "--positions", str(tmp_path / "none.json")])
+    assert stop.value.code == 2
+    assert "argument --positions: cannot read" in capsys.readouterr().err
 
 
 def serve_in_a_child(*args: str) -> tuple[subprocess.Popen[str], str]:
