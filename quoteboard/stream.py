@@ -27,7 +27,7 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.record import Recorder, RecordingError
+from quoteboard.record import Recorder, RecordingError, check_record_target
 
 if TYPE_CHECKING:
     from quoteboard.alerts import AlertStore
@@ -181,6 +181,12 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
     if not keys:
         sys.stderr.write("quoteboard: no symbols: pass --symbols, e.g. --symbols 7203@1,9433@1\n")
         return 2
+    if record is not None:
+        try:  # refused before a station is asked anything; the Recorder checks again as it opens
+            check_record_target(record)
+        except RecordingError as exc:
+            sys.stderr.write(f"quoteboard: {exc}\n")
+            return 1
     async with source.open() as feed:
         feed.registry.replace_watch(keys)
         try:
