@@ -17,7 +17,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -34,14 +34,21 @@ if TYPE_CHECKING:
     from quoteboard.server.replay import Replay
     from quoteboard.source import FeedSource
 
-__all__ = ["DEMO_SYMBOLS", "quote_record", "run_stream", "stream_quotes"]
+__all__ = ["DEMO_SYMBOLS", "JST", "quote_record", "received_at_text", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
+JST: Final = timezone(timedelta(hours=9), "JST")
 _encoder: Final = msgspec.json.Encoder()
 
 
+def received_at_text(received_at: float) -> str:
+    """``received_at`` of an NDJSON line: ISO 8601 in JST to the millisecond."""
+    return datetime.fromtimestamp(received_at, JST).isoformat(timespec="milliseconds")
+
+
 def quote_record(quote: Quote) -> dict[str, object]:
-    """The NDJSON record of one quote (bid/ask in the usual sense: bid below ask)."""
+    """The NDJSON line of one quote (bid/ask in the usual sense: bid below ask); README's "NDJSON
+    lines" documents every key. Called for every quote printed: kept to one dict, no helper calls."""
     return {
         "symbol": quote.symbol,
         "exchange": quote.exchange,
@@ -58,9 +65,7 @@ def quote_record(quote: Quote) -> dict[str, object]:
         "high": quote.high,
         "low": quote.low,
         "time": quote.time,
-        "received_at": datetime.fromtimestamp(quote.received_at)
-        .astimezone()
-        .isoformat(timespec="milliseconds"),
+        "received_at": datetime.fromtimestamp(quote.received_at, JST).isoformat(timespec="milliseconds"),
     }
 
 
