@@ -21,8 +21,11 @@ The file format is NDJSON, UTF-8, one JSON object per line, ``\\n`` line ends:
   including frames that do not decode. A frame that is not valid UTF-8 is kept as ``frame_b64``
   (base64 of its bytes) instead.
 
-Recording appends: a second run on the same file adds a header and its frames, so a morning and an
-afternoon session can share a file. Every line is flushed as it is written. A line that cannot be
+Recording appends only to a recording: a second run on the same file adds a header and its frames,
+so a morning and an afternoon session can share a file. The file must be missing, empty, or a
+regular file whose first line is a header; anything else (a notes file, a symbolic link, a directory,
+a device, a FIFO) is refused untouched, so a typo never writes into a file that is not ours. Every
+line is flushed as it is written. A line that cannot be
 read back (a half-written last line after a crash, not JSON, a missing key) is skipped and counted,
 never fatal.
 
@@ -37,6 +40,7 @@ import base64
 import binascii
 import math
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +58,7 @@ __all__ = [
     "Recorder",
     "Recording",
     "RecordingError",
+    "check_record_target",
     "frame_key",
     "iter_frames",
     "scan_recording",
@@ -63,6 +68,9 @@ FORMAT_VERSION: Final = 1
 #: Seconds of replay time between the last frame of one recording session and the first of the next.
 SESSION_GAP: Final = 1.0
 _BOM: Final = b"\xef\xbb\xbf"
+#: How much of a file's first line is read to see if it is a recording header (a header is far shorter).
+_HEADER_LIMIT: Final = 64 * 1024
+_REFUSED: Final = "name a new file or an earlier recording"
 
 
 class RecordingError(Exception):
@@ -80,12 +88,105 @@ def _describe(exc: OSError) -> str:
 _encoder: Final = msgspec.json.Encoder()
 
 
+def _not_a_file(mode: int) -> str | None:
+    """What a path is when it is not a regular file, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _existing_target(path: Path) -> os.stat_result | None:
+    """The ``lstat`` of an existing regular file at ``path``, None if nothing is there; raises
+    :class:`RecordingError` for anything else (a link is not followed: we write only what was named)."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RecordingError(f"cannot record to {path}: {_describe(exc)}") from None
+    what = _not_a_file(found.st_mode)
+    if what is not None:
+        raise RecordingError(f"cannot record to {path}: it is {what}, not a recording; {_REFUSED}")
+    return found
+
+
+def _check_first_line(path: Path, file: IO[bytes]) -> None:
+    """Raise :class:`RecordingError` unless ``file`` is empty or starts with a recording header."""
+    file.seek(0)
+    line = file.readline(_HEADER_LIMIT)
+    if not line:
+        return  # an empty file is a new recording
+    line = line.removeprefix(_BOM).strip()
+    try:
+        is_header = _line_decoder.decode(line).quoteboard_recording is not None
+    except msgspec.DecodeError:
+        is_header = False
+    if not is_header:
+        raise RecordingError(
+            f"cannot record to {path}: it is not a quoteboard recording (its first line is no "
+            f"recording header); {_REFUSED}"
+        )
+
+
+def check_record_target(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`RecordingError` unless ``--record path`` may write there: nothing there yet, an
+    empty file, or a recording (see the module docstring). Reads only; :class:`Recorder` checks again
+    as it opens the file, so this is for refusing at start, before any feed is opened."""
+    path = Path(path)
+    if _existing_target(path) is None:
+        return
+    try:
+        with open(path, "rb") as file:
+            _check_first_line(path, file)
+    except OSError as exc:
+        raise RecordingError(f"cannot record to {path}: {_describe(exc)}") from None
+
+
+def _open_for_append(path: Path) -> IO[bytes]:
+    """``path`` opened to append a recording, after the checks of :func:`check_record_target`, made
+    again on the file actually opened so that nothing swapped in meanwhile is written to."""
+    before = _existing_target(path)
+    # O_NOFOLLOW and O_BINARY exist on one platform each; a new file is created exclusively.
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    if before is None:
+        flags |= os.O_EXCL
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        raise RecordingError(f"cannot record to {path}: {_describe(exc)}") from None
+    file = open(fd, "r+b")  # noqa: SIM115 (the caller closes it)
+    try:
+        opened = os.fstat(fd)
+        what = _not_a_file(opened.st_mode)
+        if what is not None:
+            raise RecordingError(f"cannot record to {path}: it is {what}, not a recording; {_REFUSED}")
+        if before is not None and (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
+            raise RecordingError(f"cannot record to {path}: it was replaced while being opened")
+        _check_first_line(path, file)
+    except OSError as exc:
+        file.close()
+        raise RecordingError(f"cannot record to {path}: {_describe(exc)}") from None
+    except RecordingError:
+        file.close()
+        raise
+    return file
+
+
 class Recorder:
     """Appends a header, then every frame handed to :meth:`write`, to an NDJSON file.
 
     ``write(frame, received_at)`` is shaped to be :class:`quoteboard.feed.Feed`'s ``on_frame`` hook.
     ``symbols`` are written into the header as ``str(key)``. Raises :class:`RecordingError` when the
-    file cannot be opened or written. After :meth:`close` further frames are ignored, which is how
+    file cannot be opened or written, or is not one a recording may go to (see
+    :func:`check_record_target`). After :meth:`close` further frames are ignored, which is how
     ``stream --count N`` stops recording at the N-th quote.
     """
 
@@ -99,10 +200,7 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.frames = 0
-        try:
-            self._file: IO[bytes] | None = open(self.path, "a+b")  # noqa: SIM115 (closed in close())
-        except OSError as exc:
-            raise RecordingError(f"cannot record to {self.path}: {_describe(exc)}") from None
+        self._file: IO[bytes] | None = _open_for_append(self.path)
         header = {
             "quoteboard_recording": FORMAT_VERSION,
             "started_at": time.time() if started_at is None else started_at,

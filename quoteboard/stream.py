@@ -17,7 +17,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -27,21 +27,28 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.record import Recorder, RecordingError
+from quoteboard.record import Recorder, RecordingError, check_record_target
 
 if TYPE_CHECKING:
     from quoteboard.alerts import AlertStore
     from quoteboard.server.replay import Replay
     from quoteboard.source import FeedSource
 
-__all__ = ["DEMO_SYMBOLS", "quote_record", "run_stream", "stream_quotes"]
+__all__ = ["DEMO_SYMBOLS", "JST", "quote_record", "received_at_text", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
+JST: Final = timezone(timedelta(hours=9), "JST")
 _encoder: Final = msgspec.json.Encoder()
 
 
+def received_at_text(received_at: float) -> str:
+    """``received_at`` of an NDJSON line: ISO 8601 in JST to the millisecond."""
+    return datetime.fromtimestamp(received_at, JST).isoformat(timespec="milliseconds")
+
+
 def quote_record(quote: Quote) -> dict[str, object]:
-    """The NDJSON record of one quote (bid/ask in the usual sense: bid below ask)."""
+    """The NDJSON line of one quote (bid/ask in the usual sense: bid below ask); README's "NDJSON
+    lines" documents every key. Called for every quote printed: kept to one dict, no helper calls."""
     return {
         "symbol": quote.symbol,
         "exchange": quote.exchange,
@@ -58,9 +65,7 @@ def quote_record(quote: Quote) -> dict[str, object]:
         "high": quote.high,
         "low": quote.low,
         "time": quote.time,
-        "received_at": datetime.fromtimestamp(quote.received_at)
-        .astimezone()
-        .isoformat(timespec="milliseconds"),
+        "received_at": datetime.fromtimestamp(quote.received_at, JST).isoformat(timespec="milliseconds"),
     }
 
 
@@ -181,6 +186,12 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
     if not keys:
         sys.stderr.write("quoteboard: no symbols: pass --symbols, e.g. --symbols 7203@1,9433@1\n")
         return 2
+    if record is not None:
+        try:  # refused before a station is asked anything; the Recorder checks again as it opens
+            check_record_target(record)
+        except RecordingError as exc:
+            sys.stderr.write(f"quoteboard: {exc}\n")
+            return 1
     async with source.open() as feed:
         feed.registry.replace_watch(keys)
         try:

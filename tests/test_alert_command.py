@@ -9,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from quoteboard.alert_command import parse_command, run_alert_command
-from quoteboard.alerts import Alert, Rule
-from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.alert_stream import alert_line as stream_alert_line
+from quoteboard.alerts import Alert, AlertBook, Rule, parse_rule
+from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
+from quoteboard.stream import quote_record
+from tests.ndjson_support import alert_line, quote_line
 from tests.test_alerts_board import ENV_DUMP
 
 NASTY = "$(touch pwned); rm -rf pwned2 `touch pwned3` | touch pwned4 && touch pwned5 > pwned6"
@@ -96,13 +100,18 @@ def test_stream_alerts_prints_fired_alerts_as_ndjson_and_runs_the_command(tmp_pa
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
-    record = json.loads(line)
-    assert list(record) == ["symbol", "name", "rule", "price", "time"]
-    assert record["symbol"] == "7203@1" and record["name"] == "トヨタ自動車" and record["rule"] == ">1"
+    record = alert_line(line)
+    assert (record.symbol, record.exchange, record.name, record.rule) == ("7203", 1, "トヨタ自動車", ">1")
     env = json.loads(out.read_text(encoding="utf-8"))
-    assert env == {f"QUOTEBOARD_ALERT_{key.upper()}": value for key, value in record.items()}
+    # The command's environment is text: the same alert, in the board's words.
+    assert env == {
+        "QUOTEBOARD_ALERT_SYMBOL": "7203@1", "QUOTEBOARD_ALERT_NAME": record.name,
+        "QUOTEBOARD_ALERT_RULE": ">1", "QUOTEBOARD_ALERT_PRICE": env["QUOTEBOARD_ALERT_PRICE"],
+        "QUOTEBOARD_ALERT_TIME": record.time,
+    }  # fmt: skip
+    assert float(env["QUOTEBOARD_ALERT_PRICE"]) == record.price
     saved = (tmp_path / "alerts.toml").read_text(encoding="utf-8")
-    assert f"fired_price = {float(record['price'])}" in saved  # marked fired, as the board would
+    assert f"fired_price = {record.price}" in saved  # marked fired, as the board would
 
 
 def test_stream_alerts_without_an_armed_alert_explains(tmp_path: Path) -> None:
@@ -113,3 +122,22 @@ def test_stream_alerts_without_an_armed_alert_explains(tmp_path: Path) -> None:
 def test_alert_command_on_a_quote_stream_is_refused(tmp_path: Path) -> None:
     result = quoteboard("stream", "--demo", "--alert-command", "true", env={})
     assert result.returncode == 2 and "needs --alerts" in result.stderr
+
+
+def test_an_alert_line_and_a_quote_line_of_the_same_quote_share_one_schema() -> None:
+    quote = decode_frame(
+        json.dumps({"Symbol": "9433", "Exchange": 1, "SymbolName": "ＫＤＤＩ", "CurrentPrice": 4001,
+                    "CurrentPriceTime": "2026-12-03T10:01:02+09:00"}),
+        received_at=1_796_259_662.25,
+    )  # fmt: skip
+    assert isinstance(quote, Quote)
+    book = AlertBook()
+    book.add(quote.key, parse_rule(">4000"))
+    [fired] = book.check(quote)
+    encode = msgspec.json.encode
+    as_quote = quote_line(encode(quote_record(quote)))
+    as_alert = alert_line(encode(stream_alert_line(fired, quote)))
+    shared = ("symbol", "exchange", "name", "time", "received_at")
+    assert [getattr(as_alert, key) for key in shared] == [getattr(as_quote, key) for key in shared]
+    assert (as_alert.symbol, as_alert.exchange, as_alert.price) == ("9433", 1, 4001)
+    assert as_alert.received_at == "2026-12-03T10:01:02.250+09:00"

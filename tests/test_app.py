@@ -396,6 +396,21 @@ async def test_the_watchlist_is_saved_without_the_password(tmp_path: Path, stati
     )
 
 
+async def test_the_board_refuses_to_record_into_a_file_that_is_not_a_recording_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"ring the broker\n")
+    before = notes.read_bytes(), notes.stat().st_mtime_ns
+    app = make_app(tmp_path, symbols=[SymbolKey("7203")], record=notes)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: all_quoted(app) and app.feed.received >= 3, what="quotes, unrecorded")
+        refused = [n for n in app._notifications if n.title == "not recording"]
+        assert len(refused) == 1 and "not a quoteboard recording" in refused[0].message
+        await pilot.press("q")
+    assert (notes.read_bytes(), notes.stat().st_mtime_ns) == before
+
+
 async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tmp_path: Path) -> None:
     import json
 

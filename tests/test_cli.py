@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from quoteboard.echo import echo_session
+from tests.ndjson_support import quote_line
 
 STREAM_KEYS = [
     "symbol", "exchange", "name", "last", "change", "change_pct", "bid", "bid_qty", "ask", "ask_qty",
@@ -70,6 +71,8 @@ def test_stream_demo_prints_30_quotes_as_ndjson():
     assert len(lines) == 30
     records = [json.loads(line) for line in lines]
     assert all(list(r) == STREAM_KEYS for r in records)
+    for line in lines:
+        quote_line(line)  # every key's type, and the conventions alert lines share
     assert {r["symbol"] for r in records} == {"7203", "9433"}
     assert all(r["bid"] < r["ask"] for r in records)
     assert "Traceback" not in result.stderr

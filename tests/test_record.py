@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -22,6 +23,7 @@ from quoteboard.record import (
     Pacer,
     Recorder,
     RecordingError,
+    check_record_target,
     frame_key,
     iter_frames,
     scan_recording,
@@ -134,6 +136,102 @@ def test_a_recording_without_frames_cannot_be_replayed(tmp_path):
 def test_recording_to_an_impossible_path_is_one_clear_error(tmp_path):
     with pytest.raises(RecordingError, match=r"cannot record to .*missing"):
         Recorder(tmp_path / "missing" / "rec.ndjson")
+
+
+def _untouched(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def _state(path: Path) -> object:
+    """What a refused recording must leave as it was: a file's bytes and mtime (a link's target's),
+    a directory's listing; a FIFO or a device only has to stay what it is."""
+    if path.is_dir():
+        return sorted(path.iterdir())
+    if path.is_file():
+        return path.is_symlink(), _untouched(path)
+    return os.lstat(path).st_mode
+
+
+NOTES = b"shopping: rice, miso\nring the broker\n"
+
+
+def _notes(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(NOTES)
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))  # an old mtime: a write would change it
+    return path
+
+
+def _file(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _symlink_to_recording(tmp_path: Path) -> Path:
+    target = record(tmp_path / "elsewhere.ndjson", [(1.0, board("7203", 1))])
+    link = tmp_path / "link.ndjson"
+    try:
+        link.symlink_to(target)
+    except OSError:  # Windows without the symlink privilege: nothing to refuse there
+        pytest.skip("this account cannot make symbolic links")
+    return link
+
+
+def _fifo(tmp_path: Path) -> Path:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _device(tmp_path: Path) -> Path:
+    if not Path(os.devnull).exists() or os.name == "nt":
+        pytest.skip("no device file to name on this platform")
+    return Path(os.devnull)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (_notes, "not a quoteboard recording"),
+        (lambda p: _file(p / "one.json", '{"note": 1}\n'), "not a quoteboard recording"),
+        # A stream's output is NDJSON too, but not a recording.
+        (lambda p: _file(p / "out.ndjson", '{"symbol": "7203", "last": 1}\n'), "not a quoteboard recording"),
+        (_symlink_to_recording, "symbolic link"),
+        (lambda p: p, "directory"),
+        (_fifo, "FIFO"),
+        (_device, "device"),
+    ],
+    ids=["notes", "other-json", "stream-output", "symlink", "directory", "fifo", "device"],
+)
+@pytest.mark.parametrize("how", ["check", "recorder"])
+def test_recording_refuses_anything_but_a_new_file_or_a_recording_and_leaves_it_untouched(
+    tmp_path, make, said, how
+):
+    path = make(tmp_path)
+    before = _state(path)
+    with pytest.raises(RecordingError) as refused:
+        if how == "check":
+            check_record_target(path)
+        else:
+            Recorder(path, ["7203@1"], source="test")
+    message = str(refused.value)
+    assert said in message and str(path) in message and "\n" not in message
+    assert _state(path) == before
+
+
+def test_recording_goes_to_a_new_file_an_empty_one_or_an_earlier_recording(tmp_path):
+    empty = tmp_path / "empty.ndjson"
+    empty.touch()
+    earlier = record(tmp_path / "earlier.ndjson", [(1.0, board("7203", 1))])
+    with_bom = tmp_path / "bom.ndjson"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + earlier.read_bytes().replace(b"\n", b"\r\n"))
+    paths = [tmp_path / "new.ndjson", empty, earlier, with_bom]
+    for path in paths:
+        check_record_target(path)
+        record(path, [(5.0, board("9433", 2))], symbols=["9433@1"])
+    assert [scan_recording(p).sessions for p in paths] == [1, 1, 2, 2]
 
 
 def test_frame_key_is_code_at_exchange_with_null_meaning_the_tse():
@@ -251,6 +349,16 @@ def test_stream_replay_of_a_missing_file_is_a_usage_error_naming_it(tmp_path):
     assert last.startswith("quoteboard stream: error: argument --replay: cannot read")
     assert "nope.ndjson" in last
     assert "Traceback" not in result.stderr
+
+
+async def test_stream_record_to_a_file_that_is_not_a_recording_refuses_at_start_and_keeps_it(tmp_path):
+    notes = _notes(tmp_path)
+    before = _untouched(notes)
+    result = quoteboard("stream", "--demo", "--symbols", "7203", "--count", "3", "--record", str(notes))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"quoteboard: cannot record to {notes}: it is not a quoteboard recording")
+    assert _untouched(notes) == before
 
 
 async def test_the_password_is_never_written_to_the_recording(tmp_path):

@@ -8,6 +8,8 @@ Routes:
   ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`): the REST calls quoteboard
   makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
+- ``GET /kabusapi/wallet/{cash,margin,future,option}[/{CODE@EX}]``: the read-only buying power that
+  third-party clients ask for, from the portfolio and the market (see :mod:`.wallet`).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
   :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
@@ -24,6 +26,7 @@ the other clients. Incoming messages are capped by the server (see :mod:`.runner
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, TypeVar
@@ -42,6 +45,7 @@ from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
 from .replay import Replay
 from .station import Station, StationError
+from .wallet import wallet_cash, wallet_future, wallet_margin, wallet_option
 from .wsprotocol import PUSH_PATH
 
 __all__ = ["KABU_INTERVAL", "KabuStation", "PushHub"]
@@ -127,6 +131,11 @@ class KabuStation:
                 Route("/kabusapi/board/{symbol}", self._guard(self.board, "info"), methods=["GET"]),
                 Route("/kabusapi/symbol/{symbol}", self._guard(self.symbol, "info"), methods=["GET"]),
                 Route("/kabusapi/positions", self._guard(self.positions, "info"), methods=["GET"]),
+                *(
+                    Route(path, self._guard(functools.partial(self.wallet, kind), "wallet"), methods=["GET"])
+                    for kind in ("cash", "margin", "future", "option")
+                    for path in (f"/kabusapi/wallet/{kind}", f"/kabusapi/wallet/{kind}/{{symbol}}")
+                ),
                 WebSocketRoute(PUSH_PATH, self.push.serve),
             ],
             exception_handlers={405: self._method_not_allowed},
@@ -241,3 +250,20 @@ class KabuStation:
         addinfo = query.get("addinfo", "true").lower() != "false"
         items = price_positions(holdings, self.market.last_price, today=self.market.now(), addinfo=addinfo)
         return _answer(items)
+
+    async def wallet(self, kind: str, request: Request) -> Response:
+        """Buying power of ``kind`` (cash, margin, future, option), for a symbol if the path names one.
+        The station lists stocks only: a future or option symbol is never found."""
+        symbol = request.path_params.get("symbol")
+        if symbol is not None:
+            code, exchange = _symbol_key(symbol)
+            if kind in ("future", "option") or f"{code}@{exchange}" not in self.market:
+                raise StationError(4002001)
+        holdings, last = self.portfolio, self.market.last_price
+        if kind == "cash":
+            return _answer(wallet_cash(holdings, last))
+        if kind == "margin":
+            return _answer(wallet_margin(holdings, last, symbol=symbol is not None))
+        if kind == "future":
+            return _answer(wallet_future(holdings, last))
+        return _answer(wallet_option(holdings, last))

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection
 
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
+from quoteboard.server.wallet import ACCOUNT_CASH
 from quoteboard.source import FeedSource
 from tests.relay.support import Kabu
 from tests.test_cli import aquoteboard
@@ -75,3 +76,20 @@ async def test_py_kabusapi_works_through_the_relay_beside_quoteboard_and_a_raw_c
     assert unregistered.content.RegistList == []  # type: ignore[attr-defined]
     assert len(pushed) >= 5 and set(pushed) == {"6758"}
     assert code == 0 and {json.loads(line)["symbol"] for line in out.splitlines()} == {"9984"}, err
+
+
+def py_kabusapi_wallet(relay: RelayServer) -> list[object]:
+    """A py-kabusapi script asking for its buying power, pointed at the relay."""
+    api = KabuStationAPI()
+    api.base_url, api.websocket_url = relay.base_url, relay.websocket_url  # the only change
+    return [api.token("any password: the demo station takes it"), api.wallet_cash()]
+
+
+async def test_py_kabusapi_gets_wallet_cash_through_a_demo_relay():
+    async with RelayServer(FeedSource("demo"), port=0, say=lambda line: None) as relay:
+        token, wallet = await asyncio.to_thread(py_kabusapi_wallet, relay)
+    assert [a.api_result_category for a in (token, wallet)] == [ApiResultCategory.SUCCESS] * 2
+    content = wallet.content  # type: ignore[attr-defined]
+    # The demo account: its cash, less nothing (the demo's margin positions are well covered).
+    assert content.StockAccountWallet == content.AuKCStockAccountWallet == ACCOUNT_CASH
+    assert content.AuJbnStockAccountWallet == 0

@@ -1,0 +1,68 @@
+"""The one schema of every NDJSON line quoteboard writes (README's "NDJSON lines"), for the tests of
+``stream`` (quote lines) and ``stream --alerts`` (alert lines): :func:`quote_line` and
+:func:`alert_line` decode a line, failing on a missing or unknown key, a value of the wrong type, or
+a shared key (symbol, exchange, name, time, received_at) that breaks the common conventions.
+msgspec decodes strictly: a number written as text, or a bool, is refused where a number is due."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import msgspec
+
+__all__ = ["AlertLine", "QuoteLine", "alert_line", "quote_line"]
+
+_CODE = re.compile(r"[0-9A-Za-z]+")
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    """The keys both kinds of line have, with the same types."""
+
+    symbol: str  # the code alone, as Kabu writes it: "7203", never "7203@1"
+    exchange: int
+    name: str | None
+    time: str | None  # the station's time of the price (Kabu's CurrentPriceTime), ISO 8601
+    received_at: str  # ISO 8601 in JST, to the millisecond
+
+
+class QuoteLine(_Line, forbid_unknown_fields=True):
+    last: float | None
+    change: float | None
+    change_pct: float | None
+    bid: float | None
+    bid_qty: float | None
+    ask: float | None
+    ask_qty: float | None
+    volume: float | None
+    vwap: float | None
+    high: float | None
+    low: float | None
+
+
+class AlertLine(_Line, forbid_unknown_fields=True):
+    rule: str
+    price: float
+
+
+def _check_shared(line: _Line) -> None:
+    assert _CODE.fullmatch(line.symbol), f"symbol {line.symbol!r} is not a bare code"
+    received = datetime.fromisoformat(line.received_at)
+    assert received.utcoffset() == timedelta(hours=9), f"received_at {line.received_at} is not JST"
+    assert re.fullmatch(r".+T\d\d:\d\d:\d\d\.\d{3}\+09:00", line.received_at), line.received_at
+    if line.time is not None:
+        assert datetime.fromisoformat(line.time).utcoffset() is not None, f"time {line.time} has no offset"
+
+
+def quote_line(text: str | bytes) -> QuoteLine:
+    """A quote line of ``stream``, decoded and checked."""
+    line = msgspec.json.decode(text, type=QuoteLine)
+    _check_shared(line)
+    return line
+
+
+def alert_line(text: str | bytes) -> AlertLine:
+    """An alert line of ``stream --alerts``, decoded and checked."""
+    line = msgspec.json.decode(text, type=AlertLine)
+    _check_shared(line)
+    return line
