@@ -687,7 +687,12 @@ class QuoteboardApp(App[int]):
         await self._stop_feed()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" (its key panel) would sit beside ours under the same title: the board's
+        # help screen lists every key, said once in keys.py, so the palette offers that one only.
+        textual_keys = (self.action_show_help_panel, self.action_hide_help_panel)
+        yield from (
+            command for command in super().get_system_commands(screen) if command.callback not in textual_keys
+        )
         yield SystemCommand("Add symbol", "Type a code to register (a)", self.action_add)
         yield SystemCommand("Remove symbol", "Remove the highlighted symbol (d)", self.action_remove)
         yield SystemCommand("Switch feed", "Demo ↔ Kabu Station (f)", self.action_switch_feed)
