@@ -20,7 +20,7 @@ from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
-from screenshots import SIZE, settle  # this script's folder is on sys.path: run as a file
+from screenshots import SIZE, save_svg, settle  # this script's folder is on sys.path: run as a file
 
 TOYOTA = SymbolKey("7203")
 
@@ -43,7 +43,7 @@ async def main(out: Path) -> None:
             app.server.kabu.market.jump("7203@1", threshold * 1.002)
             await settle(pilot, lambda: any(not alert.armed for alert in app.alerts.book))
             await pilot.pause(1.0)
-            app.save_screenshot(str(out / "alerts.svg"))
+            save_svg(app, out / "alerts.svg")
             await pilot.press("q")
     print(out / "alerts.svg")
 

@@ -8,10 +8,13 @@ The watchlist used is a throwaway one: your own is not touched.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from textual.app import App
 
 from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
 from quoteboard.server import TestServer
@@ -20,6 +23,26 @@ from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
 
 SIZE = (160, 48)
+
+# Rich's SVG draws each styled run as its own <text>, spaces as U+00A0. Without xml:space="preserve" a
+# renderer may strip a run's leading and trailing spaces (librsvg counts U+00A0 as a space), so
+# "^p" + " palette" reads "^ppalette"; the attribute on the root holds for every run.
+ROOT_TAG = re.compile(r"\s*<svg\b[^>]*>")
+
+
+def renderable(svg: str) -> str:
+    """The SVG with its root marked ``xml:space="preserve"``: every run keeps its spaces in any renderer."""
+    root = ROOT_TAG.match(svg)
+    if root is None:
+        raise SystemExit("screenshots: the export does not start with an <svg> element")
+    if "xml:space=" in root.group():
+        return svg
+    return svg.replace("<svg", '<svg xml:space="preserve"', 1)
+
+
+def save_svg(app: App[object], path: Path) -> None:
+    """Write the app's current screen to ``path`` as an SVG that renders with its spaces."""
+    path.write_text(renderable(app.export_screenshot()), encoding="utf-8", newline="\n")
 
 
 async def settle(pilot, predicate, timeout: float = 15.0) -> None:
@@ -42,20 +65,20 @@ async def main(out: Path) -> None:
             await settle(pilot, lambda: all(row.quote is not None for row in app.board))
             await pilot.press("down", "down")
             await pilot.pause(4.0)  # some history for the sparkline, a few flashes
-            app.save_screenshot(str(out / "board.svg"))
+            save_svg(app, out / "board.svg")
             await pilot.press("a", *"6758", "enter")
             await settle(pilot, lambda: "6758@1 registered" in app.panel.outcome)
             await pilot.press("s", "s")
             await pilot.pause(2.5)
-            app.save_screenshot(str(out / "panel.svg"))
+            save_svg(app, out / "panel.svg")
             await pilot.press("question_mark")
             await pilot.pause(0.3)
-            app.save_screenshot(str(out / "help.svg"))
+            save_svg(app, out / "help.svg")
             await pilot.press("escape", "p")
             view = app.positions_view
             await settle(pilot, lambda: view.loads and not view.book.unpriced)
             await pilot.pause(1.0)
-            app.save_screenshot(str(out / "positions.svg"))
+            save_svg(app, out / "positions.svg")
             await pilot.press("p", "q")
     for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
         print(out / name)

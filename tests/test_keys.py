@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.command import CommandList, CommandPalette
+
 from quoteboard.app import QuoteboardApp
 from quoteboard.cli import build_parser
 from quoteboard.keys import BOARD_KEYS
 from quoteboard.widgets.help_screen import HelpScreen
-from tests.app_support import make_app, screen_text
+from tests.app_support import frozen_demo_server, make_app, screen_text, wait_for
 
 
 def test_every_bound_key_comes_from_the_one_list():
@@ -39,3 +41,27 @@ async def test_the_help_screen_and_the_footer_show_the_list(tmp_path: Path):
         shown = screen_text(app)
         for key in BOARD_KEYS:  # (a long sentence wraps in the modal: its start is enough)
             assert f"{key.display}  " in shown and key.help[:40] in shown, key
+
+
+async def test_the_palette_offers_one_keys_command_and_it_opens_the_help_screen(tmp_path: Path):
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    async with app.run_test(size=(160, 48)) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert sorted(set(titles)) == sorted(titles)
+        await pilot.press("ctrl+p", *"Keys")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        hits = palette.query_one(CommandList)
+
+        def titles_shown() -> list[str]:
+            return [str(hits.get_option_at_index(i).prompt).splitlines()[0] for i in range(hits.option_count)]
+
+        def searched() -> bool:  # the palette gathers its hits in a worker: wait for the last one
+            gathering = CommandPalette._GATHER_COMMANDS_GROUP
+            running = any(worker.group == gathering and worker.is_running for worker in app.workers)
+            return not running and "Keys" in titles_shown()
+
+        await wait_for(pilot, searched, what="the palette's hits for 'Keys'")
+        assert titles_shown().count("Keys") == 1, titles_shown()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")

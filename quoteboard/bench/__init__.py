@@ -31,7 +31,7 @@ from .runs import BenchError, RunResult, idle_alerts, run_pipeline, run_raw
 __all__ = ["bench", "run_bench"]
 
 ROUNDS: Final = 3
-#: The issue's targets: quoteboard keeps 80 % of the bare client's rate, and its memory flat.
+#: The bar the report checks: quoteboard keeps 80 % of the bare client's rate, and its memory flat.
 TARGET_RATIO: Final = 0.8
 TARGET_RSS_MB: Final = 10.0
 TARGET_RSS_MESSAGES: Final = 1_000_000

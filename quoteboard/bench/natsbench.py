@@ -45,7 +45,7 @@ WARMUP: Final = 2.0
 ROUNDS: Final = 2
 SYMBOLS: Final = 50
 START_TIMEOUT: Final = 60.0
-#: The issue's targets, for 100 subscribers at 125 msg/s.
+#: The bar the report checks, for 100 subscribers at 125 msg/s.
 TARGET_CPU_RATIO: Final = 1.2
 TARGET_P50_MS: Final = 5.0
 TARGET_P99_MS: Final = 20.0

@@ -37,7 +37,7 @@ WINDOW: Final = 10.0
 WARMUP: Final = 2.0
 ROUNDS: Final = 2
 SYMBOLS: Final = 50
-#: The issue's targets, for 100 clients at 125 msg/s.
+#: The bar the report checks, for 100 clients at 125 msg/s.
 TARGET_RATIO: Final = 1.25
 TARGET_ADDED_P99_MS: Final = 10.0
 START_TIMEOUT: Final = 60.0  # a spawned interpreter imports everything again; Windows is slow at it

@@ -258,10 +258,9 @@ _CODE_RE: Final = re.compile(r"^[0-9A-Z]{1,12}$")
 class SymbolKey(NamedTuple):
     """A symbol as Kabu addresses it: ``7203@1`` (its ``str``) is Toyota on the TSE.
 
-    A named tuple, not a dataclass: the board looks a row up for every quote, thousands a second,
-    and a tuple hashes and compares in C (a frozen dataclass's ``__hash__`` and ``__eq__`` are Python
-    functions: 1.2 µs a quote to build a key and find its row, measured, against 0.2 µs for a
-    string). It equals, and hashes like, the plain tuple ``(code, exchange)``, which is how
+    A named tuple, not a dataclass: the board looks a row up for every quote, and a tuple hashes
+    and compares in C (a frozen dataclass's ``__hash__`` and ``__eq__`` are Python functions, run
+    for every quote). It equals, and hashes like, the plain tuple ``(code, exchange)``, which is how
     :meth:`Board.apply <quoteboard.board.Board.apply>` looks rows up. Ordered by code, then exchange.
     """
 

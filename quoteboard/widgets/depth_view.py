@@ -6,8 +6,8 @@ first, the usual way a board reads. Kabu's reversed naming was translated in the
 
 It follows a live symbol several times a second, so it is drawn on the line API like the quote table:
 :meth:`DepthView.show` lays the view out as lines of plain (text, style) cells and only the lines
-whose cells changed are repainted. (Static widgets and Textual's Sparkline cost ~12 ms an update
-here, a quarter of the board's CPU budget at Kabu's pace.)
+whose cells changed are repainted. (Static widgets and Textual's Sparkline render the whole view, and
+lay it out, again on each update: too costly several times a second.)
 """
 
 from __future__ import annotations

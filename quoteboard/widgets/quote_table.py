@@ -1,7 +1,7 @@
 """The quote table: one line per watched symbol, repainted only where a quote changed.
 
-Textual's stock DataTable re-renders every visible cell on each ``update_cell`` (about 70 % of a core
-for 10 updates/s on 50 rows, Textual issue #6457). This table is a ScrollView on the line API instead:
+Textual's stock DataTable re-renders every visible cell on each ``update_cell`` (Textual issue
+#6457), too much at Kabu's pace on a full list. This table is a ScrollView on the line API instead:
 each row's :class:`~textual.strip.Strip` is cached and rebuilt only when the board marks the row dirty,
 and only that row's line is refreshed. The app drains ``Board.take_dirty()`` once a frame, so a flood
 of quotes for one symbol costs one repaint (the latest quote wins).
@@ -386,8 +386,8 @@ class QuoteTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _style(self, name: str) -> Style:
-        # DOMNode.rich_style walks every ancestor's styles (~70 µs): resolve each style once, until
-        # the CSS or the theme changes (notify_style_update clears this cache).
+        # DOMNode.rich_style walks every ancestor's styles, too slow for every cell: resolve each style
+        # once, until the CSS or the theme changes (notify_style_update clears this cache).
         style = self._styles.get(name)
         if style is None:
             if name == "base":

@@ -116,7 +116,7 @@ class StatusBar(Static):
 
     def show(self, snap: StatusSnapshot) -> None:
         self.snapshot = snap
-        # One line, always: no layout pass (a relayout of the screen costs ~30 ms).
+        # One line, always: no layout pass, which would lay the whole screen out again every second.
         self.update(status_text(snap), layout=False)
 
     @property
