@@ -166,6 +166,11 @@ class LoadResult(Loaded[Watchlists]):
     def lists(self) -> Watchlists:
         return self.value
 
+    def notice(self, starting_with: str = "an empty watchlist") -> str | None:
+        """The message for the user; when the whole file was unusable it ends with what the board
+        starts with instead (it knows: the demo's names, say), never a guess made here."""
+        return self.said(f"starting with {starting_with}")
+
     @property
     def watchlist(self) -> Watchlist:
         """The list to show first."""

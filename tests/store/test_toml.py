@@ -19,7 +19,7 @@ from quoteboard.watchlist import Watchlist, WatchlistStore
 
 def load_watchlist(path: Path) -> tuple[object, str | None]:
     loaded = WatchlistStore(path).load()
-    return loaded.watchlist, loaded.said("starting with an empty watchlist")
+    return loaded.watchlist, loaded.notice()
 
 
 def load_alerts(path: Path) -> tuple[object, str | None]:
