@@ -75,8 +75,8 @@ class TomlStore(ABC, Generic[T]):
 
     A subclass gives the schema and nothing else: the file's name in the config directory, ``what``
     it holds for sentences ("the watchlist"), the ``header`` comment the file starts with, and the
-    three methods below. Both :meth:`read` and :meth:`save` block on the file system (a few
-    milliseconds, fsync included).
+    three methods below. Both :meth:`read` and :meth:`save` block on the file system (fsync
+    included): they are for small files.
     """
 
     file_name: ClassVar[str]
