@@ -19,25 +19,21 @@ The file, ``alerts.toml`` in the config directory::
     fired_price = 1751.0            # only once fired
     fired_at = "2026-12-03T10:01:02+09:00"
 
-is written atomically like the watchlist (:mod:`quoteboard.safefile`); a damaged one is kept aside as
-``alerts.toml.bak`` and the usable alerts are kept, with a sentence for the user.
+is kept by :class:`quoteboard.store.TomlStore` like the watchlist: written atomically, a damaged one
+kept aside as ``alerts.toml.bak`` and the usable alerts kept, with a sentence for the user.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Final, Literal, NamedTuple
-
-import tomli_w
+from typing import Any, Final, Literal, NamedTuple
 
 from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
-from quoteboard.safefile import backup_path, os_reason, write_atomically
+from quoteboard.store import Loaded, TomlStore
 
 __all__ = [
     "FILE_NAME",
@@ -298,73 +294,40 @@ def _fired_at(quote: Quote) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertsLoaded:
+class AlertsLoaded(Loaded[AlertBook]):
     """What :meth:`AlertStore.load` found, and a sentence for the user (None: nothing to say)."""
 
-    book: AlertBook
-    message: str | None = None
+    @property
+    def book(self) -> AlertBook:
+        return self.value
 
 
-class AlertStore:
+class AlertStore(TomlStore[AlertBook]):
     """Reads and writes ``alerts.toml``; neither method raises because of the file or the disk."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        if path is None:
-            from quoteboard.watchlist import config_dir
-
-            path = config_dir() / FILE_NAME
-        self.path = path
+    file_name, what, header = FILE_NAME, "the alerts", _HEADER
 
     def load(self) -> AlertsLoaded:
-        """The saved alerts (none, quietly, if there is no file). A file that is not UTF-8 TOML, or that
-        holds unusable entries, is copied aside as ``.bak`` and the usable alerts are kept."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return AlertsLoaded(AlertBook())
-        except OSError as exc:
-            return AlertsLoaded(AlertBook(), f"could not read {self.path} ({os_reason(exc)}); no alerts")
-        try:
-            data = tomllib.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            problems = [f"{self.path} is not UTF-8 TOML ({exc})"]
-            book = AlertBook()
-        else:
-            book, problems = _from_toml(data)
-            if not problems:
-                return AlertsLoaded(book)
-            problems = [f"{self.path}: {'; '.join(problems[:3])}" + ("; ..." if len(problems) > 3 else "")]
-        try:
-            backup = backup_path(self.path)
-            write_atomically(backup, raw)
-        except OSError as exc:
-            # No copy, so the file must stay as it is: the alerts live in memory only this time.
-            return AlertsLoaded(book, f"{problems[0]}; could not back it up ({os_reason(exc)})")
-        failure = self.save(book)
-        kept = f"kept {len(book)} alerts" if len(book) else "no alerts kept"
-        message = f"{problems[0]}; the original is kept as {backup.name}, {kept}"
-        return AlertsLoaded(book, f"{message}; {failure}" if failure else message)
+        """The saved alerts (none, quietly, if there is no file). A damaged file is kept aside; one
+        with unusable entries keeps the usable alerts (see :mod:`quoteboard.store.toml`)."""
+        loaded = self.read()
+        return AlertsLoaded(loaded.value, loaded.said("no alerts"), loaded.reset)
 
-    def save(self, book: AlertBook) -> str | None:
-        """Write ``book`` atomically; None on success, else a sentence saying why not."""
-        data = (_HEADER + tomli_w.dumps(_to_toml(book))).encode("utf-8")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, data)
-        except OSError as exc:
-            return f"could not save the alerts to {self.path} ({os_reason(exc)})"
-        return None
+    def default(self) -> AlertBook:
+        return AlertBook()
 
+    def decode(self, data: dict[str, Any]) -> tuple[AlertBook, list[str]]:
+        return _from_toml(data)
 
-def _to_toml(book: AlertBook) -> dict[str, object]:
-    entries: list[dict[str, object]] = []
-    for alert in book:
-        entry: dict[str, object] = {"symbol": str(alert.key), "rule": str(alert.rule)}
-        if alert.fired_price is not None:
-            entry["fired_price"] = alert.fired_price
-            entry["fired_at"] = alert.fired_at or ""
-        entries.append(entry)
-    return {"alerts": entries}
+    def encode(self, value: AlertBook) -> dict[str, Any]:
+        entries: list[dict[str, object]] = []
+        for alert in value:
+            entry: dict[str, object] = {"symbol": str(alert.key), "rule": str(alert.rule)}
+            if alert.fired_price is not None:
+                entry["fired_price"] = alert.fired_price
+                entry["fired_at"] = alert.fired_at or ""
+            entries.append(entry)
+        return {"alerts": entries}
 
 
 def _from_toml(data: dict[str, object]) -> tuple[AlertBook, list[str]]:

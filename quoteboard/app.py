@@ -215,8 +215,6 @@ class QuoteboardApp(App[int]):
         self._tabs = self.query_one(ListTabs)
         self._load_settings()
         loaded = self._store.load() if self._store is not None else LoadResult(Watchlists())
-        if loaded.message:
-            self.notify(loaded.message, title="watchlist", severity="warning", timeout=12)
         self.lists = loaded.lists
         # Nothing saved yet: the demo may fill the one list (a list asked for by name starts empty).
         fresh = self.lists == Watchlists() and self._list_name in (None, MAIN)
@@ -226,10 +224,16 @@ class QuoteboardApp(App[int]):
             if key not in keys:
                 keys.append(key)
         kind = self.source.kind
+        starting_with = "the symbols given" if keys else "an empty watchlist"
         if not keys and kind == "demo" and fresh:
             keys = list(DEMO_WATCHLIST)
+            starting_with = "the demo's watchlist"
         elif not keys and kind == "replay":
             self._say("the recording names no symbol: press a to add one", "error")
+        # Said once the rows are decided: a damaged file's notice says what the board shows instead.
+        notice = loaded.notice(starting_with)
+        if notice:
+            self.notify(notice, title="watchlist", severity="warning", timeout=12)
         for key in keys:  # all of them: those past the cap are marked, not dropped
             self.board.add(key)
         sort = self.lists.current.sort

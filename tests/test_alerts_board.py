@@ -174,6 +174,8 @@ async def test_a_damaged_alerts_file_is_kept_aside_with_a_notice(tmp_path: Path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
         [said] = [n.message for n in app._notifications if n.title == "alerts"]
-        assert "not UTF-8 TOML" in said and "alerts.toml.bak" in said
+        # UTF-8 that is not TOML: said as such, where the parser stopped, and not as a wrong encoding.
+        assert "is not valid TOML (line 1, column 9: " in said and "UTF-8" not in said
+        assert "kept it as alerts.toml.bak" in said
         assert (tmp_path / "alerts.toml.bak").read_text(encoding="utf-8") == "[[alerts]\nsymbol = "
         assert len(app.alerts.book) == 0

@@ -178,6 +178,33 @@ async def test_a_corrupt_watchlist_is_moved_aside_with_a_notice(tmp_path: Path) 
     assert (tmp_path / "watchlist.toml.bak").read_text(encoding="utf-8") == "symbols = [7203@1\n"
 
 
+@pytest.mark.parametrize(
+    ("options", "rows", "starting_with"),
+    [
+        ({}, list(DEMO_WATCHLIST), "the demo's watchlist"),
+        ({"symbols": [SymbolKey("9433")]}, [SymbolKey("9433")], "the symbols given"),
+        ({"demo": False}, [], "an empty watchlist"),
+    ],
+    ids=["demo", "symbols", "kabu"],
+)
+async def test_a_damaged_watchlist_notice_says_what_the_board_starts_with(
+    tmp_path: Path, options: dict[str, object], rows: list[SymbolKey], starting_with: str
+) -> None:
+    (tmp_path / "watchlist.toml").write_bytes(b'symbols = ["7203@1", "\xff"]\n')
+    app = make_app(tmp_path, **options)
+
+    def notices() -> list[str]:
+        return [n.message for n in app._notifications if n.title == "watchlist"]
+
+    async with app.run_test(size=SIZE) as pilot:
+        # Both: an empty table is also what the board shows before it has read the file.
+        await wait_for(pilot, lambda: notices() and app.table.order == rows, what=f"a notice, rows {rows}")
+        [said] = notices()
+        assert "is not UTF-8 text (byte 0xFF at offset 22); kept it as watchlist.toml.bak" in said
+        assert said.endswith(f"; starting with {starting_with}")
+    assert (tmp_path / "watchlist.toml.bak").read_bytes() == b'symbols = ["7203@1", "\xff"]\n'
+
+
 async def test_a_config_directory_that_cannot_be_written_is_said_once_and_the_board_runs(
     tmp_path: Path,
 ) -> None:

@@ -19,9 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quoteboard import safefile
-from quoteboard import watchlist as watchlist_module
 from quoteboard.kabu.protocol import EXCHANGES, SymbolKey, parse_symbol
+from quoteboard.store import atomic
 from quoteboard.watchlist import (
     CONFIG_DIR_ENV,
     SORT_MODES,
@@ -316,7 +315,7 @@ def test_a_bad_file_that_cannot_be_backed_up_is_never_overwritten(
     def refuse(*args: object, **kwargs: object) -> object:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(safefile.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
     result = store.load()
     assert result.watchlist == Watchlist()
     assert result.message is not None and "could not back it up (Permission denied)" in result.message
@@ -399,7 +398,7 @@ def test_a_save_syncs_the_file_then_the_directory_that_holds_its_new_name(
         synced.append("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
         real_fsync(fd)
 
-    monkeypatch.setattr(watchlist_module.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
     assert store.save(Watchlist([TOYOTA])) is None
     assert synced == ["file", "directory"]
 
@@ -413,7 +412,7 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary_file(
     def disk_full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(watchlist_module.os, "fsync", disk_full)
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
     message = store.save(Watchlist([KDDI, NTT]))
     assert message == f"could not save the watchlist to {store.path} (No space left on device)"
     assert store.path.read_bytes() == before

@@ -1,9 +1,9 @@
-"""Files written so that a crash never leaves half of one, and damaged ones kept aside.
+"""Files written so that a crash never leaves half of one, and the names damaged ones are kept under.
 
-Shared by the watchlist and the alerts (:mod:`quoteboard.watchlist`, :mod:`quoteboard.alerts`): a save
-goes to a temporary file in the same directory, is flushed and fsynced, then ``os.replace``d onto the
-old file (atomic on POSIX and on Windows). A damaged file is kept as ``NAME.bak``, and an existing
-backup is never overwritten: the next one is ``NAME.bak.1``, then ``.bak.2``...
+Used by :mod:`quoteboard.store.toml`: a save goes to a temporary file in the same directory, is
+flushed and fsynced, then :func:`replace`d onto the old file (atomic on POSIX and on Windows). A
+damaged file is kept as ``NAME.bak``, and an existing backup is never overwritten: the next one is
+``NAME.bak.1``, then ``.bak.2``...
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["backup_path", "os_reason", "sync_directory", "write_atomically"]
+__all__ = ["backup_path", "os_reason", "replace", "sync_directory", "write_atomically"]
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -27,14 +27,20 @@ def write_atomically(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())  # the data is on disk before the rename makes it the file
-        os.replace(temp, path)
+        replace(temp, path)
     except BaseException:
         # The error being raised says what went wrong; a temp file that will not go is removed by the
-        # next load().
+        # next read() of the store.
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
     sync_directory(path.parent)
+
+
+def replace(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target``, atomically. Every rename of the stores goes through here, so
+    that a retry for Windows (which refuses while another process has ``target`` open) has one place."""
+    os.replace(source, target)
 
 
 def sync_directory(directory: Path) -> None:
