@@ -178,11 +178,13 @@ class Feed:
         symbols the station refused (see :meth:`_register_watch`).
 
         Headless callers (``quoteboard stream``) call this first so a wrong password or a closed
-        station is one clear error before any streaming starts.
+        station is one clear error before any streaming starts. A token already held, or being
+        asked for by another call (the positions, say), is the one used: a second would be a second
+        client of a relay (``rest.token()`` takes a fresh one where one is wanted).
         """
         if self._bad_url:
             raise StationUnreachable(self.base_url, self._bad_url)
-        await self.rest.token()
+        await self.rest.ensure_token()
         return await self._register_watch()
 
     async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
