@@ -5,7 +5,8 @@ the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps
 one at a time: calls that need one at the same moment share one ``POST /token`` (a relay makes each
 token a client of its own, so a board's positions and its socket must not get two). Kabu voids a
 token when a newer one is issued and at the forced early-morning logout, so a 401 gets one new token
-and one retry. A 429 (or Kabu's 4001006) gets a short, bounded back-off.
+and one retry; :attr:`KabuRest.on_renewed` hears of it, for the feed's socket to follow. A 429 (or
+Kabu's 4001006) gets a short, bounded back-off.
 
 The API password is kept in one private attribute and is never put in a message, a repr or a log;
 nor in a local variable of a frame that is still running while a request is sent, so a crash report
@@ -15,6 +16,7 @@ that shows locals (Textual's does) has none to show: the token request is built,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -61,6 +63,11 @@ class KabuRest:
         self.backoff_429 = backoff_429
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
+        #: Tokens taken in place of an earlier one (after a 401, or asked for anew).
+        self.renewals = 0
+        self._issued = False
+        #: Called with each token that replaces an earlier one: nothing is registered under it yet.
+        self.on_renewed: Callable[[str], object] | None = None
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -176,6 +183,11 @@ class KabuRest:
             )
             answer = await self._send_request(request, "POST /token")
             token = self._token = parse_token(answer.content)
+            if self._issued:
+                self.renewals += 1
+                if self.on_renewed is not None:
+                    self.on_renewed(token)
+            self._issued = True
             return token
 
     async def _renew_token(self, stale: str) -> None:

@@ -1,8 +1,9 @@
 """The board behind a relay is one client of it: one token for its REST calls and its PUSH socket,
-whatever starts first (the first registration, the positions, the snapshots)."""
+whatever starts first (the first registration, the positions, the snapshots), and after a re-token."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from quoteboard.server import TestServer
 from quoteboard.server.portfolio import Holding
 from quoteboard.source import FeedSource
 from tests.app_support import make_app, wait_for
+from tests.test_cli import free_port
 
 PASSWORD = "station-secret-pw"
 SIZE = (160, 48)
@@ -83,3 +85,42 @@ async def test_boards_started_empty_are_each_one_client_of_the_relay(tmp_path: P
                 except AssertionError as exc:
                     raise AssertionError(f"run {run}: {exc}") from None
             earlier |= {client["id"] for client in await relay_clients(relay)}
+
+
+async def test_a_client_the_relay_forgot_moves_socket_and_symbols_to_one_new_token(tmp_path: Path) -> None:
+    async with (
+        TestServer(seed=5, rate_limit=None, password=PASSWORD, portfolio=HOLDINGS) as station,
+        RelayServer(FeedSource.kabu(station.base_url, PASSWORD), port=0, say=lambda line: None) as relay,
+    ):
+        app = make_app(tmp_path, demo=False, password=PASSWORD, base_url=relay.base_url)
+        async with app.run_test(size=SIZE) as pilot:
+            first = await start_empty_and_add(pilot, app, relay, set())
+            assert relay.relay is not None and app.feed is not None
+            client = relay.book.client(app.feed.rest.current_token)
+            assert client is not None
+            await relay.relay.release(client, "its lease ran out")  # its socket stays open
+            connections = app.feed.connections
+            await add_code_and_see_it_pushed(pilot, app, "6758")  # a 401, then a new token
+            await one_client_with(pilot, relay, ["6758@1", "7203@1", "9984@1"], {first})
+            assert app.feed.connections == connections + 1  # the socket followed the token
+            received = app.feed.received
+            await wait_for(pilot, lambda: app.feed.received > received + 5, what="quotes flowing")
+
+
+async def test_after_a_relay_restart_socket_and_symbols_are_one_new_client(tmp_path: Path) -> None:
+    port = free_port()
+    async with (
+        TestServer(seed=5, rate_limit=None, password=PASSWORD, portfolio=HOLDINGS) as station,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        source = FeedSource.kabu(station.base_url, PASSWORD)
+        relay = await stack.enter_async_context(RelayServer(source, port=port, say=lambda line: None))
+        app = make_app(tmp_path, demo=False, password=PASSWORD, base_url=relay.base_url)
+        pilot = await stack.enter_async_context(app.run_test(size=SIZE))
+        await start_empty_and_add(pilot, app, relay, set())
+        await relay.aclose()  # it knows no client when it is back
+        async with RelayServer(source, port=port, say=lambda line: None) as again:
+            pushed: list[SymbolKey] = []
+            app.quote_watchers.append(lambda quote: pushed.append(quote.key))
+            await wait_for(pilot, lambda: len(pushed) >= 5, 15, "quotes through the relay started again")
+            await one_client_with(pilot, again, ["7203@1", "9984@1"], set())
