@@ -14,7 +14,11 @@ Kabu specifics that shape this module (see contract/kabusapi/README.md):
 - registrations normally survive a reconnect, but not a station restart or the early-morning
   logout: after each reconnect the watched symbols are registered again (PUT /register is
   idempotent and answers the full list), and while the socket is up, symbols whose registration
-  found the station unreachable are registered again with back-off.
+  found the station unreachable are registered again with back-off;
+- the socket presents the REST client's one token (Kabu ignores it; a relay streams to a socket the
+  symbols registered under its token), so when the REST client takes a new token (a 401: the
+  station or relay restarted, the relay forgot this client), the socket is reopened with it and
+  everything watched is registered again: socket and registrations move together.
 """
 
 from __future__ import annotations
@@ -164,6 +168,12 @@ class Feed:
         self.received = 0
         self.rejected = 0
         self._ws: ClientConnection | None = None
+        #: The socket is being closed to reopen it with a new token: no back-off before that.
+        self._moving = False
+        self._closing: asyncio.Task[None] | None = None
+        #: A new token since the watched symbols were registered: register them all at the next open.
+        self._register_all = False
+        self.rest.on_renewed = self._follow_token
         self._rng = random.Random()
         #: Set when a registration found the station unreachable: retried while the socket is up.
         self._unregistered = asyncio.Event()
@@ -178,12 +188,28 @@ class Feed:
         symbols the station refused (see :meth:`_register_watch`).
 
         Headless callers (``quoteboard stream``) call this first so a wrong password or a closed
-        station is one clear error before any streaming starts.
+        station is one clear error before any streaming starts. A token already held, or being
+        asked for by another call (the positions, say), is the one used: a second would be a second
+        client of a relay (``rest.token()`` takes a fresh one where one is wanted).
         """
         if self._bad_url:
             raise StationUnreachable(self.base_url, self._bad_url)
-        await self.rest.token()
+        await self.rest.ensure_token()
         return await self._register_watch()
+
+    def _follow_token(self, token: str) -> None:
+        """The REST client took ``token`` in place of another, and an open socket presented the old
+        one. The socket is closed for :meth:`run` to reopen at once with the new token and register
+        everything watched again: Kabu keeps registrations across tokens, a relay has none under a
+        new one (the registry is left as it is: the next register answers for the new token)."""
+        self._register_all = True
+        self._reopen()
+
+    def _reopen(self) -> None:
+        ws = self._ws
+        if ws is not None and not self._moving:
+            self._moving = True
+            self._closing = asyncio.create_task(ws.close(1000, "a new token"))
 
     async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
         """PUT /register within the cap; the station's answer goes to the registry."""
@@ -326,12 +352,14 @@ class Feed:
             self._report(FeedStatus("error", self._bad_url))
             return
         attempt = 0
+        reopened = False
         while not self.is_closed():
             self._report(FeedStatus("connecting", self.ws_url, attempt=attempt))
             opened_at = time.monotonic()
             delivered = False
             # Kabu ignores the header; a relay gives the socket only this client's symbols by it.
-            token = self.rest.current_token
+            token = await self._token_for_socket()
+            renewals = self.rest.renewals
             try:
                 ws = await connect(
                     self.ws_url,
@@ -354,6 +382,8 @@ class Feed:
                 self._ws = ws
                 self.connections += 1
                 opened_at = time.monotonic()
+                if self.rest.renewals != renewals:  # a new token while this one was opening
+                    self._reopen()
                 registrar = asyncio.create_task(self._keep_registered())
                 try:
                     self._report(FeedStatus("live"))
@@ -373,12 +403,30 @@ class Feed:
                     await ws.close()
             if self.is_closed():
                 break
+            moving, self._moving = self._moving, False
+            if moving and (delivered or not reopened):
+                # Closed to follow a new token: reopened at once, though not twice in a row without
+                # a quote between (a station refusing each new token gets the back-off).
+                reopened = True
+                continue
+            reopened = False
             if delivered or time.monotonic() - opened_at >= STABLE_AFTER:
                 attempt = 0
             attempt += 1
             delay = backoff_delay(attempt, self._rng)
             self._report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
             await asyncio.sleep(delay)
+
+    async def _token_for_socket(self) -> str | None:
+        """The token for the socket's header: the REST client's, asked for now if none is held (a
+        socket without one is every symbol's at a relay). Kabu's socket needs none, so one refused
+        here is said in the status and the socket opens all the same."""
+        if self.rest.current_token is None:
+            try:
+                return await self.rest.ensure_token()
+            except KabuClientError as exc:
+                self._report(FeedStatus("connecting", f"{self.ws_url} (no token: {exc})"))
+        return self.rest.current_token
 
     def _gives_way(self) -> bool:
         """Another program took the socket: is it the second time within the window?"""
@@ -431,8 +479,9 @@ class Feed:
         registry = self.registry
         if not registry.watched:
             return
-        if self.connections == 1 and not registry.missing():
+        if self.connections == 1 and not registry.missing() and not self._register_all:
             return  # registered just before this first connection
+        self._register_all = False
         try:
             await self._register_watch()
         except KabuClientError as exc:

@@ -1,9 +1,12 @@
 """The Kabu Station REST client: token, register, unregister, board, symbol, positions.
 
 A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`; what is registered is
-the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token:
-Kabu voids a token when a newer one is issued and at the forced early-morning logout, so a 401 gets
-one new token and one retry. A 429 (or Kabu's 4001006) gets a short, bounded back-off.
+the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token,
+one at a time: calls that need one at the same moment share one ``POST /token`` (a relay makes each
+token a client of its own, so a board's positions and its socket must not get two). Kabu voids a
+token when a newer one is issued and at the forced early-morning logout, so a 401 gets one new token
+and one retry; :attr:`KabuRest.on_renewed` hears of it, for the feed's socket to follow. A 429 (or
+Kabu's 4001006) gets a short, bounded back-off.
 
 The API password is kept in one private attribute and is never put in a message, a repr or a log;
 nor in a local variable of a frame that is still running while a request is sent, so a crash report
@@ -13,6 +16,7 @@ that shows locals (Textual's does) has none to show: the token request is built,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -59,6 +63,11 @@ class KabuRest:
         self.backoff_429 = backoff_429
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
+        #: Tokens taken in place of an earlier one (after a 401, or asked for anew).
+        self.renewals = 0
+        self._issued = False
+        #: Called with each token that replaces an earlier one: nothing is registered under it yet.
+        self.on_renewed: Callable[[str], object] | None = None
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -90,13 +99,14 @@ class KabuRest:
     # -- calls ------------------------------------------------------------------------------------
 
     async def token(self) -> str:
-        """POST /token: a new token (which voids the previous one). Returns it."""
-        self._check_url()
-        request = self._client.build_request("POST", "/token", content=token_body(self._password.reveal()),
-                                             headers=_JSON)  # fmt: skip
-        answer = await self._send_request(request, "POST /token")
-        self._token = parse_token(answer.content)
-        return self._token
+        """POST /token: a new token in place of the one held (which it voids). Returns it. A call
+        already asking for one when this one is made shares its answer instead."""
+        return await self._new_token(self._token)
+
+    async def ensure_token(self) -> str:
+        """The token held, else a new one: calls made at the same time share one ``POST /token``."""
+        token = self._token
+        return token if token is not None else await self._new_token(None)
 
     async def register(self, keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> list[SymbolKey]:
         """PUT /register. Returns every symbol now registered at the station."""
@@ -159,22 +169,35 @@ class KabuRest:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    async def _ensure_token(self) -> str:
+    async def _new_token(self, stale: str | None) -> str:
+        """POST /token, unless a token other than ``stale`` is held by the time the lock is ours (a
+        call that waited for it got one): then that one, so concurrent callers make one request."""
         async with self._token_lock:
-            if self._token is None:
-                await self.token()
-            assert self._token is not None
-            return self._token
+            held = self._token
+            if held is not None and held != stale:
+                return held
+            self._check_url()
+            # The body built in the call: a local holding the password would show in a crash report.
+            request = self._client.build_request(
+                "POST", "/token", content=token_body(self._password.reveal()), headers=_JSON
+            )
+            answer = await self._send_request(request, "POST /token")
+            token = self._token = parse_token(answer.content)
+            if self._issued:
+                self.renewals += 1
+                if self.on_renewed is not None:
+                    self.on_renewed(token)
+            self._issued = True
+            return token
 
     async def _renew_token(self, stale: str) -> None:
-        async with self._token_lock:
-            if self._token == stale:  # another call may have renewed it already
-                self._token = None
-                await self.token()
+        if self._token == stale:  # refused: no call should use it while the new one is on the way
+            self._token = None
+        await self._new_token(stale)
 
     async def _call(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         """An authenticated call: one new token and one retry on 401."""
-        token = await self._ensure_token()
+        token = await self.ensure_token()
         try:
             return await self._send(method, path, content=content, token=token)
         except KabuError as exc:
