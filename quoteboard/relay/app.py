@@ -34,12 +34,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
 from quoteboard.feed import Feed, FeedStatus
+from quoteboard.hosting import FRAMED, PUSH_PATH
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
 from quoteboard.secret import Secret
-from quoteboard.server.wsprotocol import FRAMED, PUSH_PATH
 
 __all__ = ["MAX_BODY", "UPSTREAM_RATE", "RelayApp", "RelayError"]
 

@@ -9,7 +9,7 @@ Routes:
   makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
-  :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
+  :mod:`quoteboard.hosting`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
 
 The rules themselves live in :mod:`.station` (bookkeeping) and :mod:`.market` (prices). With a
@@ -36,13 +36,14 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from quoteboard.hosting import PUSH_PATH
+
 from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
 from .replay import Replay
 from .station import Station, StationError
-from .wsprotocol import PUSH_PATH
 
 __all__ = ["KABU_INTERVAL", "KabuStation", "PushHub"]
 
