@@ -35,6 +35,7 @@ from websockets.frames import Frame, Opcode
 
 from quoteboard.feed import Feed, FeedStatus
 from quoteboard.hosting import FRAMED, PUSH_PATH
+from quoteboard.kabu.codes import ErrorAnswer, error_answer
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.relay.book import Book, Client, TooManyClients
@@ -57,14 +58,31 @@ _T = TypeVar("_T")
 
 
 class RelayError(Exception):
-    """An answer in Kabu's words: HTTP status, ``{"Code", "Message"}``."""
+    """An answer in Kabu's words (:mod:`quoteboard.kabu.codes`): HTTP status, ``{"Code", "Message"}``."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, code: int, detail: str = "", *, answer: ErrorAnswer | None = None) -> None:
+        self.answer = answer or error_answer(code, detail)
+        super().__init__(self.answer.message)
+
+    @classmethod
+    def relayed(cls, status: int, code: int, message: str) -> RelayError:
+        """The station's own answer, passed on as it is (its code need not be one the relay uses)."""
+        return cls(code, answer=ErrorAnswer(status, code, message))
+
+    @property
+    def status(self) -> int:
+        return self.answer.status
+
+    @property
+    def code(self) -> int:
+        return self.answer.code
+
+    @property
+    def message(self) -> str:
+        return self.answer.message
 
     def response(self) -> Response:
-        return _answer({"Code": self.code, "Message": self.message}, self.status)
+        return Response(self.answer.json(), status_code=self.status, media_type=_JSON)
 
 
 def _answer(body: object, status: int = 200) -> Response:
@@ -104,8 +122,8 @@ class _Pacer:
         mine = self._recent.setdefault(client.id, [])
         share = max(1, int(self.rate // max(1, len(self._recent))))
         if len(mine) >= share:
-            raise RelayError(429, 4001006, f"API実行回数エラー: over this client's share of the station's "
-                             f"{self.rate:g} requests a second ({share} now); try again shortly")  # fmt: skip
+            raise RelayError(4001006, f"over this client's share of the station's {self.rate:g} requests "
+                             f"a second ({share} now); try again shortly")  # fmt: skip
         mine.append(now)
 
     async def wait_turn(self) -> None:
@@ -253,9 +271,9 @@ class RelayApp:
             return await call()
         except KabuError as exc:
             code = exc.code if exc.code is not None else 4001001
-            raise RelayError(exc.http_status or 500, code, exc.message or exc.explanation) from None
+            raise RelayError.relayed(exc.http_status or 500, code, exc.message or exc.explanation) from None
         except KabuClientError as exc:
-            raise RelayError(500, 4001001, f"the relay cannot reach the station: {exc}") from None
+            raise RelayError(4001001, f"the relay cannot reach the station: {exc}") from None
 
     # -- the REST API ------------------------------------------------------------------------------
 
@@ -266,7 +284,7 @@ class RelayApp:
             try:
                 client = self.book.client(request.headers.get("X-API-KEY"))
                 if client is None:
-                    raise RelayError(401, 4001009, "APIキー不一致: unknown token, ask POST /token first")
+                    raise RelayError(4001009, "unknown token, ask POST /token first")
                 client.last_call = self._clock()
                 return await handler(request, client)
             except RelayError as exc:
@@ -281,12 +299,12 @@ class RelayApp:
                 whose = (
                     "the relay's password (--password)" if self._password else "the station's API password"
                 )
-                raise RelayError(400, 4001013, f"トークン取得失敗: that is not {whose}")
+                raise RelayError(4001013, f"that is not {whose}")
             peer = _peer(request)
             try:
                 client = self.book.join(peer, self._clock())
             except TooManyClients as exc:
-                raise RelayError(429, 4001006, f"{exc}: try again when one has left") from None
+                raise RelayError(4001006, f"{exc}: try again when one has left") from None
         except RelayError as exc:
             return exc.response()
         self._say(f"client {client.id} joined from {peer} ({len(self.book.clients)} clients)")
@@ -322,7 +340,7 @@ class RelayApp:
             try:
                 new = self.book.plan_register(keys)
             except SymbolLimitError as exc:
-                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+                raise RelayError(4002006, exc.message) from None
             if new:
                 try:
                     await self._upstream(client, lambda: self.feed.register(new))
@@ -406,7 +424,7 @@ class RelayApp:
             try:
                 new = self.book.plan_register([key])
             except SymbolLimitError as exc:
-                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+                raise RelayError(4002006, exc.message) from None
             answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path))
             self.feed.registry.station_added(key)
             if new:
@@ -425,7 +443,7 @@ class RelayApp:
 
     async def order(self, request: Request, client: Client) -> Response:
         if not self.allow_orders:
-            raise RelayError(403, 4001008, "API利用不可: this relay places no orders "
+            raise RelayError(4001008, "this relay places no orders "
                              "(start it with --allow-orders to let its clients trade)")  # fmt: skip
         body = await _read(request)
         path = request.url.path.removeprefix("/kabusapi")
@@ -439,7 +457,7 @@ class RelayApp:
         clients with a token (it names clients' addresses and symbols)."""
         token = request.headers.get("X-API-KEY")
         if self._password is not None and not _from_loopback(request) and self.book.client(token) is None:
-            return RelayError(401, 4001009, "APIキー不一致: the status needs a client's token").response()
+            return RelayError(4001009, "the status needs a client's token").response()
         status = self.feed.status
         now = self._clock()
         return _answer(
@@ -470,11 +488,11 @@ class RelayApp:
     @staticmethod
     async def _not_found(request: Request, exc: Exception) -> Response:
         path = request.url.path
-        return RelayError(404, 4001012, f"リクエスト不正: no such endpoint at this relay: {path}").response()
+        return RelayError(4001012, f"no such endpoint at this relay: {path}").response()
 
     @staticmethod
     async def _not_allowed(request: Request, exc: Exception) -> Response:
-        response = RelayError(405, 4001014, "許可されていないHTTPメソッド").response()
+        response = RelayError(4001014).response()
         if isinstance(exc, HTTPException) and exc.headers:
             response.headers.update(exc.headers)
         return response
@@ -575,12 +593,12 @@ def _peer(request: Request) -> str:
 async def _read(request: Request) -> bytes:
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > MAX_BODY:
-        raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+        raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+            raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
     return body
 
 
@@ -589,15 +607,15 @@ async def _decode(request: Request, kind: type[_T]) -> _T:
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
-        raise RelayError(400, 4001011, f"リクエスト文字列不正: {exc}") from None
+        raise RelayError(4001011, str(exc)) from None
     except msgspec.DecodeError:
-        raise RelayError(400, 4001011, "リクエスト文字列不正: the body is not JSON") from None
+        raise RelayError(4001011, "the body is not JSON") from None
 
 
 def _symbol(request: Request) -> SymbolKey:
     code, sep, exchange = request.path_params["symbol"].partition("@")
     if not code or not sep or not exchange.isdigit():
-        raise RelayError(400, 4001005, "パラメータ変換エラー: the symbol is CODE@EXCHANGE, e.g. 7203@1")
+        raise RelayError(4001005, "the symbol is CODE@EXCHANGE, e.g. 7203@1")
     return SymbolKey(code, int(exchange))
 
 

@@ -262,7 +262,8 @@ def test_error_answers_become_kabu_errors():
 
 def test_the_sans_io_core_imports_no_io_or_ui_library():
     code = (
-        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors, quoteboard.kabu.registry; "
+        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors, quoteboard.kabu.registry, "
+        "quoteboard.kabu.codes; "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )
