@@ -22,12 +22,13 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -42,7 +43,7 @@ from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
 from quoteboard.secret import Secret
 
-__all__ = ["MAX_BODY", "UPSTREAM_RATE", "RelayApp", "RelayError"]
+__all__ = ["MAX_BODY", "UPSTREAM_RATE", "Act", "Asker", "RelayApp", "RelayError"]
 
 #: Requests a second the relay sends the station, all clients together (Kabu allows about 10).
 UPSTREAM_RATE: Final = 8.0
@@ -100,6 +101,20 @@ class _Symbols(msgspec.Struct):
 
 class _Token(msgspec.Struct):
     APIPassword: str
+
+
+#: What a client may ask to do (:meth:`RelayApp.admit` says who may).
+Act = Literal["token", "call", "order", "status", "push"]
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks: the token it presents, the password it gives (``POST /token``), whether it is on
+    this machine."""
+
+    token: str | None = None
+    password: str | None = None
+    loopback: bool = False
 
 
 class _Pacer:
@@ -211,7 +226,8 @@ class RelayApp:
         for path in _ACCOUNT:
             routes.append(Route(f"/kabusapi/{path}", self._client_call(self.forward), methods=["GET"]))
         for path in _ORDERS:
-            routes.append(Route(f"/kabusapi/{path}", self._client_call(self.order), methods=["PUT", "POST"]))
+            order = self._client_call(self.order, "order")
+            routes.append(Route(f"/kabusapi/{path}", order, methods=["PUT", "POST"]))
         self.asgi = Starlette(
             routes=routes,
             exception_handlers={404: self._not_found, 405: self._not_allowed},
@@ -277,14 +293,56 @@ class RelayApp:
 
     # -- the REST API ------------------------------------------------------------------------------
 
-    def _client_call(self, handler: Callable[[Request, Client], Awaitable[Response]]) -> Callable[..., Any]:
-        """Wrap a handler: the client by its token, the body's size, errors as Kabu's JSON."""
+    def admit(self, act: Act, asker: Asker) -> Client | None:
+        """The one auth check, every way in goes through it: may ``asker`` do ``act``? Its client
+        (None: no token, where none is needed); else raises :class:`RelayError`, Kabu's answer.
+
+        - ``token`` (``POST /token``): the relay's password when it has one (``--password``), else the
+          station's API password (any, for the demo station)
+        - ``call`` (the REST API): a client's token, from ``POST /token``
+        - ``order`` (``/sendorder``, ``/cancelorder``): a client's token, and ``--allow-orders``
+        - ``status`` (``/relay/status``, which names clients' addresses and symbols): anyone on a relay
+          without a password (it listens on loopback only); with one, loopback or a client's token
+        - ``push`` (the PUSH socket): a token presented must be a client's; without one, every symbol,
+          as at the station, unless the relay has a password
+        """
+        client = self.book.client(asker.token)
+        if act == "token":
+            if not self._password_ok(asker.password or ""):
+                whose = "the relay's password (--password)"
+                if self._password is None:
+                    whose = "the station's API password"
+                raise RelayError(4001013, f"that is not {whose}")
+        elif act in ("call", "order"):
+            if client is None:
+                raise RelayError(4001009, "unknown token, ask POST /token first")
+            if act == "order" and not self.allow_orders:
+                raise RelayError(4001008, "this relay places no orders "
+                                 "(start it with --allow-orders to let its clients trade)")  # fmt: skip
+        elif act == "status":
+            if self._password is not None and client is None and not asker.loopback:
+                raise RelayError(4001009, "the status needs a client's token")
+        elif asker.token and client is None:  # push
+            raise RelayError(4001009, "unknown token: ask POST /token first")
+        elif client is None and self._password is not None:
+            raise RelayError(4001009, "this relay needs a token: send X-API-KEY or ?token=")
+        return client
+
+    def _password_ok(self, given: str) -> bool:
+        expected = self._password or self._upstream_password
+        if expected is None:
+            return True  # the demo: any password, like the test station
+        return hmac.compare_digest(given.encode(), expected.reveal().encode())
+
+    def _client_call(
+        self, handler: Callable[[Request, Client], Awaitable[Response]], act: Act = "call"
+    ) -> Callable[..., Any]:
+        """Wrap a handler: the client by its token (:meth:`admit`), errors as Kabu's JSON."""
 
         async def endpoint(request: Request) -> Response:
             try:
-                client = self.book.client(request.headers.get("X-API-KEY"))
-                if client is None:
-                    raise RelayError(4001009, "unknown token, ask POST /token first")
+                client = self.admit(act, _asker(request))
+                assert client is not None  # a call needs a client's token
                 client.last_call = self._clock()
                 return await handler(request, client)
             except RelayError as exc:
@@ -295,11 +353,7 @@ class RelayApp:
     async def token(self, request: Request) -> Response:
         try:
             body = await _decode(request, _Token)
-            if not self._password_ok(body.APIPassword):
-                whose = (
-                    "the relay's password (--password)" if self._password else "the station's API password"
-                )
-                raise RelayError(4001013, f"that is not {whose}")
+            self.admit("token", _asker(request, password=body.APIPassword))
             peer = _peer(request)
             try:
                 client = self.book.join(peer, self._clock())
@@ -309,12 +363,6 @@ class RelayApp:
             return exc.response()
         self._say(f"client {client.id} joined from {peer} ({len(self.book.clients)} clients)")
         return _answer({"ResultCode": 0, "Token": client.token})
-
-    def _password_ok(self, given: str) -> bool:
-        expected = self._password or self._upstream_password
-        if expected is None:
-            return True  # the demo: any password, like the test station
-        return hmac.compare_digest(given.encode(), expected.reveal().encode())
 
     async def register(self, request: Request, client: Client) -> Response:
         keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
@@ -442,9 +490,6 @@ class RelayApp:
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def order(self, request: Request, client: Client) -> Response:
-        if not self.allow_orders:
-            raise RelayError(4001008, "this relay places no orders "
-                             "(start it with --allow-orders to let its clients trade)")  # fmt: skip
         body = await _read(request)
         path = request.url.path.removeprefix("/kabusapi")
         method = request.method
@@ -453,11 +498,11 @@ class RelayApp:
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def status(self, request: Request) -> Response:
-        """The relay's state: never a password or a token. With a password, only for loopback and
-        clients with a token (it names clients' addresses and symbols)."""
-        token = request.headers.get("X-API-KEY")
-        if self._password is not None and not _from_loopback(request) and self.book.client(token) is None:
-            return RelayError(4001009, "the status needs a client's token").response()
+        """The relay's state: never a password or a token; who may see it: :meth:`admit`."""
+        try:
+            self.admit("status", _asker(request))
+        except RelayError as exc:
+            return exc.response()
         status = self.feed.status
         now = self._clock()
         return _answer(
@@ -500,13 +545,11 @@ class RelayApp:
     # -- the PUSH sockets ----------------------------------------------------------------------------
 
     async def push(self, websocket: WebSocket) -> None:
-        token = websocket.headers.get("X-API-KEY") or websocket.query_params.get("token")
-        client = self.book.client(token)
         refusal = ""
-        if token and client is None:
-            refusal = "unknown token: ask POST /token first"
-        elif client is None and self._password is not None:
-            refusal = "this relay needs a token: send X-API-KEY or ?token="
+        try:
+            client = self.admit("push", _asker(websocket))
+        except RelayError as exc:
+            client, refusal = None, exc.message
         await websocket.accept()
         if refusal:  # accepted first, so that the client reads why
             await websocket.close(1008, refusal)
@@ -579,9 +622,17 @@ class RelayApp:
                     await self._flush_unwanted("clean-up")
 
 
-def _from_loopback(request: Request) -> bool:
+def _asker(connection: HTTPConnection, password: str | None = None) -> Asker:
+    """Who asks on ``connection``: its token (the header; a socket may say ``?token=``), where from."""
+    token = connection.headers.get("X-API-KEY")
+    if not token and isinstance(connection, WebSocket):
+        token = connection.query_params.get("token")
+    return Asker(token=token, password=password, loopback=_from_loopback(connection))
+
+
+def _from_loopback(connection: HTTPConnection) -> bool:
     try:
-        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+        return connection.client is not None and ipaddress.ip_address(connection.client.host).is_loopback
     except ValueError:
         return False
 
