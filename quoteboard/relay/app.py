@@ -38,7 +38,7 @@ from quoteboard.feed import Feed, FeedStatus
 from quoteboard.hosting import FRAMED, PUSH_PATH
 from quoteboard.kabu.codes import ErrorAnswer, error_answer
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.protocol import Quote, SymbolKey, SymbolList
 from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
 from quoteboard.secret import Secret
@@ -88,15 +88,6 @@ class RelayError(Exception):
 
 def _answer(body: object, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type=_JSON)
-
-
-class _Symbol(msgspec.Struct):
-    Symbol: str
-    Exchange: int
-
-
-class _Symbols(msgspec.Struct):
-    Symbols: list[_Symbol]
 
 
 class _Token(msgspec.Struct):
@@ -365,12 +356,12 @@ class RelayApp:
         return _answer({"ResultCode": 0, "Token": client.token})
 
     async def register(self, request: Request, client: Client) -> Response:
-        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        keys = (await _decode(request, SymbolList)).keys()
         await self.add_symbols(client, keys)
         return _regist_list(client)
 
     async def unregister(self, request: Request, client: Client) -> Response:
-        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        keys = (await _decode(request, SymbolList)).keys()
         await self.remove_symbols(client, keys)
         return _regist_list(client)
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.kabu.codes import error_answer
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.natslink import (
     CTL_LEASE,
     CTL_REGISTER,
@@ -65,14 +65,9 @@ _MAX_ID: Final = 64
 _encoder: Final = msgspec.json.Encoder()
 
 
-class _Symbol(msgspec.Struct):
-    Symbol: str
-    Exchange: int
-
-
 class _Request(msgspec.Struct):
     client: str
-    Symbols: list[_Symbol] = []
+    Symbols: list[SymbolEntry] = []
 
 
 class NatsPublisher:
@@ -337,7 +332,7 @@ class NatsPublisher:
 
 
 def _keys(request: _Request) -> list[SymbolKey]:
-    return [SymbolKey(s.Symbol, s.Exchange) for s in request.Symbols]
+    return [entry.key for entry in request.Symbols]
 
 
 def _regist_list(client: Client) -> dict[str, object]:
