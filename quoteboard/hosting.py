@@ -10,7 +10,6 @@ Its WebSocket protocol, :class:`KabuWebSocketProtocol`, is uvicorn's, made deaf 
 path like the real station, never held open by a client that reads nothing, and offering the relay's
 framed-write extension (:data:`FRAMED`).
 
-
 The real kabuステーション never answers a WebSocket ping, so a client with websockets' default
 keepalive (ping every 20 s, 20 s to answer) drops the PUSH socket after about 40 s. An ASGI app cannot
 reproduce that: the ASGI spec leaves PING/PONG to the server, uvicorn answers them itself, and its
