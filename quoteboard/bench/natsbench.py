@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import json
 import math
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,18 +32,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
+from . import common
 from .crowd import PREFIX, percentile, stamp
-from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, report, upstream_main
+from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, report
 
 __all__ = ["nats_bench", "run_nats_bench"]
 
 SUBSCRIBERS: Final = 100
-RATE: Final = 125.0
-WINDOW: Final = 10.0
-WARMUP: Final = 2.0
-ROUNDS: Final = 2
-SYMBOLS: Final = 50
-START_TIMEOUT: Final = 60.0
 #: The bar the report checks, for 100 subscribers at 125 msg/s.
 TARGET_CPU_RATIO: Final = 1.2
 TARGET_P50_MS: Final = 5.0
@@ -161,7 +155,7 @@ async def _subscribers(conn: Connection, nats_url: str, n: int, keys: list[str],
 
     renewing = asyncio.create_task(renew())
     try:
-        await asyncio.wait_for(first.wait(), START_TIMEOUT)
+        await asyncio.wait_for(first.wait(), common.START_TIMEOUT)
         conn.send(("ready",))
         await asyncio.to_thread(conn.recv)  # start
         window.t0 = clock()
@@ -238,28 +232,17 @@ def _turn(
     kind: str, upstream: tuple[str, str], nats_url: str, n: int, keys: list[str], window: float, warmup: float
 ) -> dict[str, Any]:
     """One measured turn of the relay (``kind`` "relay") or the bare publisher ("bare")."""
-    import psutil
-
     base_url, ws_url = upstream
     if kind == "relay":
         middle = Child("the relay", nats_relay_main, base_url, nats_url)
     else:
         middle = Child("the bare publisher", nats_bare_main, base_url, ws_url, nats_url, keys)
     with middle:
-        middle.expect("ready", START_TIMEOUT, "start")
+        middle.expect("ready", common.START_TIMEOUT, "start")
         with Child("the subscribers", nats_subscribers_main, nats_url, n, keys, kind == "relay") as crowd:
-            crowd.expect("ready", START_TIMEOUT * 2, "connect and get a frame")
-            time.sleep(warmup)
-            process = psutil.Process(middle.pid)
-            before = sum(process.cpu_times()[:2])
-            started = time.monotonic()
-            crowd.send("start")
-            time.sleep(window)
-            crowd.send("stop")
-            wall = time.monotonic() - started
-            cpu = sum(process.cpu_times()[:2]) - before
-            _, result = crowd.expect("result", START_TIMEOUT, "report")
-    return {"kind": kind, "subscribers": n, "cpu_percent": round(100 * cpu / wall, 2), **result}
+            crowd.expect("ready", common.START_TIMEOUT * 2, "connect and get a frame")
+            measured = common.measure(crowd, [middle.pid], window, warmup, common.START_TIMEOUT)
+    return {"kind": kind, "subscribers": n, "cpu_percent": measured.cpu_percent(), **measured.result}
 
 
 async def _snapshot(nats_url: str, keys: list[str]) -> float:
@@ -285,22 +268,17 @@ async def _snapshot(nats_url: str, keys: list[str]) -> float:
 
 def nats_bench(
     subscribers: int = SUBSCRIBERS,
-    rate: float = RATE,
-    window: float = WINDOW,
-    rounds: int = ROUNDS,
-    warmup: float = WARMUP,
+    schedule: common.Schedule = common.DEFAULT,
     say: Say | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; the JSON report. Raises :class:`ChildError` if a process fails."""
-    from quoteboard.server.catalogue import CATALOGUE
-
-    keys = list(CATALOGUE)[:SYMBOLS]
+    rate, window, rounds, warmup = schedule.rate, schedule.window, schedule.rounds, schedule.warmup
+    keys = common.symbols()
     turns: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="quoteboard-bench-nats-") as store:
         server = _NatsServer(Path(store))
         try:
-            with Child("the upstream test server", upstream_main, rate) as upstream:
-                _, base_url, ws_url = upstream.expect("ready", START_TIMEOUT, "start")
+            with common.upstream(rate) as (_, base_url, ws_url):
                 for round_ in range(1, rounds + 1):
                     for kind, n in (("relay", 1), ("relay", subscribers), ("bare", subscribers)):
                         if say is not None:
@@ -313,28 +291,22 @@ def nats_bench(
                                 f"{t['received']} frames received")  # fmt: skip
                 # The relay must be up to answer the registration; the KV outlives it meanwhile.
                 with Child("the relay", nats_relay_main, base_url, server.url) as relay:
-                    relay.expect("ready", START_TIMEOUT, "start")
+                    relay.expect("ready", common.START_TIMEOUT, "start")
                     snapshot_s = asyncio.run(_snapshot(server.url, keys))
         finally:
             server.stop()
     return _report(turns, subscribers, rate, window, snapshot_s)
 
 
-def _best(turns: list[dict[str, Any]], kind: str, n: int, key: str) -> float | None:
-    values = [t[key] for t in turns if t["kind"] == kind and t["subscribers"] == n and t[key] is not None]
-    return min(values) if values else None
-
-
-def _minus(a: float | None, b: float | None) -> float | None:
-    return round(a - b, 3) if a is not None and b is not None else None
-
-
 def _report(
     turns: list[dict[str, Any]], n: int, rate: float, window: float, snapshot_s: float
 ) -> dict[str, Any]:
-    one, many = _best(turns, "relay", 1, "cpu_percent"), _best(turns, "relay", n, "cpu_percent")
-    p50, p99 = _best(turns, "relay", n, "latency_ms_p50"), _best(turns, "relay", n, "latency_ms_p99")
-    bare_p50, bare_p99 = _best(turns, "bare", n, "latency_ms_p50"), _best(turns, "bare", n, "latency_ms_p99")
+    def best_of(kind: str, subscribers: int, key: str) -> float | None:
+        return common.best(turns, key, kind=kind, subscribers=subscribers)
+
+    one, many = best_of("relay", 1, "cpu_percent"), best_of("relay", n, "cpu_percent")
+    p50, p99 = best_of("relay", n, "latency_ms_p50"), best_of("relay", n, "latency_ms_p99")
+    bare_p50, bare_p99 = best_of("bare", n, "latency_ms_p50"), best_of("bare", n, "latency_ms_p99")
     return {
         "turns": turns,
         "relay_cpu_percent_one": one,
@@ -344,14 +316,13 @@ def _report(
         "bare_latency_ms_p50": bare_p50,
         "bare_latency_ms_p99": bare_p99,
         "window_s": window,
-        "symbols": SYMBOLS,
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        "symbols": common.SYMBOLS,
+        **common.machine(),
         "subscribers": n,
         "rate": rate,
         "cpu_ratio_vs_one": round(many / one, 3) if one and many else None,
-        "added_latency_ms_p50": _minus(p50, bare_p50),
-        "added_latency_ms_p99": _minus(p99, bare_p99),
+        "added_latency_ms_p50": common.minus(p50, bare_p50),
+        "added_latency_ms_p99": common.minus(p99, bare_p99),
         "snapshot_s": round(snapshot_s, 3),
     }
 
@@ -390,9 +361,7 @@ def run_nats_bench(args: argparse.Namespace) -> int:
         return 2
     return report(
         "bench --nats",
-        lambda say: nats_bench(
-            args.subscribers, args.rate, args.window, args.rounds, min(WARMUP, args.window), say
-        ),
+        lambda say: nats_bench(args.subscribers, common.Schedule.from_args(args), say),
         _summary,
         args.json,
     )

@@ -115,10 +115,9 @@ async def _until_parent_goes(conn: Connection) -> None:
 
 
 def upstream_main(conn: Connection, rate: float) -> None:
+    from quoteboard.hosting import EmbeddedServer, KabuWebSocketProtocol
     from quoteboard.server.app import KabuStation
     from quoteboard.server.market import Market
-    from quoteboard.server.runner import EmbeddedServer
-    from quoteboard.server.wsprotocol import KabuWebSocketProtocol
 
     class NumberedMarket(Market):
         """The simulated market; each frame gets the next sequence number and its send time."""

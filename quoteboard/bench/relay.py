@@ -21,47 +21,28 @@ with a line per turn on stderr while it runs.
 from __future__ import annotations
 
 import argparse
-import platform
-import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from . import common
 from .crowd import crowd_main
-from .processes import PASSWORD, Child, bare_main, relay_main, report, upstream_main
+from .processes import PASSWORD, Child, bare_main, relay_main, report
 
 __all__ = ["relay_bench", "run_relay_bench"]
 
 CLIENTS: Final = 100
-RATE: Final = 125.0  # Kabu's own pace for 50 symbols: one frame each every 400 ms
-WINDOW: Final = 10.0
-WARMUP: Final = 2.0
-ROUNDS: Final = 2
-SYMBOLS: Final = 50
 #: The bar the report checks, for 100 clients at 125 msg/s.
 TARGET_RATIO: Final = 1.25
 TARGET_ADDED_P99_MS: Final = 10.0
-START_TIMEOUT: Final = 60.0  # a spawned interpreter imports everything again; Windows is slow at it
-#: On top of START_TIMEOUT, for N clients to get their tokens, register and connect.
+#: On top of common.START_TIMEOUT, for N clients to get their tokens, register and connect.
 JOIN_TIMEOUT: Final = 60.0
 
 Say = Callable[[str], object]
 
 
-def _cpu_seconds(process: Any) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-def _busy(before: Any, after: Any) -> float | None:
-    """How busy the whole machine was between two ``psutil.cpu_times()``, in % of all its cores."""
-    total = sum(after) - sum(before)
-    idle = after.idle - before.idle + getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0)
-    return round(100 * (total - idle) / total, 1) if total > 0 else None
-
-
 def _turn(
     kind: str,
-    upstream: Child,
+    station: Child,
     urls: tuple[str, str],
     keys: list[str],
     clients: int,
@@ -70,60 +51,46 @@ def _turn(
 ) -> dict[str, Any]:
     """One measured turn of the relay (``kind`` "relay") or the bare broadcaster ("bare") on the
     upstream at ``urls`` (REST base, PUSH)."""
-    import psutil
-
     base_url, ws_url = urls
     if kind == "relay":
         middle = Child("the relay", relay_main, base_url)
     else:
         middle = Child("the bare broadcaster", bare_main, base_url, ws_url, keys)
     with middle:
-        _, served_url, served_ws = middle.expect("ready", START_TIMEOUT, "start")
+        _, served_url, served_ws = middle.expect("ready", common.START_TIMEOUT, "start")
         with Child("the clients", crowd_main, kind, served_url, served_ws, clients, keys, PASSWORD) as crowd:
             _, frame_bytes = crowd.expect(
-                "ready", START_TIMEOUT + JOIN_TIMEOUT, "connect and get a frame each"
+                "ready", common.START_TIMEOUT + JOIN_TIMEOUT, "connect and get a frame each"
             )
-            time.sleep(warmup)
-            processes = [psutil.Process(pid) for pid in (middle.pid, crowd.pid, upstream.pid)]
-            before, machine_before = [_cpu_seconds(p) for p in processes], psutil.cpu_times()
-            started = time.monotonic()
-            crowd.send("start")
-            time.sleep(window)
-            crowd.send("stop")
-            wall = time.monotonic() - started
-            after, machine_after = [_cpu_seconds(p) for p in processes], psutil.cpu_times()
-            _, result = crowd.expect("result", START_TIMEOUT, "report")
-    cpu, crowd_cpu, upstream_cpu = (b - a for a, b in zip(before, after, strict=True))
+            pids = (middle.pid, crowd.pid, station.pid)
+            measured = common.measure(crowd, pids, window, warmup, common.START_TIMEOUT)
+    cpu, crowd_cpu, upstream_cpu = measured.cpu
+    result, wall = measured.result, measured.wall
     delivered = result["delivered"]
     return {
         "kind": kind,
-        "cpu_percent": round(100 * cpu / wall, 2),
+        "cpu_percent": measured.cpu_percent(),
         "cpu_us_per_frame": round(1e6 * cpu / delivered, 3) if delivered else None,
         "delivered_msg_s": round(delivered / result["window_s"], 1) if result["window_s"] > 0 else 0.0,
         **result,
         "clients_cpu_percent": round(100 * crowd_cpu / wall, 1),
         "upstream_cpu_percent": round(100 * upstream_cpu / wall, 1),
-        "machine_busy_percent": _busy(machine_before, machine_after),
+        "machine_busy_percent": measured.busy,
         "frame_bytes": frame_bytes,
     }
 
 
 def relay_bench(
     clients: int = CLIENTS,
-    rate: float = RATE,
-    window: float = WINDOW,
-    rounds: int = ROUNDS,
-    warmup: float = WARMUP,
+    schedule: common.Schedule = common.DEFAULT,
     say: Say | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark and return the JSON report. Raises :class:`ChildError` if a process fails
     or does not answer; every process is stopped whatever happens, Ctrl-C included."""
-    from quoteboard.server.catalogue import CATALOGUE
-
-    keys = list(CATALOGUE)[:SYMBOLS]
+    rate, window, rounds, warmup = schedule.rate, schedule.window, schedule.rounds, schedule.warmup
+    keys = common.symbols()
     turns: list[dict[str, Any]] = []
-    with Child("the upstream test server", upstream_main, rate) as upstream:
-        _, base_url, ws_url = upstream.expect("ready", START_TIMEOUT, "start")
+    with common.upstream(rate) as (station, base_url, ws_url):
         for round_ in range(1, rounds + 1):
             for kind in ("relay", "bare"):
                 if say is not None:
@@ -131,7 +98,7 @@ def relay_bench(
                         f"{kind}, round {round_}/{rounds}: {clients} clients at {rate:g} msg/s "
                         f"({warmup:g} s warm-up, {window:g} s measured)…"
                     )
-                turns.append(_turn(kind, upstream, (base_url, ws_url), keys, clients, window, warmup))
+                turns.append(_turn(kind, station, (base_url, ws_url), keys, clients, window, warmup))
                 if say is not None:
                     say(f"{kind}, round {round_}/{rounds}: {_describe(turns[-1])}")
     return _report(turns, clients, rate, window, warmup)
@@ -146,34 +113,25 @@ def _describe(turn: dict[str, Any]) -> str:
     )
 
 
-def _best(turns: list[dict[str, Any]], key: str) -> float | None:
-    values = [turn[key] for turn in turns if turn[key] is not None]
-    return min(values) if values else None
-
-
-def _minus(a: float | None, b: float | None) -> float | None:
-    return round(a - b, 3) if a is not None and b is not None else None
-
-
 def _report(
     turns: list[dict[str, Any]], clients: int, rate: float, window: float, warmup: float
 ) -> dict[str, Any]:
     relay = [turn for turn in turns if turn["kind"] == "relay"]
     bare = [turn for turn in turns if turn["kind"] == "bare"]
-    relay_us, bare_us = _best(relay, "cpu_us_per_frame"), _best(bare, "cpu_us_per_frame")
-    relay_p50, bare_p50 = _best(relay, "latency_ms_p50"), _best(bare, "latency_ms_p50")
-    relay_p99, bare_p99 = _best(relay, "latency_ms_p99"), _best(bare, "latency_ms_p99")
+    relay_us, bare_us = common.best(relay, "cpu_us_per_frame"), common.best(bare, "cpu_us_per_frame")
+    relay_p50, bare_p50 = common.best(relay, "latency_ms_p50"), common.best(bare, "latency_ms_p50")
+    relay_p99, bare_p99 = common.best(relay, "latency_ms_p99"), common.best(bare, "latency_ms_p99")
     return {
         "clients": clients,
         "rate": rate,
         "relay_cpu_ratio": round(relay_us / bare_us, 3) if relay_us and bare_us else None,
-        "added_latency_ms_p50": _minus(relay_p50, bare_p50),
-        "added_latency_ms_p99": _minus(relay_p99, bare_p99),
+        "added_latency_ms_p50": common.minus(relay_p50, bare_p50),
+        "added_latency_ms_p99": common.minus(relay_p99, bare_p99),
         "dropped": sum(turn["dropped"] for turn in relay),
         "relay_cpu_us_per_frame": relay_us,
         "bare_cpu_us_per_frame": bare_us,
-        "relay_cpu_percent": _best(relay, "cpu_percent"),
-        "bare_cpu_percent": _best(bare, "cpu_percent"),
+        "relay_cpu_percent": common.best(relay, "cpu_percent"),
+        "bare_cpu_percent": common.best(bare, "cpu_percent"),
         "relay_latency_ms_p50": relay_p50,
         "relay_latency_ms_p99": relay_p99,
         "bare_latency_ms_p50": bare_p50,
@@ -181,7 +139,7 @@ def _report(
         "bare_dropped": sum(turn["dropped"] for turn in bare),
         "relay_delivered_msg_s": min(turn["delivered_msg_s"] for turn in relay),
         "offered_msg_s": clients * rate,
-        "symbols": SYMBOLS,
+        "symbols": common.SYMBOLS,
         "frame_bytes": turns[0]["frame_bytes"],
         "window_s": window,
         "warmup_s": warmup,
@@ -189,8 +147,7 @@ def _report(
         "turns": turns,
         "target_relay_cpu_ratio": TARGET_RATIO,
         "target_added_latency_ms_p99": TARGET_ADDED_P99_MS,
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        **common.machine(),
     }
 
 
@@ -229,12 +186,9 @@ def _summary(report: dict[str, Any]) -> list[str]:
 
 def run_relay_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench --relay``; returns the exit status."""
-
-    # A short window (a test's) gets as short a warm-up.
-    warmup = min(WARMUP, args.window)
     return report(
         "bench --relay",
-        lambda say: relay_bench(args.clients, args.rate, args.window, args.rounds, warmup, say),
+        lambda say: relay_bench(args.clients, common.Schedule.from_args(args), say),
         _summary,
         args.json,
     )

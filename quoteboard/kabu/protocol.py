@@ -29,7 +29,9 @@ __all__ = [
     "Level",
     "Quote",
     "Rejection",
+    "SymbolEntry",
     "SymbolKey",
+    "SymbolList",
     "decode_frame",
     "parse_regist_list",
     "parse_symbol",
@@ -295,18 +297,29 @@ def parse_symbol(text: str) -> SymbolKey:
     return SymbolKey(code, exchange)
 
 
-class _Symbol(msgspec.Struct, rename="pascal"):
+class SymbolEntry(msgspec.Struct, rename="pascal"):
+    """One ``{"Symbol", "Exchange"}``: an item of a register body's ``Symbols`` or of a ``RegistList``."""
+
     symbol: str
     exchange: int
 
+    @property
+    def key(self) -> SymbolKey:
+        return SymbolKey(self.symbol, self.exchange)
 
-class _SymbolList(msgspec.Struct, rename="pascal"):
-    symbols: list[_Symbol]
+
+class SymbolList(msgspec.Struct, rename="pascal"):
+    """The body of ``PUT /register`` and ``PUT /unregister``: ``{"Symbols": [...]}``."""
+
+    symbols: list[SymbolEntry]
+
+    def keys(self) -> list[SymbolKey]:
+        return [entry.key for entry in self.symbols]
 
 
 def register_body(keys: list[SymbolKey] | tuple[SymbolKey, ...]) -> bytes:
     """The JSON body of ``PUT /register`` and ``PUT /unregister``."""
-    return msgspec.json.encode(_SymbolList([_Symbol(k.code, k.exchange) for k in keys]))
+    return msgspec.json.encode(SymbolList([SymbolEntry(k.code, k.exchange) for k in keys]))
 
 
 def token_body(password: str) -> bytes:
@@ -332,7 +345,7 @@ def parse_token(body: bytes | str) -> str:
 
 class _RegistAnswer(msgspec.Struct, rename="pascal"):
     # A list everywhere at a real station; the spec types /unregister/all's as an object, so take both.
-    regist_list: list[_Symbol] | dict[str, object] | None = None
+    regist_list: list[SymbolEntry] | dict[str, object] | None = None
 
 
 def parse_regist_list(body: bytes | str) -> list[SymbolKey]:
@@ -343,7 +356,7 @@ def parse_regist_list(body: bytes | str) -> list[SymbolKey]:
         raise KabuError(None, f"unreadable register answer: {exc}", 200) from None
     if not isinstance(answer.regist_list, list):
         return []
-    return [SymbolKey(s.symbol, s.exchange) for s in answer.regist_list]
+    return [entry.key for entry in answer.regist_list]
 
 
 def websocket_url(base_url: str) -> str:

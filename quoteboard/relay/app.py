@@ -22,26 +22,28 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
 from quoteboard.feed import Feed, FeedStatus
+from quoteboard.hosting import FRAMED, PUSH_PATH
+from quoteboard.kabu.codes import ErrorAnswer, error_answer
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.protocol import Quote, SymbolKey, SymbolList
 from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
 from quoteboard.secret import Secret
-from quoteboard.server.wsprotocol import FRAMED, PUSH_PATH
 
-__all__ = ["MAX_BODY", "UPSTREAM_RATE", "RelayApp", "RelayError"]
+__all__ = ["MAX_BODY", "UPSTREAM_RATE", "Act", "Asker", "RelayApp", "RelayError"]
 
 #: Requests a second the relay sends the station, all clients together (Kabu allows about 10).
 UPSTREAM_RATE: Final = 8.0
@@ -57,31 +59,53 @@ _T = TypeVar("_T")
 
 
 class RelayError(Exception):
-    """An answer in Kabu's words: HTTP status, ``{"Code", "Message"}``."""
+    """An answer in Kabu's words (:mod:`quoteboard.kabu.codes`): HTTP status, ``{"Code", "Message"}``."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, code: int, detail: str = "", *, answer: ErrorAnswer | None = None) -> None:
+        self.answer = answer or error_answer(code, detail)
+        super().__init__(self.answer.message)
+
+    @classmethod
+    def relayed(cls, status: int, code: int, message: str) -> RelayError:
+        """The station's own answer, passed on as it is (its code need not be one the relay uses)."""
+        return cls(code, answer=ErrorAnswer(status, code, message))
+
+    @property
+    def status(self) -> int:
+        return self.answer.status
+
+    @property
+    def code(self) -> int:
+        return self.answer.code
+
+    @property
+    def message(self) -> str:
+        return self.answer.message
 
     def response(self) -> Response:
-        return _answer({"Code": self.code, "Message": self.message}, self.status)
+        return Response(self.answer.json(), status_code=self.status, media_type=_JSON)
 
 
 def _answer(body: object, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type=_JSON)
 
 
-class _Symbol(msgspec.Struct):
-    Symbol: str
-    Exchange: int
-
-
-class _Symbols(msgspec.Struct):
-    Symbols: list[_Symbol]
-
-
 class _Token(msgspec.Struct):
     APIPassword: str
+
+
+#: What a client may ask to do (:meth:`RelayApp.admit` says who may).
+Act = Literal["token", "call", "order", "status", "push"]
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks: the token it presents, the password it gives (``POST /token``), whether it is on
+    this machine."""
+
+    token: str | None = None
+    password: str | None = None
+    loopback: bool = False
 
 
 class _Pacer:
@@ -104,8 +128,8 @@ class _Pacer:
         mine = self._recent.setdefault(client.id, [])
         share = max(1, int(self.rate // max(1, len(self._recent))))
         if len(mine) >= share:
-            raise RelayError(429, 4001006, f"API実行回数エラー: over this client's share of the station's "
-                             f"{self.rate:g} requests a second ({share} now); try again shortly")  # fmt: skip
+            raise RelayError(4001006, f"over this client's share of the station's {self.rate:g} requests "
+                             f"a second ({share} now); try again shortly")  # fmt: skip
         mine.append(now)
 
     async def wait_turn(self) -> None:
@@ -193,7 +217,8 @@ class RelayApp:
         for path in _ACCOUNT:
             routes.append(Route(f"/kabusapi/{path}", self._client_call(self.forward), methods=["GET"]))
         for path in _ORDERS:
-            routes.append(Route(f"/kabusapi/{path}", self._client_call(self.order), methods=["PUT", "POST"]))
+            order = self._client_call(self.order, "order")
+            routes.append(Route(f"/kabusapi/{path}", order, methods=["PUT", "POST"]))
         self.asgi = Starlette(
             routes=routes,
             exception_handlers={404: self._not_found, 405: self._not_allowed},
@@ -253,20 +278,62 @@ class RelayApp:
             return await call()
         except KabuError as exc:
             code = exc.code if exc.code is not None else 4001001
-            raise RelayError(exc.http_status or 500, code, exc.message or exc.explanation) from None
+            raise RelayError.relayed(exc.http_status or 500, code, exc.message or exc.explanation) from None
         except KabuClientError as exc:
-            raise RelayError(500, 4001001, f"the relay cannot reach the station: {exc}") from None
+            raise RelayError(4001001, f"the relay cannot reach the station: {exc}") from None
 
     # -- the REST API ------------------------------------------------------------------------------
 
-    def _client_call(self, handler: Callable[[Request, Client], Awaitable[Response]]) -> Callable[..., Any]:
-        """Wrap a handler: the client by its token, the body's size, errors as Kabu's JSON."""
+    def admit(self, act: Act, asker: Asker) -> Client | None:
+        """The one auth check, every way in goes through it: may ``asker`` do ``act``? Its client
+        (None: no token, where none is needed); else raises :class:`RelayError`, Kabu's answer.
+
+        - ``token`` (``POST /token``): the relay's password when it has one (``--password``), else the
+          station's API password (any, for the demo station)
+        - ``call`` (the REST API): a client's token, from ``POST /token``
+        - ``order`` (``/sendorder``, ``/cancelorder``): a client's token, and ``--allow-orders``
+        - ``status`` (``/relay/status``, which names clients' addresses and symbols): anyone on a relay
+          without a password (it listens on loopback only); with one, loopback or a client's token
+        - ``push`` (the PUSH socket): a token presented must be a client's; without one, every symbol,
+          as at the station, unless the relay has a password
+        """
+        client = self.book.client(asker.token)
+        if act == "token":
+            if not self._password_ok(asker.password or ""):
+                whose = "the relay's password (--password)"
+                if self._password is None:
+                    whose = "the station's API password"
+                raise RelayError(4001013, f"that is not {whose}")
+        elif act in ("call", "order"):
+            if client is None:
+                raise RelayError(4001009, "unknown token, ask POST /token first")
+            if act == "order" and not self.allow_orders:
+                raise RelayError(4001008, "this relay places no orders "
+                                 "(start it with --allow-orders to let its clients trade)")  # fmt: skip
+        elif act == "status":
+            if self._password is not None and client is None and not asker.loopback:
+                raise RelayError(4001009, "the status needs a client's token")
+        elif asker.token and client is None:  # push
+            raise RelayError(4001009, "unknown token: ask POST /token first")
+        elif client is None and self._password is not None:
+            raise RelayError(4001009, "this relay needs a token: send X-API-KEY or ?token=")
+        return client
+
+    def _password_ok(self, given: str) -> bool:
+        expected = self._password or self._upstream_password
+        if expected is None:
+            return True  # the demo: any password, like the test station
+        return hmac.compare_digest(given.encode(), expected.reveal().encode())
+
+    def _client_call(
+        self, handler: Callable[[Request, Client], Awaitable[Response]], act: Act = "call"
+    ) -> Callable[..., Any]:
+        """Wrap a handler: the client by its token (:meth:`admit`), errors as Kabu's JSON."""
 
         async def endpoint(request: Request) -> Response:
             try:
-                client = self.book.client(request.headers.get("X-API-KEY"))
-                if client is None:
-                    raise RelayError(401, 4001009, "APIキー不一致: unknown token, ask POST /token first")
+                client = self.admit(act, _asker(request))
+                assert client is not None  # a call needs a client's token
                 client.last_call = self._clock()
                 return await handler(request, client)
             except RelayError as exc:
@@ -277,34 +344,24 @@ class RelayApp:
     async def token(self, request: Request) -> Response:
         try:
             body = await _decode(request, _Token)
-            if not self._password_ok(body.APIPassword):
-                whose = (
-                    "the relay's password (--password)" if self._password else "the station's API password"
-                )
-                raise RelayError(400, 4001013, f"トークン取得失敗: that is not {whose}")
+            self.admit("token", _asker(request, password=body.APIPassword))
             peer = _peer(request)
             try:
                 client = self.book.join(peer, self._clock())
             except TooManyClients as exc:
-                raise RelayError(429, 4001006, f"{exc}: try again when one has left") from None
+                raise RelayError(4001006, f"{exc}: try again when one has left") from None
         except RelayError as exc:
             return exc.response()
         self._say(f"client {client.id} joined from {peer} ({len(self.book.clients)} clients)")
         return _answer({"ResultCode": 0, "Token": client.token})
 
-    def _password_ok(self, given: str) -> bool:
-        expected = self._password or self._upstream_password
-        if expected is None:
-            return True  # the demo: any password, like the test station
-        return hmac.compare_digest(given.encode(), expected.reveal().encode())
-
     async def register(self, request: Request, client: Client) -> Response:
-        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        keys = (await _decode(request, SymbolList)).keys()
         await self.add_symbols(client, keys)
         return _regist_list(client)
 
     async def unregister(self, request: Request, client: Client) -> Response:
-        keys = [SymbolKey(s.Symbol, s.Exchange) for s in (await _decode(request, _Symbols)).Symbols]
+        keys = (await _decode(request, SymbolList)).keys()
         await self.remove_symbols(client, keys)
         return _regist_list(client)
 
@@ -322,7 +379,7 @@ class RelayApp:
             try:
                 new = self.book.plan_register(keys)
             except SymbolLimitError as exc:
-                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+                raise RelayError(4002006, exc.message) from None
             if new:
                 try:
                     await self._upstream(client, lambda: self.feed.register(new))
@@ -406,7 +463,7 @@ class RelayApp:
             try:
                 new = self.book.plan_register([key])
             except SymbolLimitError as exc:
-                raise RelayError(400, 4002006, f"レジスト数エラー: {exc.message}") from None
+                raise RelayError(4002006, exc.message) from None
             answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path))
             self.feed.registry.station_added(key)
             if new:
@@ -424,9 +481,6 @@ class RelayApp:
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def order(self, request: Request, client: Client) -> Response:
-        if not self.allow_orders:
-            raise RelayError(403, 4001008, "API利用不可: this relay places no orders "
-                             "(start it with --allow-orders to let its clients trade)")  # fmt: skip
         body = await _read(request)
         path = request.url.path.removeprefix("/kabusapi")
         method = request.method
@@ -435,11 +489,11 @@ class RelayApp:
         return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
 
     async def status(self, request: Request) -> Response:
-        """The relay's state: never a password or a token. With a password, only for loopback and
-        clients with a token (it names clients' addresses and symbols)."""
-        token = request.headers.get("X-API-KEY")
-        if self._password is not None and not _from_loopback(request) and self.book.client(token) is None:
-            return RelayError(401, 4001009, "APIキー不一致: the status needs a client's token").response()
+        """The relay's state: never a password or a token; who may see it: :meth:`admit`."""
+        try:
+            self.admit("status", _asker(request))
+        except RelayError as exc:
+            return exc.response()
         status = self.feed.status
         now = self._clock()
         return _answer(
@@ -470,11 +524,11 @@ class RelayApp:
     @staticmethod
     async def _not_found(request: Request, exc: Exception) -> Response:
         path = request.url.path
-        return RelayError(404, 4001012, f"リクエスト不正: no such endpoint at this relay: {path}").response()
+        return RelayError(4001012, f"no such endpoint at this relay: {path}").response()
 
     @staticmethod
     async def _not_allowed(request: Request, exc: Exception) -> Response:
-        response = RelayError(405, 4001014, "許可されていないHTTPメソッド").response()
+        response = RelayError(4001014).response()
         if isinstance(exc, HTTPException) and exc.headers:
             response.headers.update(exc.headers)
         return response
@@ -482,13 +536,11 @@ class RelayApp:
     # -- the PUSH sockets ----------------------------------------------------------------------------
 
     async def push(self, websocket: WebSocket) -> None:
-        token = websocket.headers.get("X-API-KEY") or websocket.query_params.get("token")
-        client = self.book.client(token)
         refusal = ""
-        if token and client is None:
-            refusal = "unknown token: ask POST /token first"
-        elif client is None and self._password is not None:
-            refusal = "this relay needs a token: send X-API-KEY or ?token="
+        try:
+            client = self.admit("push", _asker(websocket))
+        except RelayError as exc:
+            client, refusal = None, exc.message
         await websocket.accept()
         if refusal:  # accepted first, so that the client reads why
             await websocket.close(1008, refusal)
@@ -561,9 +613,17 @@ class RelayApp:
                     await self._flush_unwanted("clean-up")
 
 
-def _from_loopback(request: Request) -> bool:
+def _asker(connection: HTTPConnection, password: str | None = None) -> Asker:
+    """Who asks on ``connection``: its token (the header; a socket may say ``?token=``), where from."""
+    token = connection.headers.get("X-API-KEY")
+    if not token and isinstance(connection, WebSocket):
+        token = connection.query_params.get("token")
+    return Asker(token=token, password=password, loopback=_from_loopback(connection))
+
+
+def _from_loopback(connection: HTTPConnection) -> bool:
     try:
-        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+        return connection.client is not None and ipaddress.ip_address(connection.client.host).is_loopback
     except ValueError:
         return False
 
@@ -575,12 +635,12 @@ def _peer(request: Request) -> str:
 async def _read(request: Request) -> bytes:
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > MAX_BODY:
-        raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+        raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise RelayError(413, 4001015, f"ContentLength超過: at most {MAX_BODY // 1024} KB")
+            raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
     return body
 
 
@@ -589,15 +649,15 @@ async def _decode(request: Request, kind: type[_T]) -> _T:
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
-        raise RelayError(400, 4001011, f"リクエスト文字列不正: {exc}") from None
+        raise RelayError(4001011, str(exc)) from None
     except msgspec.DecodeError:
-        raise RelayError(400, 4001011, "リクエスト文字列不正: the body is not JSON") from None
+        raise RelayError(4001011, "the body is not JSON") from None
 
 
 def _symbol(request: Request) -> SymbolKey:
     code, sep, exchange = request.path_params["symbol"].partition("@")
     if not code or not sep or not exchange.isdigit():
-        raise RelayError(400, 4001005, "パラメータ変換エラー: the symbol is CODE@EXCHANGE, e.g. 7203@1")
+        raise RelayError(4001005, "the symbol is CODE@EXCHANGE, e.g. 7203@1")
     return SymbolKey(code, int(exchange))
 
 

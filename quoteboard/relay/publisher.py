@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.codes import error_answer
+from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.natslink import (
     CTL_LEASE,
     CTL_REGISTER,
@@ -64,14 +65,9 @@ _MAX_ID: Final = 64
 _encoder: Final = msgspec.json.Encoder()
 
 
-class _Symbol(msgspec.Struct):
-    Symbol: str
-    Exchange: int
-
-
 class _Request(msgspec.Struct):
     client: str
-    Symbols: list[_Symbol] = []
+    Symbols: list[SymbolEntry] = []
 
 
 class NatsPublisher:
@@ -281,16 +277,14 @@ class NatsPublisher:
             try:
                 request = msgspec.json.decode(msg.data, type=_Request)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise RelayError(400, 4001011, f"リクエスト文字列不正: {exc}") from None
+                raise RelayError(4001011, str(exc)) from None
             if not request.client or len(request.client) > _MAX_ID:
-                raise RelayError(
-                    400, 4001011, f"リクエスト文字列不正: client must be 1 to {_MAX_ID} characters"
-                )
+                raise RelayError(4001011, f"client must be 1 to {_MAX_ID} characters")
             body = await what(request)
         except RelayError as exc:
-            body = {"Code": exc.code, "Message": exc.message}
+            body = exc.answer.body()
         except TooManyClients as exc:
-            body = {"Code": 4001006, "Message": f"{exc}: try again when one has left"}
+            body = error_answer(4001006, f"{exc}: try again when one has left").body()
         if msg.reply:
             with contextlib.suppress(Exception):  # the requester is gone: no one to tell
                 await msg.respond(_encoder.encode(body))
@@ -318,9 +312,7 @@ class NatsPublisher:
         async def renew(request: _Request) -> Any:
             client = self._client(request.client, join=False)
             if client is None:
-                raise RelayError(
-                    401, 4001009, "unknown client (released, or the relay restarted): register again"
-                )
+                raise RelayError(4001009, "unknown client (released, or the relay restarted): register again")
             return _regist_list(client)
 
         await self._answer(msg, renew)
@@ -340,7 +332,7 @@ class NatsPublisher:
 
 
 def _keys(request: _Request) -> list[SymbolKey]:
-    return [SymbolKey(s.Symbol, s.Exchange) for s in request.Symbols]
+    return [entry.key for entry in request.Symbols]
 
 
 def _regist_list(client: Client) -> dict[str, object]:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
 from quoteboard.feed import Feed
+from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.natslink import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.secret import Secret
-from quoteboard.server.runner import BindError, EmbeddedServer
 from quoteboard.source import FeedSource
 
 if TYPE_CHECKING:

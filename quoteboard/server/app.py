@@ -11,7 +11,7 @@ Routes:
 - ``GET /kabusapi/wallet/{cash,margin,future,option}[/{CODE@EX}]``: the read-only buying power that
   third-party clients ask for, from the portfolio and the market (see :mod:`.wallet`).
 - ``ws://HOST:PORT/kabusapi/websocket``: the PUSH socket (:mod:`.push`). No token, no pongs (see
-  :mod:`quoteboard.server.wsprotocol`), one socket at a time, full ``BoardSuccess`` frames for the
+  :mod:`quoteboard.hosting`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
 
 The rules themselves live in :mod:`.station` (bookkeeping) and :mod:`.market` (prices). With a
@@ -39,6 +39,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from quoteboard.hosting import PUSH_PATH
+
 from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
@@ -46,7 +48,6 @@ from .push import KABU_INTERVAL, PushHub
 from .replay import Replay
 from .station import Station, StationError
 from .wallet import wallet_cash, wallet_future, wallet_margin, wallet_option
-from .wsprotocol import PUSH_PATH
 
 __all__ = ["KABU_INTERVAL", "KabuStation", "PushHub"]
 

@@ -18,10 +18,10 @@ from typing import Final
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from quoteboard.hosting import MAX_MESSAGE
+
 __all__ = ["MAX_MESSAGE", "QUEUE_BYTES", "QUEUE_FRAMES", "Outbox", "send_from"]
 
-#: The largest message the server accepts from a client; a bigger one is closed with 1009.
-MAX_MESSAGE: Final = 1 << 20
 #: Frames an outbox holds before dropping the oldest.
 QUEUE_FRAMES: Final = 256
 #: Characters (text) or bytes an outbox holds before dropping the oldest: two of the largest messages.

@@ -1,7 +1,7 @@
 """The PUSH socket of the test station: one client at a time, board frames on a schedule.
 
-Like kabuステーション: no token, no pongs (see :mod:`.wsprotocol`), a new connection closes the previous
-one, and full ``BoardSuccess`` frames of the registered symbols about every 400 ms each (or at a set
+Like kabuステーション: no token, no pongs (see :mod:`quoteboard.hosting`), a new connection closes the
+previous one, and full ``BoardSuccess`` frames of the registered symbols about every 400 ms each (or at a set
 total ``rate``, for load tests), or a recording's frames with a :class:`~.replay.Replay`.
 """
 

@@ -1,8 +1,7 @@
 """Running the test server: in-process in the caller's event loop, or in the foreground for the CLI.
 
-:class:`TestServer` binds its own listening socket (so a busy port is a plain :class:`BindError`, not
-uvicorn's ``sys.exit``) and runs ``uvicorn.Server`` as a task in the running loop, without touching
-signal handlers or the logging configuration of the app that embeds it.
+:class:`TestServer` is an :class:`~quoteboard.hosting.EmbeddedServer` (the hosting it shares with the
+relay): its own listening socket, uvicorn as a task in the running loop, signals and logging left alone.
 
 Both bind loopback (127.0.0.1) unless given another host: the station accepts any API password by
 default, so it is not for the network. Every WebSocket message a client sends is capped at
@@ -12,186 +11,26 @@ default, so it is not for the network. Every WebSocket message a client sends is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import socket
 import sys
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
-
+from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.record import RecordingError
 
 from .app import KabuStation
 from .outbox import MAX_MESSAGE, QUEUE_FRAMES
 from .portfolio import DEMO_PORTFOLIO, Holding, PortfolioError, load_portfolio
 from .replay import Replay
-from .wsprotocol import PUSH_PATH, KabuWebSocketProtocol
 
-__all__ = ["BindError", "EmbeddedServer", "TestServer", "report_drops", "serve_forever"]
+__all__ = ["BindError", "TestServer", "report_drops", "serve_forever"]
 
 _log = logging.getLogger("quoteboard.server")
 #: How often ``quoteboard serve`` reports frames dropped for slow clients (when there were some).
 REPORT_EVERY = 10.0
-
-
-class BindError(OSError):
-    """The server could not listen on the address it was given (in use, not local, refused...)."""
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to its host (the app, pytest, ``asyncio.run``)
-    and stops as soon as it is told to rather than at its next 100 ms poll."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._stop = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:  # uvicorn's signature, installing nothing
-        yield
-
-    def stop(self) -> None:
-        self.should_exit = True
-        self._stop.set()
-
-    async def main_loop(self) -> None:
-        # uvicorn's own loop: on_tick every 100 ms (Date header, exit check), but woken by stop().
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 0.1)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-        # create_server only sets SO_REUSEADDR on POSIX, so a port in use is refused on Windows too.
-        listener = socket.create_server((host, port), family=family)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if isinstance(exc, socket.gaierror):
-            reason = f"unknown host ({reason})"
-        raise BindError(exc.errno, f"cannot listen on {_netloc(host, port)}: {reason}") from None
-    # create_server's socket says protocol 0, and so do the sockets it accepts; asyncio turns Nagle's
-    # algorithm off (TCP_NODELAY) only for sockets that say IPPROTO_TCP, so every connection kept it
-    # on, and a frame written while the one before was unacknowledged waited for the client's delayed
-    # ACK (40 ms on Linux). The same socket, saying what it is:
-    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
-
-
-def _netloc(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _client_host(host: str) -> str:
-    """Where a client should connect to reach a server bound to ``host``."""
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if host == "::":
-        return "::1"
-    return host
-
-
-class EmbeddedServer:
-    """An ASGI app served by uvicorn as a task in the running loop, on a socket it binds itself (so a
-    busy port is a :class:`BindError`), leaving signals and logging to its host. Subclasses set
-    :attr:`asgi` (the test station, the relay)."""
-
-    asgi: Any
-    #: WebSocket connections on the PUSH path answer no ping, like the station's.
-    ws_protocol: type[KabuWebSocketProtocol] = KabuWebSocketProtocol
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_message: int = MAX_MESSAGE) -> None:
-        self.host = host
-        self.port = port
-        self.max_message = max_message
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def _origin(self) -> str:
-        return _netloc(_client_host(self.host), self.port)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self._origin}/kabusapi"
-
-    @property
-    def websocket_url(self) -> str:
-        return f"ws://{self._origin}{PUSH_PATH}"
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """The (host, port) the server is listening on, as the socket reports it."""
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not running")
-        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        return host, port
-
-    @property
-    def connections(self) -> int:
-        """Open connections, HTTP and WebSocket (0 when not running)."""
-        return len(self._server.server_state.connections) if self._server is not None else 0
-
-    def write_buffered(self) -> int:
-        """The most bytes waiting in one connection's transport for its client to read."""
-        if self._server is None:
-            return 0
-        return max(
-            (c.transport.get_write_buffer_size() for c in self._server.server_state.connections),
-            default=0,
-        )
-
-    async def __aenter__(self) -> Self:
-        if self._task is not None:
-            raise RuntimeError(f"{type(self).__name__} is already running")
-        sock = _listen(self.host, self.port)
-        config = uvicorn.Config(
-            self.asgi,
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            log_config=None,  # leave the host's logging alone (a TUI must not get uvicorn's handlers)
-            lifespan="off",
-            ws=self.ws_protocol,
-            ws_max_size=self.max_message,
-            ws_per_message_deflate=False,  # the station doesn't compress; deflate only costs CPU here
-        )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(
-            self._server.serve(sockets=[sock]), name=f"quoteboard-{type(self).__name__}"
-        )
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-                raise RuntimeError("the server stopped while starting")
-            await asyncio.sleep(0.005)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop serving: close every connection and wait for uvicorn to finish."""
-        if self._server is None or self._task is None:
-            return
-        self._server.stop()
-        try:
-            await self._task
-        finally:
-            self._server = self._task = None
 
 
 class TestServer(EmbeddedServer):

@@ -11,35 +11,26 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
 
-__all__ = ["MESSAGES", "RateLimiter", "Station", "StationError"]
+from quoteboard.kabu.codes import error_answer
 
-#: The official messages (contract/kabusapi/error-codes.tsv) for the codes the test server answers.
-MESSAGES: Final[dict[int, str]] = {
-    4001005: "パラメータ変換エラー",
-    4001006: "API実行回数エラー",
-    4001009: "APIキー不一致",
-    4001011: "リクエスト文字列不正",
-    4001013: "トークン取得失敗：kabuステーションがログインしている状態で、APIパスワードが不正",
-    4001014: "許可されていないHTTPメソッド",
-    4001020: "銘柄が解除できませんでした",
-    4002001: "銘柄が見つからない",
-    4002006: "レジスト数エラー",
-}
+__all__ = ["RateLimiter", "Station", "StationError"]
 
 
 class StationError(Exception):
-    """An error answer: HTTP status plus Kabu's ``{"Code", "Message"}``."""
+    """An error answer: HTTP status plus Kabu's ``{"Code", "Message"}``, the official words
+    (:func:`quoteboard.kabu.codes.error_answer`, shared with the relay)."""
 
-    def __init__(self, code: int, status: int = 400) -> None:
+    def __init__(self, code: int, status: int | None = None) -> None:
+        answer = error_answer(code, status=status)
         self.code = code
-        self.status = status
-        self.message = MESSAGES[code]
-        super().__init__(f"{code} {self.message} [HTTP {status}]")
+        self.status = answer.status
+        self.message = answer.message
+        self._answer = answer
+        super().__init__(f"{code} {self.message} [HTTP {self.status}]")
 
     def body(self) -> dict[str, object]:
-        return {"Code": self.code, "Message": self.message}
+        return self._answer.body()
 
 
 @dataclass(slots=True)
@@ -101,7 +92,7 @@ class Station:
     def issue_token(self, password: str) -> str:
         """A new token, which voids the previous one. Any password goes when none is configured."""
         if self.password is not None and not secrets.compare_digest(password, self.password):
-            raise StationError(4001013, 400)
+            raise StationError(4001013)
         self.token = secrets.token_hex(16)
         return self.token
 
@@ -111,11 +102,11 @@ class Station:
 
     def check_key(self, key: str | None) -> None:
         if key is None or self.token is None or not secrets.compare_digest(key, self.token):
-            raise StationError(4001009, 401)
+            raise StationError(4001009)
 
     def check_rate(self, client: str, kind: str) -> None:
         if self.limiter is not None and not self.limiter.allow(client, kind):
-            raise StationError(4001006, 429)
+            raise StationError(4001006)
 
     # Registrations ------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from quoteboard.kabu.protocol import (
     Quote,
     Rejection,
     SymbolKey,
+    SymbolList,
     decode_frame,
     parse_regist_list,
     parse_symbol,
@@ -262,7 +263,8 @@ def test_error_answers_become_kabu_errors():
 
 def test_the_sans_io_core_imports_no_io_or_ui_library():
     code = (
-        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors, quoteboard.kabu.registry; "
+        "import sys, quoteboard.kabu.protocol, quoteboard.kabu.errors, quoteboard.kabu.registry, "
+        "quoteboard.kabu.codes; "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )
@@ -273,3 +275,10 @@ def test_the_sans_io_core_imports_no_io_or_ui_library():
 def test_msgspec_is_the_decoder():
     # The decoder is typed: a Quote is a msgspec Struct, so field types are checked on decode.
     assert issubclass(Quote, msgspec.Struct)
+
+
+def test_a_register_body_decodes_as_the_symbol_list_the_relay_reads():
+    keys = [SymbolKey("7203", 1), SymbolKey("9433", 3)]
+    assert msgspec.json.decode(register_body(keys), type=SymbolList).keys() == keys
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.Symbols\[0\]\.Symbol"):
+        msgspec.json.decode(b'{"Symbols": [{"Symbol": 7203, "Exchange": 1}]}', type=SymbolList)

@@ -20,11 +20,11 @@ from websockets.exceptions import ConnectionClosed
 
 import quoteboard.server
 from quoteboard.cli import main as cli_main
+from quoteboard.hosting import STUCK_GRACE
 from quoteboard.server import TestServer, serve_forever
 from quoteboard.server.catalogue import CATALOGUE
 from quoteboard.server.outbox import MAX_MESSAGE, QUEUE_FRAMES, Outbox
 from quoteboard.server.runner import report_drops
-from quoteboard.server.wsprotocol import STUCK_GRACE
 from tests.server.support import register
 
 #: Ten listed codes, for a PUSH feed with some breadth.
