@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.widgets.depth_view import DepthView
-from quoteboard.widgets.quote_table import _cell
+from quoteboard.widgets.quote_table import COLUMNS, GAP, Column, _cell, choose_columns, format_price
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306")]
@@ -91,3 +91,36 @@ def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width
         " " * (width - cells) + text if right else text + " " * (width - cells)
     )  # fmt: skip
     assert _cell(text, width, right) == expected
+
+
+ALL = ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]
+
+
+@pytest.mark.parametrize(
+    ("width", "titles", "name_width"),
+    [
+        # The table's own width on an 80, 100 and 120-column screen (the panel below it, the
+        # scrollbar's two cells taken) and on a 160-column one (beside the 44-cell panel).
+        (78, ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask"], 16),
+        (98, ALL, 13),
+        (118, ALL, 28),
+        (114, ALL, 28),
+        (40, ["Code", "Last", "Chg", "Chg%"], None),
+        (10, ["Code", "Last"], None),  # too narrow for anything: the two that always show
+    ],
+)
+def test_the_columns_shown_are_the_most_important_that_fit(width: int, titles, name_width) -> None:
+    shown = choose_columns(width)
+    assert [column.title for column, _ in shown] == titles
+    widths = {column.title: w for column, w in shown}
+    assert widths.get("Name") == name_width
+    # Every column but Name keeps its full width (a number is never cut), and all fit.
+    assert all(w == column.width for column, w in shown if column.title != "Name")
+    if len(shown) > 2:
+        assert sum(w + GAP for _, w in shown) <= width
+
+
+def test_a_column_is_one_entry_in_the_column_table() -> None:
+    extra = Column("Open", 10, 6, "open", format_price)
+    assert [c.title for c, _ in choose_columns(200, (*COLUMNS, extra))] == [*ALL, "Open"]
+    assert [c.title for c, _ in choose_columns(104, (*COLUMNS, extra))] == ALL
