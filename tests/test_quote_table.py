@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.widget import Widget
@@ -83,14 +83,18 @@ async def test_a_style_textual_would_apply_to_the_lines_is_applied(tmp_path: Pat
     ("text", "width", "right"),
     [("2,748.5", 10, True), ("387,000", 13, True), ("7203@1", 8, False), ("123456789012", 8, True),
      ("トヨタ自動車", 10, False), ("三菱ＵＦＪフィナンシャル・グループ", 28, False), ("", 8, True),
+     ("ソフトバンクグループ", 16, False), ("Toyota Motor Corp", 10, False),
      ("\x1b[31m", 8, False)],
 )  # fmt: skip
 def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width: int, right: bool) -> None:
     cells = cell_len(text)
-    expected = set_cell_size(text, width) if cells > width else (
-        " " * (width - cells) + text if right else text + " " * (width - cells)
-    )  # fmt: skip
-    assert _cell(text, width, right) == expected
+    cell = _cell(text, width, right)
+    assert cell_len(cell) == width
+    if cells > width:  # cut at a cell boundary, and said to be cut
+        cut = cell.rstrip(" ")
+        assert cut.endswith("…") and text.startswith(cut[:-1]) and cell_len(cut) >= width - 2, cell
+    else:
+        assert cell == (" " * (width - cells) + text if right else text + " " * (width - cells))
 
 
 ALL = ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]

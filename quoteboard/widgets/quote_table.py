@@ -178,11 +178,17 @@ def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
 
 
 def _cell(text: str, width: int, right: bool) -> str:
-    if text.isascii() and text.isprintable():  # one cell a character: the common case, quickly
-        return (text.rjust(width) if right else text.ljust(width))[:width]
+    """``text`` padded to ``width`` terminal cells; a longer one (a name) cut at a cell boundary,
+    ending in an ellipsis so that it does not read as whole."""
+    if text.isascii() and text.isprintable() and len(text) <= width:  # the common case, quickly
+        return text.rjust(width) if right else text.ljust(width)
     cells = cell_len(text)
     if cells > width:
-        return set_cell_size(text, width)
+        if width <= 0:
+            return ""
+        # A full-width character that would straddle the edge goes, as does a space before "…".
+        cut = set_cell_size(text, width - 1).rstrip(" ") + "…"
+        return cut + " " * (width - cell_len(cut))
     pad = " " * (width - cells)
     return pad + text if right else text + pad
 
