@@ -6,14 +6,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.widget import Widget
 
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.widgets.depth_view import DepthView
-from quoteboard.widgets.quote_table import _cell
+from quoteboard.widgets.quote_table import COLUMNS, GAP, Column, _cell, choose_columns, format_price
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306")]
@@ -83,11 +83,48 @@ async def test_a_style_textual_would_apply_to_the_lines_is_applied(tmp_path: Pat
     ("text", "width", "right"),
     [("2,748.5", 10, True), ("387,000", 13, True), ("7203@1", 8, False), ("123456789012", 8, True),
      ("トヨタ自動車", 10, False), ("三菱ＵＦＪフィナンシャル・グループ", 28, False), ("", 8, True),
+     ("ソフトバンクグループ", 16, False), ("Toyota Motor Corp", 10, False),
      ("\x1b[31m", 8, False)],
 )  # fmt: skip
 def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width: int, right: bool) -> None:
     cells = cell_len(text)
-    expected = set_cell_size(text, width) if cells > width else (
-        " " * (width - cells) + text if right else text + " " * (width - cells)
-    )  # fmt: skip
-    assert _cell(text, width, right) == expected
+    cell = _cell(text, width, right)
+    assert cell_len(cell) == width
+    if cells > width:  # cut at a cell boundary, and said to be cut
+        cut = cell.rstrip(" ")
+        assert cut.endswith("…") and text.startswith(cut[:-1]) and cell_len(cut) >= width - 2, cell
+    else:
+        assert cell == (" " * (width - cells) + text if right else text + " " * (width - cells))
+
+
+ALL = ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]
+
+
+@pytest.mark.parametrize(
+    ("width", "titles", "name_width"),
+    [
+        # The table's own width on an 80, 100 and 120-column screen (the panel below it, the
+        # scrollbar's two cells taken) and on a 160-column one (beside the 44-cell panel).
+        (78, ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask"], 16),
+        (98, ALL, 13),
+        (118, ALL, 28),
+        (114, ALL, 28),
+        (40, ["Code", "Last", "Chg", "Chg%"], None),
+        (10, ["Code", "Last"], None),  # too narrow for anything: the two that always show
+    ],
+)
+def test_the_columns_shown_are_the_most_important_that_fit(width: int, titles, name_width) -> None:
+    shown = choose_columns(width)
+    assert [column.title for column, _ in shown] == titles
+    widths = {column.title: w for column, w in shown}
+    assert widths.get("Name") == name_width
+    # Every column but Name keeps its full width (a number is never cut), and all fit.
+    assert all(w == column.width for column, w in shown if column.title != "Name")
+    if len(shown) > 2:
+        assert sum(w + GAP for _, w in shown) <= width
+
+
+def test_a_column_is_one_entry_in_the_column_table() -> None:
+    extra = Column("Open", 10, 6, "open", format_price)
+    assert [c.title for c, _ in choose_columns(200, (*COLUMNS, extra))] == [*ALL, "Open"]
+    assert [c.title for c, _ in choose_columns(104, (*COLUMNS, extra))] == ALL

@@ -107,3 +107,32 @@ def test_positions_view(snap_compare, tmp_path: Path) -> None:
 
     app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_positions)
+
+
+#: A default Windows console and many ssh windows.
+SMALL = (80, 24)
+
+
+def test_board_at_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SMALL, press=["down"], run_before=settled)
+
+
+def test_positions_view_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def open_positions(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("p")
+        view = pilot.app.positions_view
+        await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+        await pilot.pause(0.2)
+
+    app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
+    assert snap_compare(app, terminal_size=SMALL, run_before=open_positions)
+
+
+def test_help_screen_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def open_help(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SMALL, run_before=open_help)

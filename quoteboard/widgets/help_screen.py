@@ -43,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 86; height: auto; max-height: 90%;
+        width: 86; max-width: 100%; height: auto; max-height: 90%;
         border: thick $accent; background: $surface; padding: 1 2;
     }
     HelpScreen #help-about { margin: 1 0 0 0; color: $text-muted; }

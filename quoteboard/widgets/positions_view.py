@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Final, cast
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -43,6 +44,45 @@ def format_yen(value: float | None) -> str:
 
 def format_pct(value: float | None) -> str:
     return BLANK if value is None else f"{value:+.2f}%"
+
+
+#: The view's columns in display order: (title, right-aligned, priority). On a narrow screen the
+#: lowest priorities show, whole: the P&L first, the name last (and shortened to fit).
+POSITION_COLUMNS: Final = (
+    ("Code", False, 0),
+    ("Name", False, 5),
+    ("Side", False, 3),
+    ("Qty", True, 3),
+    ("Average", True, 4),
+    ("Last", True, 2),
+    ("P&L ¥", True, 0),
+    ("P&L %", True, 1),
+)
+#: A name shorter than this is not worth showing.
+NAME_MIN: Final = 8
+#: Each column's padding, a cell either side.
+PAD: Final = 2
+
+
+def choose_position_columns(widths: dict[str, int], width: int) -> list[tuple[str, bool, int]]:
+    """The columns shown in ``width`` cells, in display order, as (title, right, width): each
+    column as wide as its widest cell, whole priorities taken best first while they fit; the
+    name takes what is left, at least :data:`NAME_MIN` cells."""
+    chosen: set[str] = set()
+    used = 0
+    for priority in sorted({priority for _, _, priority in POSITION_COLUMNS}):
+        group = [title for title, _, p in POSITION_COLUMNS if p == priority]
+        need = sum(PAD + (min(widths[t], NAME_MIN) if t == "Name" else widths[t]) for t in group)
+        if chosen and used + need > width:
+            break
+        chosen.update(group)
+        used += need
+    spare = max(0, width - used)
+    return [
+        (title, right, min(widths[title], NAME_MIN + spare) if title == "Name" else widths[title])
+        for title, right, _ in POSITION_COLUMNS
+        if title in chosen
+    ]
 
 
 class PositionsView(Static, can_focus=True):
@@ -175,6 +215,9 @@ class PositionsView(Static, can_focus=True):
     def redraw(self) -> None:
         self.update(self._render_book())
 
+    def on_resize(self) -> None:
+        self.redraw()  # the columns that fit are chosen for the width
+
     def _signed(self, text: str, value: float | None) -> Text:
         if value is None or value == 0:
             return Text(text)
@@ -193,42 +236,53 @@ class PositionsView(Static, can_focus=True):
             parts.append(Text(""))
         if not self.book.rows:
             return Group(*parts)
+        totals = self.book.totals()
+        cells: dict[str, list[Text]] = {heading: [] for heading, _, _ in POSITION_COLUMNS}
+        for row in self.book.rows:
+            position = row.position
+            pnl = row.pnl
+            cells["Code"].append(Text(str(position.key)))
+            cells["Name"].append(Text(position.name or BLANK))
+            cells["Side"].append(Text("long" if position.long else "short"))
+            cells["Qty"].append(Text(format_qty(position.qty)))
+            cells["Average"].append(Text(format_price(position.price)))
+            cells["Last"].append(Text(format_price(row.last)))
+            cells["P&L ¥"].append(self._signed(format_yen(pnl), pnl))
+            cells["P&L %"].append(self._signed(format_pct(row.pnl_pct), pnl))
+        waiting = f", {totals.unpriced} without a price yet" if totals.unpriced else ""
+        total = {
+            "Code": Text("Total", style="bold"),
+            "Name": Text(f"{len(self.book.rows)} positions{waiting}", style=muted),
+            "P&L ¥": self._signed(format_yen(totals.pnl), totals.pnl),
+            "P&L %": self._signed(format_pct(totals.pnl_pct), totals.pnl),
+        }
+        widths = {
+            heading: max(
+                cell_len(heading), *(text.cell_len for text in [*column, total.get(heading, Text())])
+            )
+            for heading, column in cells.items()
+        }
+        shown = choose_position_columns(widths, self.content_size.width)
         table = Table(
             box=None,
             padding=(0, 1),
             show_edge=False,
             header_style=self.get_component_rich_style("positions-view--header", partial=True),
         )
-        for title_text, right in (
-            ("Code", False), ("Name", False), ("Side", False), ("Qty", True), ("Average", True),
-            ("Last", True), ("P&L ¥", True), ("P&L %", True),
-        ):  # fmt: skip
-            table.add_column(title_text, justify="right" if right else "left", no_wrap=True)
-        for row in self.book.rows:
-            position = row.position
-            pnl = row.pnl
-            table.add_row(
-                Text(str(position.key)),
-                Text(position.name or BLANK),
-                Text("long" if position.long else "short"),
-                Text(format_qty(position.qty)),
-                Text(format_price(position.price)),
-                Text(format_price(row.last)),
-                self._signed(format_yen(pnl), pnl),
-                self._signed(format_pct(row.pnl_pct), pnl),
+        for heading, right, width in shown:
+            # Only Name may be shortened (with an ellipsis): a number is never cut.
+            name = heading == "Name"
+            table.add_column(
+                heading,
+                justify="right" if right else "left",
+                no_wrap=True,
+                overflow="ellipsis" if name else "fold",
+                max_width=width if name else None,
+                min_width=None if name else width,
             )
-        totals = self.book.totals()
+        for index in range(len(self.book.rows)):
+            table.add_row(*(cells[heading][index] for heading, _, _ in shown))
         table.add_section()
-        waiting = f", {totals.unpriced} without a price yet" if totals.unpriced else ""
-        table.add_row(
-            Text("Total", style="bold"),
-            Text(f"{len(self.book.rows)} positions{waiting}", style=muted),
-            Text(""),
-            Text(""),
-            Text(""),
-            Text(""),
-            self._signed(format_yen(totals.pnl), totals.pnl),
-            self._signed(format_pct(totals.pnl_pct), totals.pnl),
-        )
+        table.add_row(*(total.get(heading, Text("")) for heading, _, _ in shown))
         parts.append(table)
         return Group(*parts)

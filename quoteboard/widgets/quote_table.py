@@ -13,9 +13,10 @@ shown as typed. Widths are counted in terminal cells, so full-width Japanese nam
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from operator import attrgetter
+from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -30,43 +31,23 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quoteboard.board import FLASH_SECONDS, Board, Row
-from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
-__all__ = ["SORT_MODES", "QuoteTable", "format_price", "truecolor_filters"]
+__all__ = [
+    "COLUMNS",
+    "SORT_MODES",
+    "Column",
+    "QuoteTable",
+    "choose_columns",
+    "format_price",
+    "truecolor_filters",
+]
 
 #: With a sort on live values, the order is recomputed at most this often (rows jumping about
 #: on every tick are unreadable, and each reorder repaints the whole table).
 RESORT_SECONDS: Final = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    width: int
-    right: bool = True
-
-
-# Name gets what is left of the width, between these bounds.
-NAME_MIN: Final = 10
-NAME_MAX: Final = 28
-COLUMNS: Final = (
-    Column("Code", 8, right=False),
-    Column("Name", NAME_MIN, right=False),
-    Column("Last", 10),
-    Column("Chg", 9),
-    Column("Chg%", 8),
-    Column("Bid", 10),
-    Column("Ask", 10),
-    Column("Volume", 13),
-    Column("Time", 8),
-)
-GAP: Final = 1
 BLANK: Final = "—"
-#: Name cells kept at most (names seldom change: one a row, normally).
-NAME_CACHE: Final = 200
-#: The cells of every column but Name, and of the gaps after each column.
-_FIXED_WIDTH: Final = sum(c.width for c in COLUMNS) - NAME_MIN + GAP * len(COLUMNS)
 
 
 def format_price(value: float | None) -> str:
@@ -75,6 +56,10 @@ def format_price(value: float | None) -> str:
 
 def format_signed(value: float | None, suffix: str = "") -> str:
     return BLANK if value is None else f"{value:+,.2f}{suffix}" if suffix else f"{value:+,.1f}"
+
+
+def format_pct(value: float | None) -> str:
+    return BLANK if value is None else f"{value:+,.2f}%"
 
 
 def format_qty(value: float | None) -> str:
@@ -89,6 +74,100 @@ def format_time(value: str | None) -> str:
     return rest[:8] if sep else value[:8]
 
 
+#: How a column's cells are drawn: "code" and "name" are cached per row and per name; "last" takes
+#: the row's move colours (and its flash), "change" the sign's colour, "plain" the row's style.
+Kind = Literal["code", "name", "plain", "last", "change"]
+
+
+def _by_value(value: float | None, row: Row) -> tuple[object, ...]:
+    """Largest first, rows without a value last, ties as added."""
+    return (value is None, -(value or 0.0), row.order)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the table: the only place that says what a column shows and how."""
+
+    title: str
+    width: int
+    #: Lower shows first on a narrow screen; columns of one priority come and go together.
+    priority: int
+    #: The quote's field the cell shows, and how (unused for "code" and "name", which are drawn
+    #: from the row's key and the quote's name, and cached).
+    field: str = ""
+    format: Callable[[Any], str] = str
+    kind: Kind = "plain"
+    right: bool = True
+    #: Up to this many cells, when the screen has room to spare (the one column that grows).
+    max_width: int | None = None
+    #: The sort mode that orders the rows by this column, and the key it sorts by.
+    sort: SortMode | None = None
+    sort_key: Callable[[Row], tuple[object, ...]] | None = None
+
+
+# Name gets what is left of the width, between these bounds.
+NAME_MIN: Final = 10
+NAME_MAX: Final = 28
+#: In display order. Code and Last always show; then the change, the name, the spread, and so on.
+COLUMNS: Final = (
+    Column("Code", 8, 0, kind="code", right=False, sort="code", sort_key=lambda row: (row.key,)),
+    Column("Name", NAME_MIN, 2, kind="name", right=False, max_width=NAME_MAX),
+    Column("Last", 10, 0, "last", format_price, kind="last"),
+    Column("Chg", 9, 1, "change", format_signed, kind="change"),
+    Column(
+        "Chg%",
+        8,
+        1,
+        "change_pct",
+        format_pct,
+        kind="change",
+        sort="change",
+        sort_key=lambda row: _by_value(row.quote.change_pct if row.quote is not None else None, row),
+    ),
+    Column("Bid", 10, 3, "bid", format_price),
+    Column("Ask", 10, 3, "ask", format_price),
+    Column(
+        "Volume",
+        13,
+        4,
+        "volume",
+        format_qty,
+        sort="volume",
+        sort_key=lambda row: _by_value(row.quote.volume if row.quote is not None else None, row),
+    ),
+    Column("Time", 8, 5, "time", format_time),
+)
+GAP: Final = 1
+#: Name cells kept at most (names seldom change: one a row, normally).
+NAME_CACHE: Final = 200
+_SORT_KEYS: Final = {column.sort: column.sort_key for column in COLUMNS if column.sort and column.sort_key}
+
+
+def choose_columns(width: int, columns: Sequence[Column] = COLUMNS) -> tuple[tuple[Column, int], ...]:
+    """The columns shown in ``width`` cells, in display order, each with its width.
+
+    Whole priorities are taken, best first, while they fit (each column followed by a gap); the
+    lowest always shows, scrolling sideways if it must. What is left goes to the columns that grow.
+    """
+    chosen: set[int] = set()
+    used = 0
+    for priority in sorted({column.priority for column in columns}):
+        group = [i for i, column in enumerate(columns) if column.priority == priority]
+        need = sum(columns[i].width + GAP for i in group)
+        if chosen and used + need > width:
+            break
+        chosen.update(group)
+        used += need
+    shown = []
+    spare = max(0, width - used)
+    for i, column in enumerate(columns):
+        if i in chosen:
+            grow = min(spare, (column.max_width or column.width) - column.width)
+            spare -= grow
+            shown.append((column, column.width + grow))
+    return tuple(shown)
+
+
 def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
     """The app's line filters but ANSIToTruecolor, for a widget whose styles are all from CSS.
 
@@ -99,13 +178,36 @@ def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
 
 
 def _cell(text: str, width: int, right: bool) -> str:
-    if text.isascii() and text.isprintable():  # one cell a character: the common case, quickly
-        return (text.rjust(width) if right else text.ljust(width))[:width]
+    """``text`` padded to ``width`` terminal cells; a longer one (a name) cut at a cell boundary,
+    ending in an ellipsis so that it does not read as whole."""
+    if text.isascii() and text.isprintable() and len(text) <= width:  # the common case, quickly
+        return text.rjust(width) if right else text.ljust(width)
     cells = cell_len(text)
     if cells > width:
-        return set_cell_size(text, width)
+        if width <= 0:
+            return ""
+        # A full-width character that would straddle the edge goes, as does a space before "…".
+        cut = set_cell_size(text, width - 1).rstrip(" ") + "…"
+        return cut + " " * (width - cell_len(cut))
     pad = " " * (width - cells)
     return pad + text if right else text + pad
+
+
+def _as_added(row: Row) -> tuple[object, ...]:
+    return (row.order,)
+
+
+#: Which of a row's three styles (its own, Last's, the change's) a kind of cell takes.
+_PAINT_INDEX: Final[dict[Kind, int]] = {"code": 0, "name": 0, "plain": 0, "last": 1, "change": 2}
+
+
+class _Step(NamedTuple):
+    """A data cell as a row is drawn: the quote's field, its text, its width and side."""
+
+    field: Callable[[Quote], Any]
+    format: Callable[[Any], str]
+    width: int
+    right: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +288,12 @@ class QuoteTable(ScrollView, can_focus=True):
         #: Each row's Code cell, and each name's Name cell, padded: they seldom change.
         self._code_cells: dict[SymbolKey, str] = {}
         self._name_cells: dict[str, str] = {}
-        self._name_width = NAME_MIN
+        #: The columns shown at this width, with their widths (chosen again on resize only).
+        self._shown = choose_columns(0)
+        #: The data cells, in runs of one style: (index into the row's styles, cells).
+        self._plan: tuple[tuple[int, tuple[_Step, ...]], ...] = ()
+        self._code_width = self._name_width = self._width_shown = 0
+        self._plan_for(self._shown)
         #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
         #: and then the scrollbar gutter's, so that Textual, which wants a line as wide as the
         #: content region, neither extends nor crops it (each would make another Strip).
@@ -278,21 +385,8 @@ class QuoteTable(ScrollView, can_focus=True):
 
     # -- sorting ---------------------------------------------------------------------------------
 
-    def _sort_key(self, row: Row) -> tuple[object, ...]:
-        quote = row.quote
-        mode = self.sort_mode
-        if mode == "code":
-            return (row.key,)
-        if mode == "change":
-            value = quote.change_pct if quote is not None else None
-            return (value is None, -(value or 0.0), row.order)
-        if mode == "volume":
-            value = quote.volume if quote is not None else None
-            return (value is None, -(value or 0.0), row.order)
-        return (row.order,)
-
     def _resort(self) -> None:
-        rows = sorted(self.board.rows.values(), key=self._sort_key)
+        rows = sorted(self.board.rows.values(), key=_SORT_KEYS.get(self.sort_mode, _as_added))
         self._order = [row.key for row in rows]
         self._index = {key: i for i, key in enumerate(self._order)}
         self._sorted_at = time.monotonic()
@@ -352,15 +446,39 @@ class QuoteTable(ScrollView, can_focus=True):
     # -- rendering -------------------------------------------------------------------------------
 
     def _table_width(self) -> int:
-        return _FIXED_WIDTH + self._name_width
+        return self._width_shown
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The titles of the columns shown at this width."""
+        return [column.title for column, _ in self._shown]
+
+    def _plan_for(self, shown: tuple[tuple[Column, int], ...]) -> None:
+        self._shown = shown
+        self._width_shown = sum(width + GAP for _, width in shown)
+        widths = {column.kind: width for column, width in shown}
+        self._code_width, self._name_width = widths.get("code", 0), widths.get("name", 0)
+        # Adjacent cells of one style are drawn as one run, their gaps in it (Chg and Chg%), so that
+        # they print as one segment; the gap after a run takes the row's style (a flash ends).
+        plan: list[tuple[int, list[_Step]]] = []
+        for column, width in shown:
+            if column.kind in ("code", "name"):
+                continue
+            step = _Step(attrgetter(column.field), column.format, width, column.right)
+            paint = _PAINT_INDEX[column.kind]
+            if plan and plan[-1][0] == paint:
+                plan[-1][1].append(step)
+            else:
+                plan.append((paint, [step]))
+        self._plan = tuple((paint, tuple(steps)) for paint, steps in plan)
 
     def on_resize(self) -> None:
         content_width = self.scrollable_content_region.width
-        name_width = max(NAME_MIN, min(NAME_MAX, content_width - _FIXED_WIDTH))
-        row_width = max(content_width, _FIXED_WIDTH + name_width)
+        shown = choose_columns(content_width)
+        row_width = max(content_width, sum(width + GAP for _, width in shown))
         gutter = max(0, self.content_region.width - content_width)
-        if (name_width, row_width, gutter) != (self._name_width, self._row_width, self._gutter):
-            self._name_width = name_width
+        if (shown, row_width, gutter) != (self._shown, self._row_width, self._gutter):
+            self._plan_for(shown)
             self._row_width = row_width
             self._gutter = gutter
             self._cache.clear()
@@ -504,8 +622,7 @@ class QuoteTable(ScrollView, can_focus=True):
     def _header(self) -> Strip:
         style = self._style("base") + self._style("header")
         parts = []
-        for column in COLUMNS:
-            width = self._name_width if column.title == "Name" else column.width
+        for column, width in self._shown:
             parts.append(_cell(column.title, width, column.right))
         text = (" " * GAP).join(parts) + " " * GAP
         return Strip([Segment(text, style)], cell_len(text))
@@ -518,7 +635,7 @@ class QuoteTable(ScrollView, can_focus=True):
         gap_text = " " * GAP
         code = self._code_cells.get(row.key)
         if code is None:
-            width = COLUMNS[0].width
+            width = self._code_width
             # A fired alert's mark takes the cell's last column (a long code loses its end instead).
             label = _cell(str(row.key), width - 1, False) + "!" if row.key in self._marked else str(row.key)
             code = self._code_cells[row.key] = _cell(label, width, False) + gap_text
@@ -541,39 +658,45 @@ class QuoteTable(ScrollView, can_focus=True):
         change = quote.change
         if not self._stale:
             change_style = (paint.up if change > 0 else paint.down) if change else base
-        # The code and the name are segments of their own: a name may hold full-width characters,
-        # and an SVG screenshot places each segment at its cell and squeezes the text within it,
-        # so a name run together with its neighbours would overlap them wherever the font's
-        # full-width glyphs are not exactly two cells wide.
-        name_text = quote.name or ""
-        name = self._name_cells.get(name_text)
-        if name is None:
-            if len(self._name_cells) >= NAME_CACHE:  # names that keep changing: start again
-                self._name_cells.clear()
-            name = self._name_cells[name_text] = _cell(name_text, self._name_width, False) + gap_text
-        segments = [Segment(code, base), Segment(name, base)]
-        # The rest as (text, style) per cell, each followed by a gap; the gap between Chg and Chg%
-        # takes their style (a coloured space looks the same) so that the two print as one segment.
-        cells = (
-            (_cell(format_price(quote.last), COLUMNS[2].width, True), last_style),
-            (gap_text, base),
-            (_cell(format_signed(change), COLUMNS[3].width, True) + gap_text, change_style),
-            (_cell(format_signed(quote.change_pct, "%"), COLUMNS[4].width, True), change_style),
-            (gap_text + _cell(format_price(quote.bid), COLUMNS[5].width, True) + gap_text, base),
-            (_cell(format_price(quote.ask), COLUMNS[6].width, True) + gap_text, base),
-            (_cell(format_qty(quote.volume), COLUMNS[7].width, True) + gap_text, base),
-            (_cell(format_time(quote.time), COLUMNS[8].width, True) + gap_text + padding, base),
-        )
-        # Runs of one style as one segment: fewer segments for Textual to crop, filter and print.
-        # (Styles compare by identity: they come from _paint, made once per style change.)
+        segments = [Segment(code, base)]
+        if self._name_width:
+            # The code and the name are segments of their own: a name may hold full-width
+            # characters, and an SVG screenshot places each segment at its cell and squeezes the
+            # text within it, so a name run together with its neighbours would overlap them
+            # wherever the font's full-width glyphs are not exactly two cells wide.
+            name_text = quote.name or ""
+            name = self._name_cells.get(name_text)
+            if name is None:
+                if len(self._name_cells) >= NAME_CACHE:  # names that keep changing: start again
+                    self._name_cells.clear()
+                name = self._name_cells[name_text] = _cell(name_text, self._name_width, False) + gap_text
+            segments.append(Segment(name, base))
+        # The rest cell by cell, in runs of one style as one segment: fewer segments for Textual to
+        # crop, filter and print. (Styles compare by identity: _paint makes them once.)
+        styles = (base, last_style, change_style)
         run, run_style = "", base
-        for text, style in cells:
+        for paint_index, steps in self._plan:
+            style = styles[paint_index]
+            # (A loop, not a comprehension, and _cell's common case inline: on Python 3.11 each
+            # would be a function call more per cell.)
+            text = ""
+            for field, format_, width, right in steps:
+                cell = format_(field(quote))
+                if cell.isascii() and cell.isprintable():
+                    text += (cell.rjust(width) if right else cell.ljust(width))[:width] + gap_text
+                else:
+                    text += _cell(cell, width, right) + gap_text
             if style is run_style:
                 run += text
-            else:
-                if run:
-                    segments.append(Segment(run, run_style))
-                run, run_style = text, style
+                continue
+            if run:
+                segments.append(Segment(run, run_style))
+            if style is base:
+                run, run_style = text, base
+            else:  # the gap after the run is the row's: a flash's background ends with the cell
+                segments.append(Segment(text[:-GAP], style))
+                run, run_style = gap_text, base
+        run += padding  # (the run is the row's style here: the last gap is never joined)
         if run:
             segments.append(Segment(run, run_style))
         return self._strip(segments)

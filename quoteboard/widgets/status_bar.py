@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Final
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -17,6 +20,10 @@ from quoteboard.kabu.text import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]
 
+#: Kabu's zone: every time on the board is in it, labelled.
+JST: Final = timezone(timedelta(hours=9), "JST")
+#: Cells the status detail (why a connection failed) keeps, cut at a word, before it is left out.
+DETAIL_ROOM: Final = 24
 #: A live feed with no message for this long is described as quiet.
 QUIET_AFTER = 5.0
 
@@ -52,55 +59,98 @@ class StatusSnapshot:
 
 
 def clock_text(epoch: float) -> str:
-    """Local wall-clock time of ``epoch`` as HH:MM:SS (snapshot tests pin it)."""
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
+    """The time of ``epoch`` in Tokyo as HH:MM:SS, whatever the machine's zone: the quotes' own
+    times are Kabu's, in JST, and two clocks 9 h apart side by side mislead (snapshot tests pin it)."""
+    return datetime.fromtimestamp(epoch, JST).strftime("%H:%M:%S")
 
 
-def status_text(snap: StatusSnapshot, now: float | None = None) -> Text:
+def status_text(snap: StatusSnapshot, now: float | None = None, width: int | None = None) -> Text:
+    """The bar's line; in ``width`` cells, its least useful parts are left out first, and a part
+    that is still too long ends at a word, with an ellipsis."""
     now = time.time() if now is None else now
-    sep = Text(" │ ", style="dim")
-    text = Text()
-    text.append(f" {snap.feed.upper()}{' via relay' if snap.via_relay else ''} ", style="bold reverse")
-    text.append(" ")
+    # (priority, part) in display order: the highest priority number goes first when it is narrow.
+    parts: list[tuple[int, Text]] = []
+    label = Text()
+    label.append(f" {snap.feed.upper()}{' via relay' if snap.via_relay else ''} ", style="bold reverse")
     status = snap.status
     state = status.state
-    # The detail (why a connection failed) can be long: it goes last so the counters stay in view.
-    text.append("● " + FeedStatus(state, "", status.attempt, status.delay).describe(),
-                style=_STATE_STYLE.get(state, ""))  # fmt: skip
-    text.append_text(sep)
-    text.append(f"{snap.rate:,.0f} msg/s")
-    text.append_text(sep)
+    label.append(" ")
+    label.append("● " + FeedStatus(state, "", status.attempt, status.delay).describe(),
+                 style=_STATE_STYLE.get(state, ""))  # fmt: skip
+    parts.append((0, label))
+    parts.append((5, Text(f"{snap.rate:,.0f} msg/s")))
     if snap.last_message_at is None:
-        text.append("no quotes yet", style="dim")
+        parts.append((1, Text("no quotes yet", style="dim")))
     else:
         age = now - snap.last_message_at
-        clock = clock_text(snap.last_message_at)
+        clock = f"{clock_text(snap.last_message_at)} JST"
         if age >= QUIET_AFTER:
-            text.append(f"no updates since {clock}", style="dim")
+            parts.append((1, Text(f"no updates since {clock}", style="dim")))
         else:
-            text.append(f"last {clock}")
-    text.append_text(sep)
+            parts.append((1, Text(f"last {clock}")))
+    rejected = Text()
     if snap.rejected:
-        text.append(f"rejected {snap.rejected}", style="bold yellow")
+        rejected.append(f"rejected {snap.rejected}", style="bold yellow")
         if snap.last_rejection:
-            text.append(f" ({printable(snap.last_rejection)})", style="yellow")
+            rejected.append(f" ({printable(snap.last_rejection)})", style="yellow")
     else:
-        text.append("rejected 0", style="dim")
+        rejected.append("rejected 0", style="dim")
     if snap.unwatched:
-        text.append(f", {snap.unwatched:,} for symbols not on the board", style="dim")
-    text.append_text(sep)
-    text.append(f"{snap.symbols}/{snap.max_symbols} symbols")
+        rejected.append(f", {snap.unwatched:,} for symbols not on the board", style="dim")
+    parts.append((2 if snap.rejected else 7, rejected))
+    symbols = Text(f"{snap.symbols}/{snap.max_symbols} symbols")
     if snap.unregistered:
         over = f", {snap.unregistered} not registered (over the limit of {snap.max_symbols})"
-        text.append(over, style="bold yellow")
-    text.append_text(sep)
-    text.append(f"sort: {snap.sort}")
+        symbols.append(over, style="bold yellow")
+    parts.append((2 if snap.unregistered else 4, symbols))
+    parts.append((6, Text(f"sort: {snap.sort}")))
     if status.detail:
-        text.append_text(sep)
-        text.append(printable(status.detail), style=_STATE_STYLE.get(state, ""))
+        # The detail (why a connection failed) can be long: it goes last so the counters stay in view.
+        parts.append((3, Text(printable(status.detail), style=_STATE_STYLE.get(state, ""))))
+    if width is not None:
+        # The detail may be cut (at a word) once it has room for a few words; the rest go whole.
+        detail = DETAIL_ROOM if status.detail else 0
+        while len(parts) > 1 and _joined_width(parts, detail) > width:
+            drop = max(range(len(parts)), key=lambda i: (parts[i][0], i))
+            if parts[drop][0] == 0:
+                break
+            if status.detail and drop == len(parts) - 1:
+                detail = 0
+            del parts[drop]
+    text = Text()  # (not Text.join: the separator's style would be the whole line's)
+    for index, (_, part) in enumerate(parts):
+        if index:
+            text.append(_SEP, style="dim")
+        text.append_text(part)
     text.no_wrap = True
     text.overflow = "ellipsis"
+    if width is not None and text.cell_len > width:
+        text = _cut_at_word(text, width)
     return text
+
+
+def _joined_width(parts: list[tuple[int, Text]], last_at_most: int = 0) -> int:
+    """The parts' width, joined, the last counted as ``last_at_most`` cells if that is set."""
+    widths = [part.cell_len for _, part in parts]
+    if last_at_most:
+        widths[-1] = min(widths[-1], last_at_most)
+    return sum(widths) + len(_SEP) * (len(parts) - 1)
+
+
+_SEP = " │ "
+
+
+def _cut_at_word(text: Text, width: int) -> Text:
+    """``text`` in ``width`` cells, ending at the last space that fits and an ellipsis."""
+    plain = text.plain
+    end = width - 1
+    while end > 0 and cell_len(plain[:end]) > width - 1:
+        end -= 1
+    space = plain.rfind(" ", 0, end + 1)
+    cut = text[: space if space > 0 else end]
+    cut.rstrip()
+    cut.append("…")
+    return cut
 
 
 class StatusBar(Static):
@@ -117,8 +167,13 @@ class StatusBar(Static):
     def show(self, snap: StatusSnapshot) -> None:
         self.snapshot = snap
         # One line, always: no layout pass, which would lay the whole screen out again every second.
-        self.update(status_text(snap), layout=False)
+        self.update(status_text(snap, width=self.size.width or None), layout=False)
+
+    def on_resize(self) -> None:
+        if self.snapshot is not None:
+            self.show(self.snapshot)  # what fits is chosen for the width
 
     @property
     def text(self) -> str:
+        """All of the bar's text, as if it were wide enough."""
         return status_text(self.snapshot).plain if self.snapshot else ""
