@@ -161,11 +161,13 @@ def _handshake(client: socket.socket) -> bool:
     opening = events[0] if events else None
     if isinstance(opening, Request):  # a server's first event is the client's request
         response = protocol.accept(opening)
-    else:
-        response = protocol.reject(400, "bad handshake\n")
-    protocol.send_response(response)
-    client.sendall(b"".join(protocol.data_to_send()))
-    return response.status_code == 101
+        protocol.send_response(response)
+        client.sendall(b"".join(protocol.data_to_send()))
+        return response.status_code == 101
+    # Not a WebSocket request (a client asking for a token first, say): answered by hand, since the
+    # protocol cannot answer a request it could not parse, and the next connection is served.
+    client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    return False
 
 
 def _flood(client: socket.socket, frames: list[tuple[bytes, bytes]], messages: int) -> None:
