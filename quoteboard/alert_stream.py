@@ -16,7 +16,7 @@ import msgspec
 
 from quoteboard.alert_command import run_alert_command
 from quoteboard.alerts import Alert, AlertBook, AlertStore
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.protocol import Quote
 from quoteboard.stream import follow, received_at_text
 

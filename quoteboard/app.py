@@ -5,7 +5,7 @@ loop, no queue), then a 20 Hz timer drains ``Board.take_dirty()`` into the table
 the rows that changed. REST calls (register, unregister, the first board snapshot) run in workers,
 never in a handler, and their outcome is shown in words in the register panel.
 
-The demo is the same :class:`~quoteboard.feed.Feed` pointed at the test server embedded in this
+The demo is the same :class:`~quoteboard.feeds.kabu.Feed` pointed at the test server embedded in this
 process on a free loopback port (see :mod:`quoteboard.source`). Switching feed (``f``) cancels the old
 feed's workers as a group, closes its socket (and the embedded server) and registers the same
 watchlist on the next source.
@@ -37,7 +37,7 @@ from quoteboard.alerts import AlertStore
 from quoteboard.board import Board
 from quoteboard.board_alerts import BoardAlerts
 from quoteboard.colours import Palette, palette_variables
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.kabu import Feed, FeedStatus
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, SymbolKey, parse_symbol
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.secret import Secret
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
     from quoteboard.server import TestServer
     from quoteboard.server.replay import Replay
 
@@ -76,7 +76,7 @@ class FeedSource:
         """A new feed from this source, its embedded server (if any) started; :meth:`Feed.close`
         stops both. Nothing is sent to a station yet: set the feed's handlers, then start it."""
         if self.nats is not None:
-            from quoteboard.natsfeed import NatsFeed  # nats-py loads only for a NATS source
+            from quoteboard.feeds.nats import NatsFeed  # nats-py loads only for a NATS source
 
             return NatsFeed(self.nats, max_symbols=max_symbols)
         if not self.embedded:

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.kabu import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS

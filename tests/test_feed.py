@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.server import serve
 
 from quoteboard.board import Board
-from quoteboard.feed import Feed, FeedStatus, backoff_delay
+from quoteboard.feeds.kabu import Feed, FeedStatus, backoff_delay
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 

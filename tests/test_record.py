@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.server import serve
 
 from quoteboard import cli
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.record import (
     SESSION_GAP,

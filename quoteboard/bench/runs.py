@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from quoteboard.alerts import AlertBook, Rule
 from quoteboard.board import Board
-from quoteboard.feed import MAX_FRAME, Feed, FeedStatus
+from quoteboard.feeds.kabu import MAX_FRAME, Feed, FeedStatus
 from quoteboard.kabu.protocol import Quote, parse_symbol
 
 __all__ = ["BenchError", "RunResult", "idle_alerts", "rss_bytes", "run_pipeline", "run_raw"]

@@ -1,6 +1,6 @@
 """``quoteboard relay``: one PUSH socket and one token at the station, a Kabu-compatible API for many.
 
-To its station the relay is one Kabu client, the same :class:`~quoteboard.feed.Feed` the board uses
+To its station the relay is one Kabu client, the same :class:`~quoteboard.feeds.kabu.Feed` the board uses
 (reconnects, a new token on 401, registering again after a restart or the early-morning logout). To
 its clients it is a station: ``POST /token`` gives each its own token, registrations are counted per
 client (:mod:`.book`) and the station holds their union, and ``/kabusapi/websocket`` serves many
@@ -33,7 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.kabu import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.relay.book import Book, Client, TooManyClients

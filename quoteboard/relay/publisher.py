@@ -2,6 +2,8 @@
 
 Fan-out is NATS's work: each decoded quote is published once, however many subscribe.
 
+The subjects and records are :mod:`quoteboard.nats.wire`'s:
+
 - ``kabu.quote.<exchange>.<code>``: the quote as JSON, the keys of ``stream``'s NDJSON.
 - ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact).
 - KV ``kabu_quotes``, key ``<exchange>.<code>`` (history 1): the latest quote, with its frame under
@@ -31,22 +33,23 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.natslink import (
+from quoteboard.nats.link import NatsTarget, connect
+from quoteboard.nats.wire import (
     CTL_LEASE,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
-    NatsTarget,
-    connect,
+    encode_quote,
     frame_subject,
     kv_key,
     quote_subject,
+    regist_list_body,
+    snapshot_value,
 )
 from quoteboard.relay.app import RelayApp, RelayError
 from quoteboard.relay.book import Client, TooManyClients
-from quoteboard.stream import quote_record
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -181,7 +184,7 @@ class NatsPublisher:
 
     def _on_quote(self, quote: Quote, frame: bytes) -> None:
         key = quote.key
-        record = _encoder.encode(quote_record(quote))
+        record = encode_quote(quote)
         out = self._out
         out.append((quote_subject(key), record))
         out.append((frame_subject(key), frame))
@@ -215,7 +218,7 @@ class NatsPublisher:
                 continue
             latest, self._latest = self._latest, {}
             for key, (record, frame) in latest.items():
-                value = record[:-1] + b',"frame":' + _encoder.encode(frame.decode("utf-8", "replace")) + b"}"
+                value = snapshot_value(record, frame)
                 try:
                     await nc.publish(f"$KV.{QUOTES_BUCKET}.{kv_key(key)}", value)
                 except Exception:
@@ -300,7 +303,7 @@ class NatsPublisher:
             client = self._client(request.client, join=True)
             assert client is not None
             await self.relay.add_symbols(client, _keys(request))
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, register)
 
@@ -310,7 +313,7 @@ class NatsPublisher:
             if client is None:
                 return {"RegistList": []}  # a client the relay does not know holds nothing
             await self.relay.remove_symbols(client, _keys(request))
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, unregister)
 
@@ -321,7 +324,7 @@ class NatsPublisher:
                 raise RelayError(
                     401, 4001009, "unknown client (released, or the relay restarted): register again"
                 )
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, renew)
 
@@ -341,7 +344,3 @@ class NatsPublisher:
 
 def _keys(request: _Request) -> list[SymbolKey]:
     return [SymbolKey(s.Symbol, s.Exchange) for s in request.Symbols]
-
-
-def _regist_list(client: Client) -> dict[str, object]:
-    return {"RegistList": [{"Symbol": k.code, "Exchange": k.exchange} for k in client.symbols]}

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.errors import KabuClientError
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
 from quoteboard.relay.fanout import BEHIND_LIMIT
@@ -151,7 +151,7 @@ class RelayServer(EmbeddedServer):
         return self
 
     async def _publish(self, relay: RelayApp, target: NatsTarget) -> None:
-        from quoteboard.natslink import NatsMissing, NatsUnavailable
+        from quoteboard.nats.link import NatsMissing, NatsUnavailable
         from quoteboard.relay.publisher import NatsPublisher
 
         publisher = NatsPublisher(

@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable, SymbolLimitError
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest

@@ -13,7 +13,7 @@ from typing import Any
 import nats
 import pytest_asyncio
 
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.catalogue import CATALOGUE
@@ -147,8 +147,8 @@ async def test_a_client_whose_lease_lapses_is_released_and_a_renewing_one_is_kep
 
 
 async def test_a_new_subscriber_gets_the_kv_snapshot_before_any_live_quote(station, relay, nats_server, nc):
+    from quoteboard.feeds.nats import NatsFeed
     from quoteboard.kabu.protocol import Quote, SymbolKey
-    from quoteboard.natsfeed import NatsFeed
 
     await ask(nc, "kabu.ctl.register", symbols("early", "7203", "9433"))
     kv = await nc.jetstream().key_value("kabu_quotes")

@@ -15,9 +15,9 @@ import httpx
 import pytest_asyncio
 
 from quoteboard.app import QuoteboardApp
+from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.natsfeed import NatsFeed
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.natsfeed import NatsFeed
-from quoteboard.natslink import NatsTarget, NatsUnavailable, connect
+from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource

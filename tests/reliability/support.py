@@ -16,7 +16,7 @@ from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
 from quoteboard.board import Board
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.kabu import Feed, FeedStatus
 from quoteboard.kabu.protocol import Quote, Rejection
 from quoteboard.server import TestServer
 from quoteboard.widgets.status_bar import StatusBar, status_text

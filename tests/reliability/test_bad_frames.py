@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from quoteboard.board import Board
-from quoteboard.feed import MAX_FRAME, Feed
+from quoteboard.feeds.kabu import MAX_FRAME, Feed
 from quoteboard.kabu.protocol import Rejection, SymbolKey, decode_frame
 from quoteboard.server import TestServer
 from tests.app_support import make_app, screen_text, table_lines, wait_for

@@ -10,7 +10,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import Feed
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 from quoteboard.record import frame_key, iter_frames
 from quoteboard.server import TestServer

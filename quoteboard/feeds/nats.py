@@ -2,7 +2,7 @@
 
 :class:`NatsFeed` has the Kabu feed's surface (``registry``, ``start``, ``register``,
 ``unregister``, ``fetch_boards``, ``run``, ``status`` and the ``on_*`` handlers), so the board and
-``stream`` take it as they take a :class:`~quoteboard.feed.Feed`. It registers by request on
+``stream`` take it as they take a :class:`~quoteboard.feeds.kabu.Feed`. It registers by request on
 ``kabu.ctl.register`` with a client id of its own, renews its lease on ``kabu.ctl.lease``, follows
 ``kabu.frame.<exchange>.<code>`` for each watched symbol and decodes the station's frames with the
 same decoder as the Kabu feed. A symbol's first prices come from the ``kabu_quotes`` KV bucket.
@@ -23,25 +23,25 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.feed import Feed, FeedStatus, QuoteHandler, backoff_delay
+from quoteboard.feeds.kabu import Feed, FeedStatus, QuoteHandler, backoff_delay
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey, decode_frame
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS, Registry
-from quoteboard.natslink import (
+from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
+from quoteboard.nats.wire import (
     CTL_LEASE,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
-    NatsTarget,
-    NatsUnavailable,
-    connect,
+    control_body,
+    decode_regist_list,
+    decode_snapshot,
     frame_subject,
     kv_key,
 )
@@ -180,10 +180,7 @@ class NatsFeed(Feed):
         return answer
 
     def _body(self, keys: Iterable[SymbolKey]) -> dict[str, Any]:
-        return {
-            "client": self.client_id,
-            "Symbols": [{"Symbol": k.code, "Exchange": k.exchange} for k in keys],
-        }
+        return control_body(self.client_id, keys)
 
     # -- registering -------------------------------------------------------------------------------
 
@@ -288,7 +285,7 @@ class NatsFeed(Feed):
                 if type(exc).__name__ not in ("KeyNotFoundError", "KeyDeletedError"):
                     failures.append((key, NatsUnreachable(f"snapshot of {key}: {exc or type(exc).__name__}")))
                 continue
-            quote = _snapshot_quote(entry.value or b"")
+            quote = decode_snapshot(entry.value or b"")
             if quote is not None:
                 on_quote(quote)
         return failures
@@ -420,19 +417,7 @@ class NatsFeed(Feed):
 
 
 def _regist_list(answer: dict[str, Any]) -> list[SymbolKey]:
-    items = answer.get("RegistList")
-    if not isinstance(items, list):
-        raise NatsUnreachable("the relay's answer has no RegistList")
-    return [SymbolKey(str(item["Symbol"]), int(item["Exchange"])) for item in items]
-
-
-def _snapshot_quote(value: bytes) -> Quote | None:
-    """The quote in a ``kabu_quotes`` entry: its frame decoded, at the time the relay received it."""
     try:
-        record = _decoder.decode(value)
-        frame = record["frame"]
-        received = datetime.fromisoformat(record["received_at"]).timestamp()
-    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-        return None
-    result = decode_frame(frame, received)
-    return result if isinstance(result, Quote) else None
+        return decode_regist_list(answer)
+    except ValueError as exc:
+        raise NatsUnreachable(str(exc)) from None
