@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
-from quoteboard.feeds.kabu import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
@@ -93,7 +93,7 @@ class RelayServer(EmbeddedServer):
         self._say = say
         self._lease_check = lease_check
         self._behind_limit = behind_limit
-        self.feed: Feed | None = None
+        self.feed: KabuFeed | None = None
         self.relay: RelayApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -109,7 +109,7 @@ class RelayServer(EmbeddedServer):
             raise RelayStartError(
                 f"--kabu-url {self.source.base_url} is this relay itself: give the station's URL"
             )
-        feed = self.feed = await self.source.start()
+        feed = self.feed = await self.source.start_kabu()
         if await feed.rest.relay_status() is not None:
             await feed.close()
             raise RelayStartError(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from quoteboard.feeds.kabu import FeedStatus
+from quoteboard.feeds.contract import FeedStatus
 from quoteboard.kabu.text import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]

@@ -168,7 +168,7 @@ async def test_a_new_subscriber_gets_the_kv_snapshot_before_any_live_quote(stati
     feed.registry.replace_watch([SymbolKey("7203", 1), SymbolKey("9433", 1)])
     assert await feed.start() == []
     first: list[tuple[Quote, int]] = []
-    feed.on_quote = lambda quote: first.append((quote, feed.received))
+    feed.events.quote.subscribe(lambda quote: first.append((quote, feed.received)))
     started = time.time()
     run = asyncio.create_task(feed.run())
     try:
