@@ -13,7 +13,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
 - KV ``kabu_relay``, key ``status``: upstream state, symbols n/50, clients, refreshed every second.
 - Requests on ``kabu.ctl.register`` / ``kabu.ctl.unregister`` (``{"client": ID, "Symbols": [...]}``)
   answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
-  (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released.
+  (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released;
+  ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
+  (read only: nothing else of the account is forwarded on NATS).
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -36,6 +38,7 @@ from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.nats.link import NatsTarget, connect
 from quoteboard.nats.wire import (
     CTL_LEASE,
+    CTL_POSITIONS,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
@@ -64,6 +67,8 @@ KV_EVERY: Final = 0.2
 #: Messages held while the NATS server is away; older ones give way (the KV keeps the latest).
 BACKLOG: Final = 20_000
 _MAX_ID: Final = 64
+#: What ``KabuRest.positions`` asks a station or a relay: every product.
+_POSITIONS: Final = "/positions?product=0"
 _encoder: Final = msgspec.json.Encoder()
 
 
@@ -128,10 +133,11 @@ class NatsPublisher:
             (CTL_REGISTER, self._on_register),
             (CTL_UNREGISTER, self._on_unregister),
             (CTL_LEASE, self._on_lease),
+            (CTL_POSITIONS, self._on_positions),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
-        self.relay.quote_taps.append(self._on_quote)
+        self.relay.quotes.subscribe(self._on_quote)
         self._tasks = [
             asyncio.create_task(self._pump(), name="nats-publish"),
             asyncio.create_task(self._store_latest(), name="nats-kv"),
@@ -143,8 +149,7 @@ class NatsPublisher:
         )
 
     async def aclose(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.relay.quote_taps.remove(self._on_quote)
+        self.relay.quotes.unsubscribe(self._on_quote)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -327,6 +332,15 @@ class NatsPublisher:
             return regist_list_body(client.symbols)
 
         await self._answer(msg, renew)
+
+    async def _on_positions(self, msg: Msg) -> None:
+        async def positions(request: _Request) -> Any:
+            client = self._client(request.client, join=False)  # a read makes no new client
+            relay = self.relay
+            answer = await relay._upstream(client, lambda: relay.feed.rest.call("GET", _POSITIONS))
+            return msgspec.Raw(answer.content)  # the station's answer as it came
+
+        await self._answer(msg, positions)
 
     async def _keep_leases(self) -> None:
         while True:
