@@ -16,7 +16,7 @@ import msgspec
 
 from quoteboard.alert_command import run_alert_command
 from quoteboard.alerts import Alert, AlertBook, AlertStore
-from quoteboard.feed import Feed
+from quoteboard.feeds.contract import Feed
 from quoteboard.kabu.protocol import Quote
 from quoteboard.stream import follow, received_at_text
 
@@ -84,10 +84,11 @@ async def stream_alerts(
         if (count is not None and fired_count >= count) or not book.armed_keys():
             done.set()
 
-    feed.on_quote = on_quote
+    feed.events.quote.subscribe(on_quote)
     try:
         await follow(feed, done, duration, err)
     finally:
+        feed.events.quote.unsubscribe(on_quote)
         if commands:
             await asyncio.gather(*commands, return_exceptions=True)
     return fired_count

@@ -5,7 +5,7 @@ loop, no queue), then a 20 Hz timer drains ``Board.take_dirty()`` into the table
 the rows that changed. REST calls (register, unregister, the first board snapshot) run in workers,
 never in a handler, and their outcome is shown in words in the register panel.
 
-The demo is the same :class:`~quoteboard.feed.Feed` pointed at the test server embedded in this
+The demo is the same :class:`~quoteboard.feeds.kabu.KabuFeed` pointed at the test server embedded in this
 process on a free loopback port (see :mod:`quoteboard.source`). Switching feed (``f``) cancels the old
 feed's workers as a group, closes its socket (and the embedded server) and registers the same
 watchlist on the next source.
@@ -20,7 +20,7 @@ import contextlib
 import gc
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -37,7 +37,7 @@ from quoteboard.alerts import AlertStore
 from quoteboard.board import Board
 from quoteboard.board_alerts import BoardAlerts
 from quoteboard.colours import Palette, palette_variables
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
@@ -159,8 +159,8 @@ class QuoteboardApp(App[int]):
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._panel_at = 0.0
-        #: Called with every decoded quote after the board (alerts, positions): keep them O(1).
-        self.quote_watchers: list[Callable[[Quote], None]] = []
+        #: Every decoded quote of the current feed, after the board (alerts, positions): keep them O(1).
+        self.quotes: Channel[[Quote]] = Channel()
         #: Symbols kept registered though not on the list on screen, by who wants them ("alerts",
         #: "positions"). The station gets the union, the list on screen first (see _watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
@@ -263,10 +263,10 @@ class QuoteboardApp(App[int]):
         self._group = f"feed-{next(self._groups)}"
         feed = await self.source.start(self.max_symbols)
         feed.registry.replace_watch(self._watched_keys())
-        feed.on_quote = self._on_quote
-        feed.on_reject = self.board.reject
-        feed.on_registered = lambda keys: self._registered_late(feed, keys)
-        feed.on_refused = self._refused_by_station
+        feed.events.quote.subscribe(self._on_quote)
+        feed.events.reject.subscribe(self.board.reject)
+        feed.events.registered.subscribe(lambda keys: self._registered_late(feed, keys))
+        feed.events.refused.subscribe(self._refused_by_station)
         if self._record_path is not None:
             self._start_recording(feed)
         self.feed = feed
@@ -280,7 +280,7 @@ class QuoteboardApp(App[int]):
     async def _ask_if_relay(self, feed: Feed) -> None:
         """A Kabu URL may be a quoteboard relay's: the status bar says so (then the board shares the
         station with other programs rather than taking its one socket)."""
-        self._via_relay = await feed.rest.relay_status() is not None
+        self._via_relay = isinstance(feed, RelayAware) and await feed.relay_status() is not None
         self._update_status()
 
     def _spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
@@ -304,7 +304,7 @@ class QuoteboardApp(App[int]):
             except RecordingError as exc:  # the disk filled up, say: the board goes on without it
                 self.notify(str(exc), title="recording stopped", severity="error", timeout=15)
 
-        feed.on_frame = record
+        feed.events.frame.subscribe(record)
 
     async def _stop_feed(self) -> None:
         worker, feed = self._feed_worker, self.feed
@@ -357,7 +357,7 @@ class QuoteboardApp(App[int]):
                 self._fetch_boards(feed, feed.registry.watched)
             self._update_status()
 
-        feed.on_status = on_status
+        feed.events.status.subscribe(on_status)
         await feed.run()
 
     def _registered_late(self, feed: Feed, keys: list[SymbolKey]) -> None:
@@ -406,8 +406,8 @@ class QuoteboardApp(App[int]):
 
     def _on_quote(self, quote: Quote) -> None:
         self.board.apply(quote)
-        for watcher in self.quote_watchers:
-            watcher(quote)
+        for subscriber in self.quotes.subscribers:
+            subscriber(quote)
 
     def _watched_keys(self) -> list[SymbolKey]:
         """What the station should hold: the list on screen, then the pinned symbols, to the cap."""

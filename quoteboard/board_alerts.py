@@ -2,7 +2,7 @@
 when an alert fires (a notification, the bell, the row marked, ``--alert-command`` run).
 
 The app holds one :class:`BoardAlerts`; the checking itself is :meth:`AlertBook.check
-<quoteboard.alerts.AlertBook.check>`, added to ``app.quote_watchers`` (one dict lookup a quote).
+<quoteboard.alerts.AlertBook.check>`, subscribed to ``app.quotes`` (one dict lookup a quote).
 Symbols with armed alerts are pinned (``app.set_pinned("alerts", ...)``) so they stay registered
 when they are not on the list on screen.
 """
@@ -42,7 +42,7 @@ class BoardAlerts:
             self.book = loaded.book
             if loaded.message:
                 self.app.notify(loaded.message, title="alerts", severity="warning", timeout=12)
-        self.app.quote_watchers.append(self.on_quote)
+        self.app.quotes.subscribe(self.on_quote)
         self._changed(save=False)
 
     # -- firing ------------------------------------------------------------------------------------

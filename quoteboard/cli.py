@@ -19,7 +19,7 @@ from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKe
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
     from quoteboard.source import FeedSource
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
@@ -172,7 +172,7 @@ def ws_url(text: str) -> str:
 def nats_url(text: str) -> str:
     """argparse type for ``--nats URL``: checked here (the target is built once --nats-creds is known).
     The message never repeats the URL: it may hold a password."""
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
 
     try:
         NatsTarget.parse(text)
@@ -519,7 +519,7 @@ def resolve_password(value: object, env: str = KEY_ENV, what: str = "API passwor
 def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> NatsTarget | None:
     """The NATS server of --nats [URL] (the environment's without URL) and --nats-creds; None when
     --nats is not given. A bad URL is a usage error that never repeats a password."""
-    from quoteboard.natslink import INSTALL_HINT, URL_ENV, NatsTarget
+    from quoteboard.nats.link import INSTALL_HINT, URL_ENV, NatsTarget
 
     given = getattr(args, "nats", None)
     creds = getattr(args, "nats_creds", None)
@@ -621,7 +621,7 @@ def _nats_installed() -> bool:
 def _board_nats(given: NatsTarget | None) -> FeedSource | None:
     """The NATS source ``f`` cycles to: --nats, else one the environment names (quietly none if its
     URL is unusable: the board does not need it)."""
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
     from quoteboard.source import FeedSource
 
     if given is not None:

@@ -183,7 +183,7 @@ def _open_for_append(path: Path) -> IO[bytes]:
 class Recorder:
     """Appends a header, then every frame handed to :meth:`write`, to an NDJSON file.
 
-    ``write(frame, received_at)`` is shaped to be :class:`quoteboard.feed.Feed`'s ``on_frame`` hook.
+    ``write(frame, received_at)`` is shaped to subscribe to a feed's ``events.frame``.
     ``symbols`` are written into the header as ``str(key)``. Raises :class:`RecordingError` when the
     file cannot be opened or written, or is not one a recording may go to (see
     :func:`check_record_target`). After :meth:`close` further frames are ignored, which is how

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, SymbolKey, parse_symbol
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.secret import Secret
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.feeds.contract import Feed
+    from quoteboard.nats.link import NatsTarget
     from quoteboard.server import TestServer
     from quoteboard.server.replay import Replay
 
@@ -74,17 +75,23 @@ class FeedSource:
 
     async def start(self, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> Feed:
         """A new feed from this source, its embedded server (if any) started; :meth:`Feed.close`
-        stops both. Nothing is sent to a station yet: set the feed's handlers, then start it."""
+        stops both. Nothing is sent to a station yet: subscribe to the feed's events, then start it."""
         if self.nats is not None:
-            from quoteboard.natsfeed import NatsFeed  # nats-py loads only for a NATS source
+            from quoteboard.feeds.nats import NatsFeed  # nats-py loads only for a NATS source
 
             return NatsFeed(self.nats, max_symbols=max_symbols)
+        return await self.start_kabu(max_symbols)
+
+    async def start_kabu(self, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> KabuFeed:
+        """:meth:`start` for a source that is a Kabu station, real or embedded (the relay's upstream)."""
+        if self.nats is not None:
+            raise ValueError("a NATS source has no Kabu station of its own")
         if not self.embedded:
-            return Feed(self.base_url, self.password or "", name="kabu", max_symbols=max_symbols,
+            return KabuFeed(self.base_url, self.password or "", name="kabu", max_symbols=max_symbols,
                         transport=self.transport)  # fmt: skip
         server = self.server() if self.server is not None else _simulated_market()
         await server.__aenter__()
-        return Feed(server.base_url, "demo", name=self.kind, max_symbols=max_symbols, server=server)
+        return KabuFeed(server.base_url, "demo", name=self.kind, max_symbols=max_symbols, server=server)
 
     @contextlib.asynccontextmanager
     async def open(self, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> AsyncIterator[Feed]:

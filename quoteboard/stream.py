@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.contract import Feed, FeedStatus
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
@@ -80,7 +80,7 @@ async def stream_quotes(
     until: Awaitable[object] | None = None,
 ) -> int:
     """Write quotes from a started feed to ``out`` until ``count`` quotes, ``duration`` seconds or
-    ``until`` is done. A ``recorder`` (the feed's ``on_frame``) is closed at the ``count``-th quote.
+    ``until`` is done. A ``recorder`` (subscribed to the feed's frames) is closed at the ``count``-th quote.
 
     Only the symbols the feed watches are written: a station pushes every symbol registered on it,
     by any program, and those are counted and reported on ``err`` at the end."""
@@ -104,8 +104,11 @@ async def stream_quotes(
             if recorder is not None:
                 recorder.close()  # frames after the last printed quote are not part of this stream
 
-    feed.on_quote = on_quote
-    await follow(feed, done, duration, err, until)
+    feed.events.quote.subscribe(on_quote)
+    try:
+        await follow(feed, done, duration, err, until)
+    finally:
+        feed.events.quote.unsubscribe(on_quote)
     if feed.rejected:
         err.write(f"quoteboard: {feed.rejected} undecodable frames were skipped\n")
     if others:
@@ -121,7 +124,7 @@ async def follow(
     err: IO[str],
     until: Awaitable[object] | None = None,
 ) -> None:
-    """Run a started feed (its ``on_quote`` set) until ``done`` is set, ``duration`` seconds or
+    """Run a started feed (its quotes subscribed to) until ``done`` is set, ``duration`` seconds or
     ``until`` is done, saying its changes of state on ``err``; raises what stopped the feed."""
 
     def on_status(status: FeedStatus) -> None:
@@ -129,7 +132,7 @@ async def follow(
             err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
             err.flush()
 
-    feed.on_status = on_status
+    feed.events.status.subscribe(on_status)
     runner = asyncio.create_task(feed.run())
     waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
     if until is not None:
@@ -140,6 +143,7 @@ async def follow(
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
+        feed.events.status.unsubscribe(on_status)
     if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
         raise error
 
@@ -214,7 +218,7 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
         replay = feed.server.replay if feed.server is not None else None
         with recorder or contextlib.nullcontext():
             if recorder is not None:
-                feed.on_frame = recorder.write
+                feed.events.frame.subscribe(recorder.write)
             until = _replay_over(feed, replay) if replay is not None else None
             if book is not None:
                 from quoteboard.alert_stream import stream_alerts

@@ -13,7 +13,8 @@ import pytest
 from websockets.asyncio.server import serve
 
 from quoteboard.board import Board
-from quoteboard.feed import Feed, FeedStatus, backoff_delay
+from quoteboard.feeds.contract import FeedStatus
+from quoteboard.feeds.kabu import KabuFeed, backoff_delay
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 
@@ -29,26 +30,24 @@ class Recorder:
         self.rejections: list[Rejection] = []
         self.statuses: list[FeedStatus] = []
 
-    def run(self, feed: Feed) -> asyncio.Task:
-        feed.on_quote, feed.on_reject, feed.on_status = (
-            self.quotes.append,
-            self.rejections.append,
-            self.statuses.append,
-        )
+    def run(self, feed: KabuFeed) -> asyncio.Task:
+        feed.events.quote.subscribe(self.quotes.append)
+        feed.events.reject.subscribe(self.rejections.append)
+        feed.events.status.subscribe(self.statuses.append)
         return asyncio.create_task(feed.run())
 
     def states(self) -> list[str]:
         return [s.state for s in self.statuses]
 
 
-async def stop(task: asyncio.Task, feed: Feed) -> None:
+async def stop(task: asyncio.Task, feed: KabuFeed) -> None:
     await feed.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_register_then_quotes_arrive_with_bid_below_ask(server):
-    feed = Feed(server.base_url, "pw", name="demo")
+    feed = KabuFeed(server.base_url, "pw", name="demo")
     rec = Recorder()
     await feed.register([SymbolKey("7203"), SymbolKey("9433")])
     assert {"7203@1", "9433@1"} <= set(server.registered)
@@ -65,7 +64,7 @@ async def test_register_then_quotes_arrive_with_bid_below_ask(server):
 
 
 async def test_socket_dropped_reconnects_and_quotes_resume(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     rec = Recorder()
     await feed.register([SymbolKey("7203")])
     task = rec.run(feed)
@@ -85,7 +84,7 @@ async def test_socket_dropped_reconnects_and_quotes_resume(server):
 async def test_after_a_reconnect_lost_registrations_come_back(server):
     """Another client takes a new token (voiding ours) and clears the registrations; the station
     then drops our socket. The feed must get a new token and register its symbols again."""
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     rec = Recorder()
     await feed.register([SymbolKey("6758")])
     task = rec.run(feed)
@@ -106,7 +105,7 @@ async def test_after_a_reconnect_lost_registrations_come_back(server):
 
 
 async def test_one_socket_stays_up_without_churn(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     rec = Recorder()
     await feed.register([SymbolKey("7203")])
     task = rec.run(feed)
@@ -119,7 +118,7 @@ async def test_one_socket_stays_up_without_churn(server):
 
 
 async def test_fetch_boards_fills_a_board_without_push(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     board = Board([SymbolKey("7203"), SymbolKey("9433")])
     failures = await feed.fetch_boards([SymbolKey("7203"), SymbolKey("9433"), SymbolKey("0001")], board.apply)
     await feed.close()
@@ -131,7 +130,7 @@ async def test_fetch_boards_fills_a_board_without_push(server):
 
 
 async def test_unregister_stops_watching(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     await feed.register([SymbolKey("7203"), SymbolKey("9433")])
     remaining = await feed.unregister([SymbolKey("7203")])
     await feed.close()
@@ -142,7 +141,7 @@ async def test_unregister_stops_watching(server):
 async def test_unregistering_what_the_station_already_lost_is_not_an_error(server):
     """The station restarted (or logged out) since we registered: it answers 4001020 to the
     unregister, which leaves it exactly where the user wanted it."""
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     await feed.register([SymbolKey("7203"), SymbolKey("9433")])
     async with httpx.AsyncClient(base_url=server.base_url) as other:
         token = (await other.post("/token", json={"APIPassword": "pw"})).json()["Token"]
@@ -164,7 +163,7 @@ def free_port() -> int:
 
 
 async def test_unreachable_station_reports_reconnecting_with_growing_delays():
-    feed = Feed(f"http://127.0.0.1:{free_port()}/kabusapi")
+    feed = KabuFeed(f"http://127.0.0.1:{free_port()}/kabusapi")
     rec = Recorder()
     task = rec.run(feed)
     try:
@@ -188,7 +187,7 @@ async def test_an_unseen_station_sending_garbage_is_counted_and_skipped():
 
     port = free_port()
     async with serve(station, "127.0.0.1", port):
-        feed = Feed(f"http://127.0.0.1:{port}/kabusapi")
+        feed = KabuFeed(f"http://127.0.0.1:{port}/kabusapi")
         rec = Recorder()
         task = rec.run(feed)
         try:
@@ -216,9 +215,9 @@ def test_status_describes_itself(state):
 async def test_a_symbol_the_station_refuses_is_left_out_and_the_rest_registered(server):
     """Kabu refuses a whole PUT /register for one unknown code; the feed then registers the codes
     one by one, watches the ones the station knows and says which it refused."""
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     told: list[list[tuple[SymbolKey, object]]] = []
-    feed.on_refused = told.append
+    feed.events.refused.subscribe(told.append)
     feed.registry.replace_watch([SymbolKey("7203"), SymbolKey("1111"), SymbolKey("9433")])
     try:
         refused = await feed.start()
@@ -232,9 +231,9 @@ async def test_a_symbol_the_station_refuses_is_left_out_and_the_rest_registered(
 async def test_registering_on_connect_leaves_a_refused_symbol_out_and_streams_the_rest(server):
     """The registration a (re)connect makes (also the first one, when start() could not reach the
     station) leaves a refused code out the same way, and the feed stays live."""
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     told: list[list[tuple[SymbolKey, object]]] = []
-    feed.on_refused = told.append
+    feed.events.refused.subscribe(told.append)
     feed.registry.replace_watch([SymbolKey("1111"), SymbolKey("7203")])
     rec = Recorder()
     task = rec.run(feed)

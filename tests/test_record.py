@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.server import serve
 
 from quoteboard import cli
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.record import (
     SESSION_GAP,
@@ -257,7 +257,7 @@ def test_pacer_scales_recorded_time_by_speed_and_can_be_reanchored():
 # --------------------------------------------------------------------------------------------------
 
 
-async def test_feed_hands_every_raw_frame_to_on_frame_before_decoding(unused_tcp_port):
+async def test_feed_hands_every_raw_frame_to_its_frame_subscribers_before_decoding(unused_tcp_port):
     sent = ["not json", board("7203", 2500), b"\x00\xff"]
     seen: list[tuple[str, object]] = []
 
@@ -267,12 +267,10 @@ async def test_feed_hands_every_raw_frame_to_on_frame_before_decoding(unused_tcp
         await ws.wait_closed()
 
     async with serve(station, "127.0.0.1", unused_tcp_port):
-        feed = Feed(
-            f"http://127.0.0.1:{unused_tcp_port}/kabusapi",
-            on_frame=lambda f, t: seen.append(("frame", f)),
-            on_quote=lambda q: seen.append(("quote", q.symbol)),
-            on_reject=seen.append,
-        )
+        feed = KabuFeed(f"http://127.0.0.1:{unused_tcp_port}/kabusapi")
+        feed.events.frame.subscribe(lambda f, t: seen.append(("frame", f)))
+        feed.events.quote.subscribe(lambda q: seen.append(("quote", q.symbol)))
+        feed.events.reject.subscribe(seen.append)
         task = asyncio.create_task(feed.run())
         try:
             async with asyncio.timeout(5):

@@ -52,7 +52,7 @@ Say = Callable[[str], object]
 
 
 def nats_relay_main(conn: Connection, upstream_url: str, nats_url: str) -> None:
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
     from quoteboard.relay.runner import RelayServer
     from quoteboard.source import FeedSource
 
@@ -199,7 +199,7 @@ class _NatsServer:
     def __init__(self, store: Path) -> None:
         import socket
 
-        from quoteboard.natslink import find_nats_server
+        from quoteboard.nats.link import find_nats_server
 
         binary = find_nats_server()
         if binary is None:
@@ -247,9 +247,9 @@ def _turn(
 
 async def _snapshot(nats_url: str, keys: list[str]) -> float:
     """Seconds for a new subscriber to connect, register and hold all of ``keys`` from the KV."""
+    from quoteboard.feeds.nats import NatsFeed
     from quoteboard.kabu.protocol import Quote, parse_symbol
-    from quoteboard.natsfeed import NatsFeed
-    from quoteboard.natslink import NatsTarget
+    from quoteboard.nats.link import NatsTarget
 
     started = time.perf_counter()
     feed = NatsFeed(NatsTarget.parse(nats_url), client_id="bench-snapshot")
@@ -355,7 +355,7 @@ def run_nats_bench(args: argparse.Namespace) -> int:
     try:
         import nats  # noqa: F401  (the subscribers' process needs it too)
     except ImportError:
-        from quoteboard.natslink import INSTALL_HINT
+        from quoteboard.nats.link import INSTALL_HINT
 
         print(f"quoteboard bench --nats: needs the nats extra: {INSTALL_HINT}", file=sys.stderr)
         return 2

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import httpx
 import msgspec
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.alerts import AlertBook, Rule
 from quoteboard.board import Board
-from quoteboard.feed import MAX_FRAME, Feed, FeedStatus
+from quoteboard.feeds.contract import FeedStatus
+from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
 from quoteboard.kabu.protocol import Quote, parse_symbol
 
 __all__ = ["BenchError", "RunResult", "idle_alerts", "rss_bytes", "run_pipeline", "run_raw"]
@@ -173,15 +175,15 @@ async def run_pipeline(
             sample()
             progress(board.received)
 
-    on_quote: Callable[[Quote], object] = board.apply
+    # The flood server speaks only PUSH: the token the socket presents comes from here, not over REST.
+    token = httpx.MockTransport(lambda request: httpx.Response(200, json={"ResultCode": 0, "Token": "bench"}))
+    feed = KabuFeed(base_url, name="bench", transport=token)
+    # As the board subscribes: the board, then the alerts.
+    feed.events.quote.subscribe(board.apply)
     if alerts is not None:
-        apply, check = board.apply, alerts.check
-
-        def on_quote(quote: Quote) -> None:  # what QuoteboardApp._on_quote does with one watcher
-            apply(quote)
-            check(quote)
-
-    feed = Feed(base_url, name="bench", on_quote=on_quote, on_reject=board.reject, on_status=on_status)
+        feed.events.quote.subscribe(alerts.check)
+    feed.events.reject.subscribe(board.reject)
+    feed.events.status.subscribe(on_status)
     gc.collect()
     rss_before = rss_bytes()
     run = asyncio.create_task(feed.run(), name="bench-feed")

@@ -1,6 +1,6 @@
 """``quoteboard relay``: one PUSH socket and one token at the station, a Kabu-compatible API for many.
 
-To its station the relay is one Kabu client, the same :class:`~quoteboard.feed.Feed` the board uses
+To its station the relay is one Kabu client, the same :class:`~quoteboard.feeds.kabu.KabuFeed` the board uses
 (reconnects, a new token on 401, registering again after a restart or the early-morning logout). To
 its clients it is a station: ``POST /token`` gives each its own token, registrations are counted per
 client (:mod:`.book`) and the station holds their union, and ``/kabusapi/websocket`` serves many
@@ -34,7 +34,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.contract import Channel, FeedStatus, Taken
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.hosting import FRAMED, PUSH_PATH
 from quoteboard.kabu.codes import ErrorAnswer, error_answer
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
@@ -160,7 +161,7 @@ class _Socket:
 
 
 class RelayApp:
-    """The relay as a starlette app (:attr:`asgi`) around one upstream :class:`Feed`.
+    """The relay as a starlette app (:attr:`asgi`) around one upstream :class:`KabuFeed`.
 
     ``password``: what clients must give to ``POST /token`` (and sockets must present a token);
     None accepts the station's own password (``upstream_password``; any, for the demo).
@@ -168,7 +169,7 @@ class RelayApp:
 
     def __init__(
         self,
-        feed: Feed,
+        feed: KabuFeed,
         *,
         book: Book,
         password: Secret | None = None,
@@ -191,8 +192,9 @@ class RelayApp:
         #: The latest frame of each symbol, the bytes the station pushed (Kabu's are text frames).
         self.latest: dict[SymbolKey, bytes] = {}
         self._frame = b""
-        #: Called with every decoded quote and its frame, after the sockets (the NATS publisher).
-        self.quote_taps: list[Callable[[Quote, bytes], object]] = []
+        #: Every decoded quote with its frame, after the sockets (the NATS publisher subscribes).
+        self.quotes: Channel[[Quote, bytes]] = Channel()
+        self._taken = False  # the station's socket was taken: said with the next reconnecting line
         self._sockets: set[_Socket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
         self._routes: dict[SymbolKey, list[_Socket]] = {}
@@ -201,9 +203,10 @@ class RelayApp:
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
         self._unwanted_error = ""
-        feed.on_frame = self._on_frame
-        feed.on_quote = self._on_quote
-        feed.on_status = self._on_status
+        feed.events.frame.subscribe(self._on_frame)
+        feed.events.quote.subscribe(self._on_quote)
+        feed.events.status.subscribe(self._on_status)
+        feed.events.taken.subscribe(self._on_taken)
         routes: list[Route | WebSocketRoute] = [
             Route("/relay/status", self.status, methods=["GET"]),
             Route("/kabusapi/token", self.token, methods=["POST"]),
@@ -246,13 +249,17 @@ class RelayApp:
                     if write(framed):
                         continue
                 queue.put(key, frame)
-        for tap in self.quote_taps:
+        for tap in self.quotes.subscribers:
             tap(quote, frame)
+
+    def _on_taken(self, taken: Taken) -> None:
+        self._taken = True
 
     def _on_status(self, status: FeedStatus) -> None:
         if status.state in ("live", "reconnecting", "error"):
             line = f"station {status.describe()} ({self.book.count()} symbols)"
-            if status.state == "reconnecting" and "closed by the station (code 1000" in status.detail:
+            taken, self._taken = self._taken, False
+            if status.state == "reconnecting" and taken:
                 line += (": another program may have opened the station's PUSH socket; the relay takes it "
                          "back: point that program at the relay")  # fmt: skip
             self._say(line)

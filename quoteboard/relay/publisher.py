@@ -2,6 +2,8 @@
 
 Fan-out is NATS's work: each decoded quote is published once, however many subscribe.
 
+The subjects and records are :mod:`quoteboard.nats.wire`'s:
+
 - ``kabu.quote.<exchange>.<code>``: the quote as JSON, the keys of ``stream``'s NDJSON.
 - ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact).
 - KV ``kabu_quotes``, key ``<exchange>.<code>`` (history 1): the latest quote, with its frame under
@@ -11,7 +13,9 @@ Fan-out is NATS's work: each decoded quote is published once, however many subsc
 - KV ``kabu_relay``, key ``status``: upstream state, symbols n/50, clients, refreshed every second.
 - Requests on ``kabu.ctl.register`` / ``kabu.ctl.unregister`` (``{"client": ID, "Symbols": [...]}``)
   answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
-  (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released.
+  (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released;
+  ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
+  (read only: nothing else of the account is forwarded on NATS).
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -32,22 +36,24 @@ import msgspec
 
 from quoteboard.kabu.codes import error_answer
 from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
-from quoteboard.natslink import (
+from quoteboard.nats.link import NatsTarget, connect
+from quoteboard.nats.wire import (
     CTL_LEASE,
+    CTL_POSITIONS,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
-    NatsTarget,
-    connect,
+    encode_quote,
     frame_subject,
     kv_key,
     quote_subject,
+    regist_list_body,
+    snapshot_value,
 )
 from quoteboard.relay.app import RelayApp, RelayError
 from quoteboard.relay.book import Client, TooManyClients
-from quoteboard.stream import quote_record
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -62,6 +68,8 @@ KV_EVERY: Final = 0.2
 #: Messages held while the NATS server is away; older ones give way (the KV keeps the latest).
 BACKLOG: Final = 20_000
 _MAX_ID: Final = 64
+#: What ``KabuRest.positions`` asks a station or a relay: every product.
+_POSITIONS: Final = "/positions?product=0"
 _encoder: Final = msgspec.json.Encoder()
 
 
@@ -121,10 +129,11 @@ class NatsPublisher:
             (CTL_REGISTER, self._on_register),
             (CTL_UNREGISTER, self._on_unregister),
             (CTL_LEASE, self._on_lease),
+            (CTL_POSITIONS, self._on_positions),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
-        self.relay.quote_taps.append(self._on_quote)
+        self.relay.quotes.subscribe(self._on_quote)
         self._tasks = [
             asyncio.create_task(self._pump(), name="nats-publish"),
             asyncio.create_task(self._store_latest(), name="nats-kv"),
@@ -136,8 +145,7 @@ class NatsPublisher:
         )
 
     async def aclose(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.relay.quote_taps.remove(self._on_quote)
+        self.relay.quotes.unsubscribe(self._on_quote)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -177,7 +185,7 @@ class NatsPublisher:
 
     def _on_quote(self, quote: Quote, frame: bytes) -> None:
         key = quote.key
-        record = _encoder.encode(quote_record(quote))
+        record = encode_quote(quote)
         out = self._out
         out.append((quote_subject(key), record))
         out.append((frame_subject(key), frame))
@@ -211,7 +219,7 @@ class NatsPublisher:
                 continue
             latest, self._latest = self._latest, {}
             for key, (record, frame) in latest.items():
-                value = record[:-1] + b',"frame":' + _encoder.encode(frame.decode("utf-8", "replace")) + b"}"
+                value = snapshot_value(record, frame)
                 try:
                     await nc.publish(f"$KV.{QUOTES_BUCKET}.{kv_key(key)}", value)
                 except Exception:
@@ -294,7 +302,7 @@ class NatsPublisher:
             client = self._client(request.client, join=True)
             assert client is not None
             await self.relay.add_symbols(client, _keys(request))
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, register)
 
@@ -304,7 +312,7 @@ class NatsPublisher:
             if client is None:
                 return {"RegistList": []}  # a client the relay does not know holds nothing
             await self.relay.remove_symbols(client, _keys(request))
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, unregister)
 
@@ -313,9 +321,18 @@ class NatsPublisher:
             client = self._client(request.client, join=False)
             if client is None:
                 raise RelayError(4001009, "unknown client (released, or the relay restarted): register again")
-            return _regist_list(client)
+            return regist_list_body(client.symbols)
 
         await self._answer(msg, renew)
+
+    async def _on_positions(self, msg: Msg) -> None:
+        async def positions(request: _Request) -> Any:
+            client = self._client(request.client, join=False)  # a read makes no new client
+            relay = self.relay
+            answer = await relay._upstream(client, lambda: relay.feed.rest.call("GET", _POSITIONS))
+            return msgspec.Raw(answer.content)  # the station's answer as it came
+
+        await self._answer(msg, positions)
 
     async def _keep_leases(self) -> None:
         while True:
@@ -333,7 +350,3 @@ class NatsPublisher:
 
 def _keys(request: _Request) -> list[SymbolKey]:
     return [entry.key for entry in request.Symbols]
-
-
-def _regist_list(client: Client) -> dict[str, object]:
-    return {"RegistList": [{"Symbol": k.code, "Exchange": k.exchange} for k in client.symbols]}

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
 from quoteboard.relay.fanout import BEHIND_LIMIT
@@ -93,7 +93,7 @@ class RelayServer(EmbeddedServer):
         self._say = say
         self._lease_check = lease_check
         self._behind_limit = behind_limit
-        self.feed: Feed | None = None
+        self.feed: KabuFeed | None = None
         self.relay: RelayApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -109,7 +109,7 @@ class RelayServer(EmbeddedServer):
             raise RelayStartError(
                 f"--kabu-url {self.source.base_url} is this relay itself: give the station's URL"
             )
-        feed = self.feed = await self.source.start()
+        feed = self.feed = await self.source.start_kabu()
         if await feed.rest.relay_status() is not None:
             await feed.close()
             raise RelayStartError(
@@ -151,7 +151,7 @@ class RelayServer(EmbeddedServer):
         return self
 
     async def _publish(self, relay: RelayApp, target: NatsTarget) -> None:
-        from quoteboard.natslink import NatsMissing, NatsUnavailable
+        from quoteboard.nats.link import NatsMissing, NatsUnavailable
         from quoteboard.relay.publisher import NatsPublisher
 
         publisher = NatsPublisher(

@@ -1,10 +1,11 @@
 """The positions view (``p``): each position with its P&L at the last price pushed, totals below.
 
-It reads ``GET /positions`` (all products) when a feed starts, every 60 s, and on ``u``; the symbols
-held are pinned for PUSH (:meth:`QuoteboardApp.set_pinned`). Prices come from every quote the app
-decodes (:attr:`QuoteboardApp.quote_watchers`), applied to a :class:`~quoteboard.positions.PositionBook`
-in O(1), and the view is redrawn at most once a frame, only when something changed. A position whose
-symbol has pushed nothing yet gets one ``GET /board``. Read only: it sends no orders.
+It reads the positions (``GET /positions``, all products; the relay's own on NATS) when a feed starts,
+every 60 s, and on ``u``; the symbols held are pinned for PUSH (:meth:`QuoteboardApp.set_pinned`).
+Prices come from every quote the app decodes (:attr:`QuoteboardApp.quotes`), applied to a
+:class:`~quoteboard.positions.PositionBook` in O(1), and the view is redrawn at most once a frame,
+only when something changed. A position whose symbol has pushed nothing yet gets one snapshot. Read
+only: it sends no orders. A feed that offers no positions says so in words.
 
 A station that refuses, one that cannot be reached, or an account with nothing in it is one line
 in words above the table; positions already read stay shown under it.
@@ -23,7 +24,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable
+from quoteboard.feeds.contract import OffersPositions
+from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.positions import PositionBook
 from quoteboard.widgets.quote_table import BLANK, format_price, format_qty
@@ -125,7 +127,7 @@ class PositionsView(Static, can_focus=True):
         return cast("QuoteboardApp", self.app)
 
     def on_mount(self) -> None:
-        self.board_app.quote_watchers.append(self.on_quote)
+        self.board_app.quotes.subscribe(self.on_quote)
         self.set_interval(RELOAD_SECONDS, self.reload)
 
     def on_quote(self, quote: Quote) -> None:
@@ -167,12 +169,15 @@ class PositionsView(Static, can_focus=True):
         if feed is None:
             self._say("no feed yet: the positions are read once one starts")
             return
+        if not isinstance(feed, OffersPositions):
+            self._say(f"this feed has no positions: {feed.name} offers quotes only")
+            return
         try:
-            positions = await feed.rest.positions()
+            positions = await feed.positions()
         except KabuError as exc:
             self._say(f"the station refused to list the positions: {exc}")
             return
-        except StationUnreachable as exc:
+        except KabuClientError as exc:
             self._say(f"the station cannot be reached, so the positions are not known: {exc}")
             return
         if app.feed is not feed:  # a switch of feed while this was on the way
@@ -187,13 +192,13 @@ class PositionsView(Static, can_focus=True):
         for key in self.book.unpriced_keys():
             if key in app.board.rows:
                 continue
-            try:
-                quote = await feed.rest.board(key)
-            except KabuClientError as exc:
-                self._say(f"no price yet for {key}: {exc}")
+            got: list[Quote] = []
+            failures = await feed.fetch_boards([key], got.append)
+            if failures:
+                self._say(f"no price yet for {key}: {failures[0][1]}")
                 return
-            if key in self.book.unpriced_keys():
-                self.book.apply(key, quote.last)
+            if got and key in self.book.unpriced_keys():
+                self.book.apply(key, got[0].last)
 
     @on(Worker.StateChanged)
     def _load_failed(self, event: Worker.StateChanged) -> None:

@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
-from quoteboard.feed import FeedStatus
+from quoteboard.feeds.contract import FeedStatus
 from quoteboard.kabu.text import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]

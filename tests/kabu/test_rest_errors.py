@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.errors import KabuClientError, KabuError, StationUnreachable, SymbolLimitError
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
@@ -126,7 +126,7 @@ async def test_closed_port_is_station_unreachable_with_a_hint():
 
 async def test_the_feed_checks_the_symbol_cap_before_asking():
     station = Station({})
-    feed = Feed(BASE, rest=rest_for(station), max_symbols=2)
+    feed = KabuFeed(BASE, rest=rest_for(station), max_symbols=2)
     feed.registry.station_lists([SymbolKey("7203"), SymbolKey("9433")])
     with pytest.raises(SymbolLimitError) as caught:
         await feed.register([SymbolKey("6758")])

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from quoteboard.natslink import find_nats_server
+from quoteboard.nats.link import find_nats_server
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from quoteboard.launch import board_app
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.source import FeedSource
 
 ROOT = Path(__file__).resolve().parents[2]

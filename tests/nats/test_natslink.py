@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.natslink import NatsTarget, find_nats_server
+from quoteboard.nats.link import NatsTarget, find_nats_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 def test_the_base_install_never_imports_nats():
     done = _python(
         "import sys\n"
-        "import quoteboard.cli, quoteboard.source, quoteboard.natslink, quoteboard.natsfeed\n"
+        "import quoteboard.cli, quoteboard.source, quoteboard.nats.link, quoteboard.feeds.nats\n"
         "import quoteboard.relay.runner, quoteboard.stream\n"
         "from quoteboard.cli import build_parser\n"
         "build_parser().parse_args(['stream', '--nats', 'nats://127.0.0.1:1', '--symbols', '7203'])\n"
@@ -79,7 +79,7 @@ def test_without_nats_py_the_user_is_told_the_extra_to_install():
 async def test_a_creds_file_without_nkeys_says_what_to_install(tmp_path, monkeypatch):
     import importlib.util
 
-    from quoteboard.natslink import NatsUnavailable, connect
+    from quoteboard.nats.link import NatsUnavailable, connect
 
     if importlib.util.find_spec("nkeys") is not None:
         monkeypatch.setitem(sys.modules, "nkeys", None)  # find_spec then answers None, as if absent
@@ -92,7 +92,7 @@ async def test_a_creds_file_without_nkeys_says_what_to_install(tmp_path, monkeyp
 async def test_a_connect_given_up_by_its_caller_leaves_no_task_behind():
     import asyncio
 
-    from quoteboard.natslink import connect
+    from quoteboard.nats.link import connect
 
     # A server that accepts and never says INFO: nats-py waits on it until its own timeout.
     async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import nats
 import pytest_asyncio
 
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.catalogue import CATALOGUE
@@ -147,8 +147,8 @@ async def test_a_client_whose_lease_lapses_is_released_and_a_renewing_one_is_kep
 
 
 async def test_a_new_subscriber_gets_the_kv_snapshot_before_any_live_quote(station, relay, nats_server, nc):
+    from quoteboard.feeds.nats import NatsFeed
     from quoteboard.kabu.protocol import Quote, SymbolKey
-    from quoteboard.natsfeed import NatsFeed
 
     await ask(nc, "kabu.ctl.register", symbols("early", "7203", "9433"))
     kv = await nc.jetstream().key_value("kabu_quotes")
@@ -168,7 +168,7 @@ async def test_a_new_subscriber_gets_the_kv_snapshot_before_any_live_quote(stati
     feed.registry.replace_watch([SymbolKey("7203", 1), SymbolKey("9433", 1)])
     assert await feed.start() == []
     first: list[tuple[Quote, int]] = []
-    feed.on_quote = lambda quote: first.append((quote, feed.received))
+    feed.events.quote.subscribe(lambda quote: first.append((quote, feed.received)))
     started = time.time()
     run = asyncio.create_task(feed.run())
     try:

@@ -15,9 +15,9 @@ import httpx
 import pytest_asyncio
 
 from quoteboard.app import QuoteboardApp
+from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.natsfeed import NatsFeed
-from quoteboard.natslink import NatsTarget
+from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
@@ -86,7 +86,7 @@ async def test_twenty_subscribers_get_their_symbols_over_one_station_socket(stat
             feed = NatsFeed(NatsTarget.parse(nats_server.url), client_id=f"feed{i}")
             feed.registry.replace_watch([SymbolKey(CODES[i % 8], 1)])
             await feed.start()
-            feed.on_quote = got = Seen()
+            feed.events.quote.subscribe(got := Seen())
             feeds.append(feed)
             seen.append(got)
             runs.append(asyncio.create_task(feed.run()))
@@ -132,9 +132,9 @@ async def test_quotes_resume_after_the_nats_server_and_then_the_relay_restart(st
         feed = NatsFeed(NatsTarget.parse(server.url), client_id="survivor", check_every=0.2)
         feed.registry.replace_watch([SymbolKey("7203", 1), SymbolKey("9433", 1)])
         await feed.start()
-        feed.on_quote = seen = Seen()
+        feed.events.quote.subscribe(seen := Seen())
         states: list[str] = []
-        feed.on_status = lambda status: states.append(status.state)
+        feed.events.status.subscribe(lambda status: states.append(status.state))
         run = asyncio.create_task(feed.run())
         try:
             await eventually(lambda: len(seen.quotes) >= 2, 10, "first quotes")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.natsfeed import NatsFeed
-from quoteboard.natslink import NatsTarget, NatsUnavailable, connect
+from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
@@ -69,7 +69,7 @@ async def test_the_relay_publishes_over_tls_and_subscribers_receive(station, tls
         feed.registry.replace_watch([SymbolKey("7203", 1)])
         assert await feed.start() == []
         got: list[str] = []
-        feed.on_quote = lambda quote: got.append(quote.symbol)
+        feed.events.quote.subscribe(lambda quote: got.append(quote.symbol))
         run = asyncio.create_task(feed.run())
         try:
             await eventually(lambda: "7203" in got, 10, "a quote over tls://")

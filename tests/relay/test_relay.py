@@ -283,3 +283,28 @@ async def test_symbol_is_kept_for_the_day_and_counted_as_the_station_registers_i
         again = await a.call("GET", "/symbol/6758@1")
         assert again.content == first.content and station.registered == []  # answered by the relay
         assert await a.unregister() == ["6758@1"]  # it is a's, to let go
+
+
+async def test_a_taken_station_socket_is_said_and_the_relay_takes_it_back(station, relay):
+    """The feed's Taken event, not the text of its status, makes the relay say who took the socket;
+    a plain drop says nothing of the kind."""
+    assert relay.feed is not None
+    await asyncio.wait_for(_live(relay), 5)
+    await station.drop_sockets()
+    await asyncio.wait_for(_reconnected(relay, 2), 5)
+    assert not any("another program" in line for line in said_lines(relay))
+    async with connect(station.websocket_url, ping_interval=None):  # Kabu closes the relay's (code 1000)
+        await asyncio.wait_for(_reconnected(relay, 3), 10)
+    said = [line for line in said_lines(relay) if "another program may have opened" in line]
+    assert len(said) == 1 and said[0].startswith("station reconnecting"), said_lines(relay)
+    assert not relay.feed.taken  # the relay never gives the socket up
+
+
+async def _live(relay: RelayServer) -> None:
+    while relay.feed.status.state != "live":
+        await asyncio.sleep(0.02)
+
+
+async def _reconnected(relay: RelayServer, connections: int) -> None:
+    while relay.feed.connections < connections or relay.feed.status.state != "live":
+        await asyncio.sleep(0.02)

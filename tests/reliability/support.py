@@ -16,7 +16,8 @@ from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
 from quoteboard.board import Board
-from quoteboard.feed import Feed, FeedStatus
+from quoteboard.feeds.contract import FeedStatus
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import Quote, Rejection
 from quoteboard.server import TestServer
 from quoteboard.widgets.status_bar import StatusBar, status_text
@@ -46,7 +47,7 @@ class FeedLog:
     """Runs a feed and keeps what it reported: quotes (with the connection they came on), rejections
     and every status, in order; with a ``board``, also hands it the quotes and rejections."""
 
-    def __init__(self, feed: Feed, board: Board | None = None) -> None:
+    def __init__(self, feed: KabuFeed, board: Board | None = None) -> None:
         self.feed = feed
         self.board = board
         self.quotes: list[Quote] = []
@@ -68,7 +69,9 @@ class FeedLog:
 
     def start(self) -> FeedLog:
         feed = self.feed
-        feed.on_quote, feed.on_reject, feed.on_status = self._quote, self._reject, self.statuses.append
+        feed.events.quote.subscribe(self._quote)
+        feed.events.reject.subscribe(self._reject)
+        feed.events.status.subscribe(self.statuses.append)
         self.task = asyncio.create_task(feed.run())
         return self
 

@@ -1,4 +1,4 @@
-"""Bad PUSH frames through a real socket into the Feed and the Board, and onto the board's screen.
+"""Bad PUSH frames through a real socket into the KabuFeed and the Board, and onto the board's screen.
 
 A bare websockets server stands in for the station and sends a scripted list of frames; each bad
 one is followed by a good one, so once the good quote is in, the bad one has been dealt with. None
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from quoteboard.board import Board
-from quoteboard.feed import MAX_FRAME, Feed
+from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
 from quoteboard.kabu.protocol import Rejection, SymbolKey, decode_frame
 from quoteboard.server import TestServer
 from tests.app_support import make_app, screen_text, table_lines, wait_for
@@ -71,10 +71,10 @@ TOYOTA = SymbolKey("7203")
 
 
 async def run_board_on(*scripts: list[str | bytes], until, watch=(TOYOTA,)) -> tuple[Board, FeedLog]:
-    """Feed -> Board from a scripted station until ``until(board, log)`` is true."""
+    """KabuFeed -> Board from a scripted station until ``until(board, log)`` is true."""
     board = Board(watch)
     async with scripted_station(*scripts) as station:
-        log = FeedLog(Feed(station.base_url), board).start()
+        log = FeedLog(KabuFeed(station.base_url), board).start()
         try:
             await wait_until(lambda: until(board, log), what="the script to be read")
         finally:

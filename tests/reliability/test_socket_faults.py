@@ -1,6 +1,6 @@
 """The PUSH socket under faults: dropped again and again, a station that is not there yet, a station
 that never answers a ping, and a second socket that takes ours away. Real test server, real sockets,
-the real Feed and the real board (Pilot)."""
+the real KabuFeed and the real board (Pilot)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from tests.app_support import make_app, wait_for
@@ -28,7 +28,7 @@ RESUME_WITHIN = 3.0
 
 
 async def test_five_drops_in_a_row_each_resume_within_3_s_with_the_registrations_intact(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     await feed.register(WATCH)
     log = FeedLog(feed).start()
     try:
@@ -73,7 +73,7 @@ async def test_the_board_rides_out_five_drops_saying_reconnecting_each_time(tmp_
 
 async def test_a_station_that_appears_later_is_connected_to_and_given_the_watchlist():
     port = free_port()
-    feed = Feed(f"http://127.0.0.1:{port}/kabusapi", "pw")
+    feed = KabuFeed(f"http://127.0.0.1:{port}/kabusapi", "pw")
     feed.registry.replace_watch(WATCH)  # what the board does at start, before any REST call succeeded
     log = FeedLog(feed).start()
     try:
@@ -121,7 +121,7 @@ async def test_the_board_opens_without_a_station_says_so_and_connects_when_it_ap
 async def test_the_feed_sends_no_ping_so_a_ping_deaf_station_keeps_its_one_socket():
     quote = json.dumps({"Symbol": "7203", "Exchange": 1, "CurrentPrice": 2500.0})
     async with scripted_station([quote], repeat_every=0.1) as station:
-        feed = Feed(station.base_url)
+        feed = KabuFeed(station.base_url)
         log = FeedLog(feed).start()
         try:
             await wait_until(lambda: feed._ws is not None, what="the socket")
@@ -146,7 +146,7 @@ async def test_the_feed_sends_no_ping_so_a_ping_deaf_station_keeps_its_one_socke
 async def test_slow_one_socket_lives_past_websockets_default_keepalive_on_the_ping_deaf_station(server):
     """~45 s: past websockets' default 20 s ping + 20 s timeout, against the test server's PUSH
     socket, which answers no ping (like Kabu)."""
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     await feed.register([SymbolKey("7203")])
     log = FeedLog(feed).start()
     try:
@@ -163,7 +163,7 @@ async def test_slow_one_socket_lives_past_websockets_default_keepalive_on_the_pi
 
 
 async def test_a_newer_socket_closing_ours_is_said_and_the_feed_takes_the_socket_back(server):
-    feed = Feed(server.base_url, "pw")
+    feed = KabuFeed(server.base_url, "pw")
     await feed.register(WATCH)
     log = FeedLog(feed).start()
     try:

@@ -10,7 +10,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from quoteboard.feed import Feed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 from quoteboard.record import frame_key, iter_frames
 from quoteboard.server import TestServer
@@ -103,7 +103,8 @@ async def test_a_frame_recorded_as_bytes_is_replayed_as_bytes(tmp_path):
 async def test_the_real_feed_on_a_replay_gets_the_recorded_quotes_and_rejects_the_garbage(recording):
     async with TestServer(rate_limit=None, replay=Replay.open(recording, speed=20)) as srv:
         quotes: list[Quote] = []
-        feed = Feed(srv.base_url, "pw", name="replay", on_quote=quotes.append)
+        feed = KabuFeed(srv.base_url, "pw", name="replay")
+        feed.events.quote.subscribe(quotes.append)
         await feed.register([SymbolKey("7203"), SymbolKey("9433"), SymbolKey("1301")])
         task = asyncio.create_task(feed.run())
         try:

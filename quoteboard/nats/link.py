@@ -1,7 +1,7 @@
-"""Where a NATS server is and how to log in to it; the subjects and buckets quoteboard uses there.
+"""Where a NATS server is and how to log in to it (subjects and records: :mod:`quoteboard.nats.wire`).
 
 The relay publishes quotes on NATS (:mod:`quoteboard.relay.publisher`) and boards and ``stream``
-subscribe (:mod:`quoteboard.natsfeed`). Both reach the server through :func:`connect`, which imports
+subscribe (:mod:`quoteboard.feeds.nats`). Both reach the server through :func:`connect`, which imports
 nats-py only then: the base install never loads it, and without it the user is told the one command
 that adds it.
 
@@ -23,40 +23,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
 
 __all__ = [
-    "CTL_LEASE",
-    "CTL_REGISTER",
-    "CTL_UNREGISTER",
     "INSTALL_HINT",
-    "QUOTES_BUCKET",
-    "RELAY_BUCKET",
     "URL_ENV",
     "NatsMissing",
     "NatsTarget",
     "NatsUnavailable",
     "connect",
     "find_nats_server",
-    "frame_subject",
-    "kv_key",
-    "quote_subject",
 ]
 
 URL_ENV: Final = "QUOTEBOARD_NATS_URL"
 #: quoteboard is not on an index: the extra is installed from the clone, into quoteboard's own venv.
 INSTALL_HINT: Final = 'pip install ".[nats]" in the clone, with the pip of the venv quoteboard runs from'
-QUOTES_BUCKET: Final = "kabu_quotes"
-RELAY_BUCKET: Final = "kabu_relay"
-#: The key of the relay's status in :data:`RELAY_BUCKET`.
-RELAY_STATUS_KEY: Final = "status"
-CTL_REGISTER: Final = "kabu.ctl.register"
-CTL_UNREGISTER: Final = "kabu.ctl.unregister"
-CTL_LEASE: Final = "kabu.ctl.lease"
 _SCHEMES: Final = ("nats", "tls", "ws", "wss")
 #: How to trust a private CA (the default SSL context reads it).
 CA_HINT: Final = "for a private CA set SSL_CERT_FILE to its PEM file"
@@ -72,18 +56,6 @@ class NatsMissing(Exception):
 
 class NatsUnavailable(Exception):
     """The first connection to the NATS server failed: said with the server (password masked) and why."""
-
-
-def quote_subject(key: SymbolKey) -> str:
-    return f"kabu.quote.{key.exchange}.{key.code}"
-
-
-def frame_subject(key: SymbolKey) -> str:
-    return f"kabu.frame.{key.exchange}.{key.code}"
-
-
-def kv_key(key: SymbolKey) -> str:
-    return f"{key.exchange}.{key.code}"
 
 
 @dataclass(frozen=True, slots=True)

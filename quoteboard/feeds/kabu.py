@@ -1,10 +1,11 @@
 """The feed: Kabu's PUSH socket plus its REST client, kept alive for a whole trading day.
 
-One :class:`Feed` serves both the real station and the demo (the demo is this same client pointed at
-the embedded test server). It reports status changes (connecting, live, reconnecting with the
-attempt and delay, error) and hands every decoded quote to a callback, which for the board is
-``Board.apply``: the hot path has no queue and no extra task in it. An optional ``on_frame`` hook sees
-every frame as received, before decoding (``--record`` writes them with :class:`quoteboard.record.Recorder`).
+One :class:`KabuFeed` serves both the real station and the demo (the demo is this same client pointed
+at the embedded test server). Its events (:class:`~quoteboard.feeds.contract.FeedEvents`) say status
+changes (connecting, live, reconnecting with the attempt and delay, error) and hand every decoded
+quote to the quote channel's subscribers, which for the board is ``Board.apply``: the hot path has no
+queue and no extra task in it. The frame channel sees every frame as received, before decoding
+(``--record`` writes them with :class:`quoteboard.record.Recorder`).
 
 Kabu specifics that shape this module (see contract/kabusapi/README.md):
 - the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with
@@ -26,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from quoteboard.feeds.base import BaseFeed
+from quoteboard.feeds.contract import FeedStatus, Refusals, Taken
 from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
@@ -42,7 +44,7 @@ from quoteboard.kabu.protocol import (
     decode_frame,
     websocket_url,
 )
-from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS, Registry
+from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.kabu.text import printable
 from quoteboard.secret import Secret
@@ -50,9 +52,10 @@ from quoteboard.secret import Secret
 if TYPE_CHECKING:
     import httpx
 
+    from quoteboard.kabu.positions import Position
     from quoteboard.server import TestServer
 
-__all__ = ["Feed", "FeedStatus", "backoff_delay"]
+__all__ = ["KabuFeed", "backoff_delay"]
 
 MAX_FRAME: Final = 1 << 20  # 1 MiB; a full board snapshot is about 2 KB
 FIRST_DELAY: Final = 0.5
@@ -66,25 +69,6 @@ TAKEN: Final = (
     "share it with `quoteboard relay`"
 )
 
-State = Literal["idle", "connecting", "live", "reconnecting", "error", "closed"]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
-    """Where the feed stands. ``attempt``/``delay`` are set while reconnecting."""
-
-    state: State
-    detail: str = ""
-    attempt: int = 0
-    delay: float = 0.0
-
-    def describe(self) -> str:
-        if self.state == "reconnecting":
-            text = f"reconnecting in {self.delay:.1f} s, attempt {self.attempt}"
-        else:
-            text = self.state
-        return f"{text}: {self.detail}" if self.detail else text
-
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential back-off with jitter: attempt 1 waits 0.25-0.5 s, doubling, capped at 30 s."""
@@ -92,33 +76,15 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     return base * (rng or random).uniform(0.5, 1.0)
 
 
-QuoteHandler = Callable[[Quote], object]
-#: Called with each raw frame (bytes as received) and its receive time, before decoding.
-FrameHandler = Callable[[bytes, float], object]
-RejectHandler = Callable[[Rejection], object]
-StatusHandler = Callable[[FeedStatus], object]
-#: Called with the symbols the feed registered by itself, later than asked (the station was down).
-RegisteredHandler = Callable[[list[SymbolKey]], object]
-#: Called with the watched symbols the station refused (and the feed no longer watches).
-RefusedHandler = Callable[[list[tuple[SymbolKey, KabuError]]], object]
-
-
-class Feed:
+class KabuFeed(BaseFeed):
     """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection.
 
-    What it reports goes to its handlers, given as keyword arguments or set as attributes before
-    :meth:`run` (each is read when a connection opens): ``on_quote`` every decoded quote (the hot
-    path: ``Board.apply``), ``on_reject`` every undecodable frame, ``on_status`` every change of
-    state, ``on_frame`` every raw frame before decoding (a recorder), ``on_registered`` the symbols a
-    retry registered late (nothing is pushed for them after the close: the board fetches their
-    snapshots), ``on_refused`` the watched symbols the station refused (a code delisted overnight).
+    What it reports goes to the subscribers of its :attr:`events`. It offers the account's
+    positions and says whether its base URL is a relay's (capabilities of the contract).
 
     ``server`` is an embedded station the feed is pointed at (the demo's): closed with the feed.
     ``transport`` goes to the REST client's httpx client (tests inject faults with it).
     """
-
-    #: Seconds between the one-by-one registrations after a refused batch (Kabu's ~10 calls/s).
-    register_pace = 1.0 / 8
 
     def __init__(
         self,
@@ -131,27 +97,13 @@ class Feed:
         transport: httpx.AsyncBaseTransport | None = None,
         server: TestServer | None = None,
         give_way: bool = True,
-        on_quote: QuoteHandler | None = None,
-        on_reject: RejectHandler | None = None,
-        on_status: StatusHandler | None = None,
-        on_frame: FrameHandler | None = None,
-        on_registered: RegisteredHandler | None = None,
-        on_refused: RefusedHandler | None = None,
     ) -> None:
-        self.name = name
+        super().__init__(name, max_symbols)
         self.server = server
         #: Stop, rather than take the socket back, when another program's socket closes ours twice in
         #: a minute: two clients would otherwise take it from each other all day.
         self.give_way = give_way
-        #: Set when the feed gave the socket up to another program (:meth:`run` returned).
-        self.taken = False
         self._taken_at: list[float] = []
-        self.on_quote = on_quote
-        self.on_reject = on_reject
-        self.on_status = on_status
-        self.on_frame = on_frame
-        self.on_registered = on_registered
-        self.on_refused = on_refused
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -161,12 +113,6 @@ class Feed:
             # (Textual's does) would print it. start() and run() say what is wrong instead.
             self.ws_url, self._bad_url = "", str(exc)
         self.rest = rest or KabuRest(self.base_url, password, transport=transport)
-        #: What this feed keeps registered, what the station holds, what it refused.
-        self.registry = Registry(limit=max_symbols)
-        self.status = FeedStatus("idle")
-        self.connections = 0
-        self.received = 0
-        self.rejected = 0
         self._ws: ClientConnection | None = None
         #: The socket is being closed to reopen it with a new token: no back-off before that.
         self._moving = False
@@ -179,11 +125,11 @@ class Feed:
         self._unregistered = asyncio.Event()
 
     def __repr__(self) -> str:
-        return f"Feed({self.name!r}, {self.base_url!r}, {self.status.state})"
+        return f"KabuFeed({self.name!r}, {self.base_url!r}, {self.status.state})"
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def start(self) -> list[tuple[SymbolKey, KabuError]]:
+    async def start(self) -> Refusals:
         """Get a token and register the watched symbols, raising what goes wrong; returns the
         symbols the station refused (see :meth:`_register_watch`).
 
@@ -196,6 +142,19 @@ class Feed:
             raise StationUnreachable(self.base_url, self._bad_url)
         await self.rest.ensure_token()
         return await self._register_watch()
+
+    def reconnect(self) -> None:
+        """Reopen the socket at once and register everything watched again."""
+        self._register_all = True
+        self._reopen()
+
+    async def positions(self) -> list[Position]:
+        """GET /positions: every position the account holds (read only)."""
+        return await self.rest.positions()
+
+    async def relay_status(self) -> dict[str, Any] | None:
+        """``/relay/status`` when the base URL is a quoteboard relay's, else None."""
+        return await self.rest.relay_status()
 
     def _follow_token(self, token: str) -> None:
         """The REST client took ``token`` in place of another, and an open socket presented the old
@@ -217,56 +176,6 @@ class Feed:
         registered = await self.rest.register(keys)
         self.registry.station_lists(registered)
         return registered
-
-    async def _register_watch(self) -> list[tuple[SymbolKey, KabuError]]:
-        """Register every watched symbol. Kabu refuses a whole PUT for one bad symbol, so when it
-        does, each symbol is registered on its own (paced under the rate limit); those refused stop
-        being watched, are told to :attr:`on_refused` and returned. Other errors are raised."""
-        keys = self.registry.watched
-        if not keys:
-            return []
-        try:
-            await self._register(keys)
-            return []
-        except KabuError as exc:
-            if not exc.refuses_symbols:
-                raise
-        refused = await self._one_by_one(keys, self._register)
-        if refused and self.on_refused is not None:
-            self.on_refused(refused)
-        return refused
-
-    async def register_each(self, keys: Iterable[SymbolKey]) -> list[tuple[SymbolKey, KabuError]]:
-        """:meth:`register` ``keys``; if the station refuses the batch for one symbol, each on its
-        own, paced. Returns the symbols refused (watched no more); other errors are raised."""
-        keys = list(keys)
-        try:
-            await self.register(keys)
-            return []
-        except KabuError as exc:
-            if not exc.refuses_symbols:
-                raise
-        return await self._one_by_one(keys, self.register)
-
-    async def _one_by_one(
-        self, keys: list[SymbolKey], register: Callable[[list[SymbolKey]], Awaitable[object]]
-    ) -> list[tuple[SymbolKey, KabuError]]:
-        refused: list[tuple[SymbolKey, KabuError]] = []
-        for i, key in enumerate(keys):
-            if i and self.register_pace:
-                await asyncio.sleep(self.register_pace)
-            try:
-                await register([key])
-            except KabuError as exc:
-                if not exc.refuses_symbols:
-                    raise
-                refused.append((key, exc))
-                self.registry.station_refused(key, exc)
-                await self._refused_one(key)
-        return refused
-
-    async def _refused_one(self, key: SymbolKey) -> None:
-        """The station refused ``key`` while the watched symbols were registered one by one."""
 
     async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
         """Register ``keys`` at the station and keep them registered across reconnects.
@@ -304,7 +213,7 @@ class Feed:
         return registry.registered
 
     async def fetch_boards(
-        self, keys: Iterable[SymbolKey], on_quote: QuoteHandler, per_second: float = 8.0
+        self, keys: Iterable[SymbolKey], on_quote: Callable[[Quote], object], per_second: float = 8.0
     ) -> list[tuple[SymbolKey, KabuClientError]]:
         """GET /board for each key, paced under Kabu's ~10 requests/s, handing each to ``on_quote``.
 
@@ -334,9 +243,9 @@ class Feed:
     async def run(self) -> None:
         """Stream quotes until cancelled, reconnecting forever with back-off.
 
-        Each decoded quote goes to ``on_quote``; each undecodable frame (or one over the size cap,
-        which costs the socket) is counted and goes to ``on_reject``; each status change to
-        ``on_status``. Returns only by cancellation (or after :meth:`close`), or at once with an
+        Each decoded quote goes to ``events.quote``; each undecodable frame (or one over the size cap,
+        which costs the socket) is counted and goes to ``events.reject``; each status change to
+        ``events.status``. Returns only by cancellation (or after :meth:`close`), or at once with an
         "error" status if the base URL cannot be used.
 
         Back-off: a socket that delivered quotes and then dropped is retried from the first, short
@@ -344,7 +253,8 @@ class Feed:
         (code 1000: another client's newer socket, say) keeps growing the delay, so two clients
         fighting over Kabu's one socket do not hammer it. Closed on purpose twice within
         :data:`GIVE_WAY_WINDOW` seconds, the feed (``give_way``) stops with an "error" status saying
-        so, and :attr:`taken` set: :meth:`run` again takes the socket back.
+        so, and :attr:`taken` set: :meth:`run` again takes the socket back. Each close on purpose is
+        a :class:`~quoteboard.feeds.contract.Taken` event.
         """
         self.taken = False
         self._taken_at.clear()
@@ -392,9 +302,12 @@ class Feed:
                     closed = await self._pump(ws)
                     detail = _describe_close(closed)
                     delivered = self.received > received and not _closed_on_purpose(closed)
-                    if _closed_on_purpose(closed) and self._gives_way():
-                        self._report(FeedStatus("error", TAKEN))
-                        return
+                    if _closed_on_purpose(closed):
+                        gave_way = self._gives_way()
+                        self.events.taken.publish(Taken(gave_way))
+                        if gave_way:
+                            self._report(FeedStatus("error", TAKEN))
+                            return
                     if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
                         self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
                 finally:
@@ -437,31 +350,23 @@ class Feed:
         self.taken = len(self._taken_at) >= 2
         return self.taken
 
-    def is_closed(self) -> bool:
-        """:meth:`close` was called: :meth:`run` ends rather than reconnect (a method: it changes
-        while run() awaits)."""
-        return self.status.state == "closed"
-
-    def _report(self, status: FeedStatus) -> None:
-        self.status = status
-        if self.on_status is not None:
-            self.on_status(status)
-
     async def _pump(self, ws: ClientConnection) -> ConnectionClosed:
         """The hot loop: frames in, quotes out. Returns how the socket ended."""
         clock = time.time
-        on_frame, on_quote = self.on_frame, self.on_quote
+        frames, quotes = self.events.frame, self.events.quote
         try:
             while True:
                 # decode=False: msgspec reads UTF-8 bytes directly, skipping a str round trip.
                 frame = await ws.recv(decode=False)
                 received_at = clock()
-                if on_frame is not None:
+                # The subscriber tuples are read per frame (they may change while streaming) and
+                # iterated in place: no call through publish(), no allocation on the hot path.
+                for on_frame in frames.subscribers:
                     on_frame(frame, received_at)
                 decoded = decode_frame(frame, received_at)
                 if type(decoded) is Quote:
                     self.received += 1
-                    if on_quote is not None:
+                    for on_quote in quotes.subscribers:
                         on_quote(decoded)
                 else:
                     assert isinstance(decoded, Rejection)
@@ -471,8 +376,7 @@ class Feed:
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1
-        if self.on_reject is not None:
-            self.on_reject(rejection)
+        self.events.reject.publish(rejection)
 
     async def _ensure_registered(self) -> None:
         """After a (re)connect, register again whatever the station may have lost."""
@@ -512,8 +416,8 @@ class Feed:
             else:
                 if self.status.state == "error":
                     self._report(FeedStatus("live"))
-                if missing and self.on_registered is not None:
-                    self.on_registered(missing)
+                if missing:
+                    self.events.registered.publish(missing)
             self._unregistered.clear()
             registry.retry_due = False
             attempt = 0

@@ -1,8 +1,8 @@
 """A feed from NATS: the quotes a ``quoteboard relay --nats`` publishes, for the board and ``stream``.
 
-:class:`NatsFeed` has the Kabu feed's surface (``registry``, ``start``, ``register``,
-``unregister``, ``fetch_boards``, ``run``, ``status`` and the ``on_*`` handlers), so the board and
-``stream`` take it as they take a :class:`~quoteboard.feed.Feed`. It registers by request on
+:class:`NatsFeed` is a :class:`~quoteboard.feeds.contract.Feed`, so the board and ``stream`` take it
+as they take a :class:`~quoteboard.feeds.kabu.KabuFeed`; it offers the positions the relay's station
+holds (``kabu.ctl.positions``). It registers by request on
 ``kabu.ctl.register`` with a client id of its own, renews its lease on ``kabu.ctl.lease``, follows
 ``kabu.frame.<exchange>.<code>`` for each watched symbol and decodes the station's frames with the
 same decoder as the Kabu feed. A symbol's first prices come from the ``kabu_quotes`` KV bucket.
@@ -22,26 +22,30 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from quoteboard.feed import Feed, FeedStatus, QuoteHandler, backoff_delay
+from quoteboard.feeds.base import BaseFeed
+from quoteboard.feeds.contract import FeedStatus, Refusals
+from quoteboard.feeds.kabu import backoff_delay
 from quoteboard.kabu.errors import KabuClientError, KabuError
+from quoteboard.kabu.positions import Position, parse_positions
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey, decode_frame
-from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS, Registry
-from quoteboard.natslink import (
+from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
+from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
+from quoteboard.nats.wire import (
     CTL_LEASE,
+    CTL_POSITIONS,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
-    NatsTarget,
-    NatsUnavailable,
-    connect,
+    control_body,
+    decode_regist_list,
+    decode_snapshot,
     frame_subject,
     kv_key,
 )
@@ -73,11 +77,8 @@ class NatsUnreachable(KabuClientError):
         return True
 
 
-class NatsFeed(Feed):
-    """Quotes from a relay, through the NATS server at ``target``.
-
-    A subclass of :class:`Feed` for its surface only: it makes no Kabu REST client and no socket
-    (``Feed.__init__`` is not called), and overrides every method the board and ``stream`` use."""
+class NatsFeed(BaseFeed):
+    """Quotes from a relay, through the NATS server at ``target``."""
 
     #: No pause between one-by-one registrations: the relay, not this client, calls the station.
     register_pace = 0.0
@@ -92,22 +93,8 @@ class NatsFeed(Feed):
         check_every: float = 1.0,
         timeout: float = 3.0,
     ) -> None:
+        super().__init__(f"nats {target.host_port}", max_symbols)
         self.target = target
-        self.name = f"nats {target.host_port}"
-        self.server = None
-        self.give_way = False
-        self.taken = False
-        self.on_quote = None
-        self.on_reject = None
-        self.on_status = None
-        self.on_frame = None
-        self.on_registered = None
-        self.on_refused = None
-        self.registry = Registry(limit=max_symbols)
-        self.status = FeedStatus("idle")
-        self.connections = 0
-        self.received = 0
-        self.rejected = 0
         self.client_id = client_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.lease_every = lease_every
         self.check_every = check_every
@@ -121,6 +108,8 @@ class NatsFeed(Feed):
         self._wake = asyncio.Event()
         self._nats_up = False
         self._closed = False
+        #: reconnect() asked for: the relay is told this client's symbols at the next turn.
+        self._reregister = False
 
     def __repr__(self) -> str:
         return f"NatsFeed({self.target.shown()}, {self.registry!r})"
@@ -160,6 +149,10 @@ class NatsFeed(Feed):
 
     async def _request(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
         """Ask the relay; its answer, or :class:`KabuError` with its code, or :class:`NatsUnreachable`."""
+        return _object(subject, await self._ask(subject, body))
+
+    async def _ask(self, subject: str, body: dict[str, Any]) -> bytes:
+        """The relay's answer on ``subject``, as it came; :class:`NatsUnreachable` if none."""
         nc = await self._connect()
         try:
             msg = await nc.request(subject, _encoder.encode(body), timeout=self.timeout)
@@ -169,25 +162,15 @@ class NatsFeed(Feed):
                 f"no relay answered on {subject} at {self.target.host_port} ({why}): is "
                 "`quoteboard relay --nats` running?"
             ) from None
-        try:
-            answer = _decoder.decode(msg.data)
-        except msgspec.DecodeError:
-            raise NatsUnreachable(f"the answer on {subject} is not JSON") from None
-        if not isinstance(answer, dict):
-            raise NatsUnreachable(f"the answer on {subject} is not a JSON object")
-        if "Code" in answer:
-            raise KabuError(answer.get("Code"), str(answer.get("Message", "")))
-        return answer
+        data: bytes = msg.data
+        return data
 
     def _body(self, keys: Iterable[SymbolKey]) -> dict[str, Any]:
-        return {
-            "client": self.client_id,
-            "Symbols": [{"Symbol": k.code, "Exchange": k.exchange} for k in keys],
-        }
+        return control_body(self.client_id, keys)
 
     # -- registering -------------------------------------------------------------------------------
 
-    async def start(self) -> list[tuple[SymbolKey, KabuError]]:
+    async def start(self) -> Refusals:
         """Connect and register the watched symbols; raises :class:`NatsUnreachable` (no server, no
         relay) or :class:`KabuError`; returns the symbols the relay refused (no longer watched)."""
         await self._connect()
@@ -252,22 +235,19 @@ class NatsFeed(Feed):
         now = time.time()
         frame = msg.data
         self.received += 1
-        if self.on_frame is not None:
-            self.on_frame(frame, now)
+        self.events.frame.publish(frame, now)
         result = decode_frame(frame, now)
         if isinstance(result, Rejection):
             self.rejected += 1
-            if self.on_reject is not None:
-                self.on_reject(result)
+            self.events.reject.publish(result)
             return
         self._live_keys.add(result.key)
         if self.status.state != "live" and self._relay_live():
             self._report(FeedStatus("live", "relay live"))
-        if self.on_quote is not None:
-            self.on_quote(result)
+        self.events.quote.publish(result)
 
     async def fetch_boards(
-        self, keys: Iterable[SymbolKey], on_quote: QuoteHandler, per_second: float = 0.0
+        self, keys: Iterable[SymbolKey], on_quote: Callable[[Quote], object], per_second: float = 0.0
     ) -> list[tuple[SymbolKey, KabuClientError]]:
         """The latest quote of each key from the ``kabu_quotes`` bucket (a key the relay has no
         quote for yet is skipped); returns the keys that failed with their errors."""
@@ -288,17 +268,17 @@ class NatsFeed(Feed):
                 if type(exc).__name__ not in ("KeyNotFoundError", "KeyDeletedError"):
                     failures.append((key, NatsUnreachable(f"snapshot of {key}: {exc or type(exc).__name__}")))
                 continue
-            quote = _snapshot_quote(entry.value or b"")
+            quote = decode_snapshot(entry.value or b"")
             if quote is not None:
                 on_quote(quote)
         return failures
 
     async def _snapshot(self, keys: list[SymbolKey]) -> None:
-        """What the relay last stored for ``keys`` that no live quote has overtaken, to on_quote."""
+        """What the relay last stored for ``keys`` that no live quote has overtaken, to the quote event."""
 
         def fresh_only(quote: Quote) -> None:
-            if quote.key not in self._live_keys and self.on_quote is not None:
-                self.on_quote(quote)
+            if quote.key not in self._live_keys:
+                self.events.quote.publish(quote)
 
         await self.fetch_boards(keys, fresh_only)
 
@@ -340,6 +320,7 @@ class NatsFeed(Feed):
             # to be registered (none answered at start): tell it this client's symbols at once.
             restarted = now_instance is not None and now_instance != instance
             restarted = restarted and (instance is not None or bool(self.registry.missing()))
+            restarted, self._reregister = restarted or self._reregister, False
             instance = now_instance or instance
             if restarted or woken or time.monotonic() - renewed >= self.lease_every:
                 renewed = time.monotonic()
@@ -395,9 +376,23 @@ class NatsFeed(Feed):
         except KabuClientError:
             return  # asked again at the next renewal
         self._live_keys.clear()
-        if self.on_registered is not None:
-            self.on_registered(watched)
+        self.events.registered.publish(watched)
         await self._snapshot(watched)
+
+    async def positions(self) -> list[Position]:
+        """What ``GET /positions`` of the relay's station answers, asked on ``kabu.ctl.positions``."""
+        data = await self._ask(CTL_POSITIONS, {"client": self.client_id})
+        if data.lstrip()[:1] == b"{":  # Kabu's error object, where the station's list would be
+            _object(CTL_POSITIONS, data)
+        try:
+            return parse_positions(data)
+        except ValueError as exc:
+            raise NatsUnreachable(f"unreadable positions answer on {CTL_POSITIONS}: {exc}") from None
+
+    def reconnect(self) -> None:
+        """Tell the relay this client's symbols again now (nats-py reconnects the server by itself)."""
+        self._reregister = True
+        self._wake.set()
 
     async def close(self) -> None:
         """Let the relay know this client's symbols are free (else they wait for the lease), and
@@ -419,20 +414,21 @@ class NatsFeed(Feed):
         self._wake.set()
 
 
-def _regist_list(answer: dict[str, Any]) -> list[SymbolKey]:
-    items = answer.get("RegistList")
-    if not isinstance(items, list):
-        raise NatsUnreachable("the relay's answer has no RegistList")
-    return [SymbolKey(str(item["Symbol"]), int(item["Exchange"])) for item in items]
-
-
-def _snapshot_quote(value: bytes) -> Quote | None:
-    """The quote in a ``kabu_quotes`` entry: its frame decoded, at the time the relay received it."""
+def _object(subject: str, data: bytes) -> dict[str, Any]:
+    """The relay's answer as a JSON object; Kabu's error object raised as :class:`KabuError`."""
     try:
-        record = _decoder.decode(value)
-        frame = record["frame"]
-        received = datetime.fromisoformat(record["received_at"]).timestamp()
-    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-        return None
-    result = decode_frame(frame, received)
-    return result if isinstance(result, Quote) else None
+        answer = _decoder.decode(data)
+    except msgspec.DecodeError:
+        raise NatsUnreachable(f"the answer on {subject} is not JSON") from None
+    if not isinstance(answer, dict):
+        raise NatsUnreachable(f"the answer on {subject} is not a JSON object")
+    if "Code" in answer:
+        raise KabuError(answer.get("Code"), str(answer.get("Message", "")))
+    return answer
+
+
+def _regist_list(answer: dict[str, Any]) -> list[SymbolKey]:
+    try:
+        return decode_regist_list(answer)
+    except ValueError as exc:
+        raise NatsUnreachable(str(exc)) from None
