@@ -94,7 +94,7 @@ def symbol_list(text: str) -> list[SymbolKey]:
 
 
 def alert_command(text: str) -> list[str]:
-    """argparse type for ``--alert-command CMD``: its argv, split as a shell would but run without one."""
+    """argparse type for ``--alert-command CMD``: its argv, split by the platform's rules."""
     from quoteboard.alert_command import parse_command
 
     try:
@@ -283,7 +283,8 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         type=alert_command,
         metavar="CMD",
         help="run CMD when a price alert fires, with QUOTEBOARD_ALERT_SYMBOL, _NAME, _RULE, _PRICE and "
-        "_TIME in its environment (split like a shell would, but never run through one; 10 s at most)",
+        "_TIME in its environment (split by this system's rules, cmd.exe's on Windows, but never run "
+        "through a shell; 10 s at most)",
     )
 
 
