@@ -39,12 +39,14 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   a WebSocket echo client for serve's echo server
   quoteboard bench                  how much feed this machine can take
+  quoteboard login                  keep the API password in this system's credential store
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
 --replay FILE [--speed X].
 
-The API password comes from --kabu KEY, else ${KEY_ENV}, else a prompt; it is never
-shown or saved, nor written to a recording. Prefer ${KEY_ENV} or the prompt: other users
+The API password comes from --kabu KEY, else ${KEY_ENV}, else the one `quoteboard login`
+kept in the system's credential store, else a prompt; it is never shown or saved in a file of
+ours, nor written to a recording. Prefer ${KEY_ENV} or the prompt: other users
 of this computer can read a process's command line.
 Kabu Station's API listens on {DEFAULT_BASE_URL} (production) or
 {VERIFY_BASE_URL} (verification): choose with --kabu-url.
@@ -94,7 +96,7 @@ def symbol_list(text: str) -> list[SymbolKey]:
 
 
 def alert_command(text: str) -> list[str]:
-    """argparse type for ``--alert-command CMD``: its argv, split as a shell would but run without one."""
+    """argparse type for ``--alert-command CMD``: its argv, split by the platform's rules."""
     from quoteboard.alert_command import parse_command
 
     try:
@@ -225,7 +227,8 @@ def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb
         nargs="?",
         const=ASK,
         metavar="KEY",
-        help=f"{verb} Kabu Station; KEY is its API password (else ${KEY_ENV}, else a prompt)",
+        help=f"{verb} Kabu Station; KEY is its API password (else ${KEY_ENV}, else the one "
+        "`quoteboard login` kept, else a prompt)",
     )
     return feed
 
@@ -283,7 +286,8 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         type=alert_command,
         metavar="CMD",
         help="run CMD when a price alert fires, with QUOTEBOARD_ALERT_SYMBOL, _NAME, _RULE, _PRICE and "
-        "_TIME in its environment (split like a shell would, but never run through one; 10 s at most)",
+        "_TIME in its environment (split by this system's rules, cmd.exe's on Windows, but never run "
+        "through a shell; 10 s at most)",
     )
 
 
@@ -440,6 +444,20 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--interval", type=positive_float, default=1.0, metavar="S", help="seconds between")
     echo.add_argument("--count", type=positive_int, metavar="N", help="stop after N echoes")
 
+    for name, what in (
+        ("login", "keep the API password in this system's credential store (read without echo, or "
+         "from stdin); --kabu then uses it"),
+        ("logout", "remove the API password `quoteboard login` kept"),
+    ):  # fmt: skip
+        account = commands.add_parser(name, help=what, description=what)
+        account.add_argument(
+            "--kabu-url",
+            type=base_url,
+            default=DEFAULT_BASE_URL,
+            metavar="URL",
+            help=f"the station the password is for (default {DEFAULT_BASE_URL}; one password per URL)",
+        )
+
     bench = commands.add_parser(
         "bench",
         help="measure how many quotes a second this machine can take",
@@ -498,15 +516,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_password(value: object, env: str = KEY_ENV, what: str = "API password") -> Secret:
-    """A password: given, else the environment variable ``env``, else a prompt without echo."""
+def resolve_password(
+    value: object, env: str = KEY_ENV, what: str = "API password", station: str | None = None
+) -> Secret:
+    """A password: given, else the environment variable ``env``, else the one ``quoteboard login``
+    kept for ``station`` (the API password's URL), else a prompt without echo."""
     if isinstance(value, str):
         return Secret(value)
     if os.environ.get(env):
         return Secret(os.environ[env])
+    if station is not None:
+        from quoteboard.credentials import stored_password
+
+        kept = stored_password(station)
+        if kept:
+            return kept
     if not sys.stdin.isatty():
         flag = "--kabu KEY" if env == KEY_ENV else "--password PW"
-        raise SystemExit(f"quoteboard: no {what}: pass {flag} or set {env}")
+        login = ", or keep it with `quoteboard login`" if env == KEY_ENV else ""
+        raise SystemExit(f"quoteboard: no {what}: pass {flag} or set {env}{login}")
     import getpass
 
     prompt = "Kabu Station API password: " if env == KEY_ENV else "password for the relay's clients: "
@@ -562,7 +590,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quoteboard.bench import run_bench
 
         return run_bench(args)
-    password = resolve_password(args.kabu) if args.kabu is not None else None
+    if command in ("login", "logout"):
+        from quoteboard.credentials import run_login, run_logout
+
+        return (run_login if command == "login" else run_logout)(args.kabu_url)
+    password = resolve_password(args.kabu, station=args.kabu_url) if args.kabu is not None else None
     from quoteboard.source import FeedSource
 
     if command == "relay":

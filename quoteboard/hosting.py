@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 from collections.abc import Generator
 from types import TracebackType
@@ -212,6 +213,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
 
 
+#: Hosts that mean "this machine only": a server asked for one listens on ::1 as well, when it can.
+LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost")
+
+
+def _listen_loopback(port: int) -> list[socket.socket]:
+    """127.0.0.1:``port`` and, where the machine has IPv6, [::1] on the same port: Windows resolves
+    ``localhost`` to ::1 first, so a client given ``http://localhost:PORT`` must find it there too."""
+    first = _listen("127.0.0.1", port)
+    try:
+        return [first, _listen("::1", first.getsockname()[1])]
+    except BindError as exc:
+        if exc.errno == errno.EADDRINUSE:  # another program on [::1]:PORT would take localhost's clients
+            first.close()
+            raise
+        return [first]  # no IPv6 here (no ::1 address, or the family unsupported): 127.0.0.1 as asked
+
+
 def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -233,6 +251,8 @@ class EmbeddedServer:
     asgi: Any
     #: WebSocket connections on the PUSH path answer no ping, like the station's.
     ws_protocol: type[KabuWebSocketProtocol] = KabuWebSocketProtocol
+    #: Asked for 127.0.0.1 or localhost, listen on [::1] too (the relay, which users reach by name).
+    dual_stack_loopback = False
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, max_message: int = MAX_MESSAGE) -> None:
         self.host = host
@@ -262,6 +282,13 @@ class EmbeddedServer:
         return host, port
 
     @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """Every (host, port) the server is listening on (127.0.0.1 and ::1 for a dual-stack loopback)."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return [s.getsockname()[:2] for server in self._server.servers for s in server.sockets]
+
+    @property
     def connections(self) -> int:
         """Open connections, HTTP and WebSocket (0 when not running)."""
         return len(self._server.server_state.connections) if self._server is not None else 0
@@ -278,7 +305,10 @@ class EmbeddedServer:
     async def __aenter__(self) -> Self:
         if self._task is not None:
             raise RuntimeError(f"{type(self).__name__} is already running")
-        sock = _listen(self.host, self.port)
+        if self.dual_stack_loopback and self.host in LOOPBACK_HOSTS:
+            sockets = _listen_loopback(self.port)
+        else:
+            sockets = [_listen(self.host, self.port)]
         config = uvicorn.Config(
             self.asgi,
             host=self.host,
@@ -292,7 +322,7 @@ class EmbeddedServer:
         )
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(
-            self._server.serve(sockets=[sock]), name=f"quoteboard-{type(self).__name__}"
+            self._server.serve(sockets=sockets), name=f"quoteboard-{type(self).__name__}"
         )
         while not self._server.started:
             if self._task.done():

@@ -56,6 +56,8 @@ class RelayServer(EmbeddedServer):
         httpx.AsyncClient(base_url=relay.base_url) ...
     """
 
+    dual_stack_loopback = True  # clients given http://localhost:18090 reach it on Windows (::1 first)
+
     def __init__(
         self,
         source: FeedSource,

@@ -12,9 +12,16 @@ import contextlib
 import itertools
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import Final
 
-__all__ = ["backup_path", "os_reason", "replace", "sync_directory", "write_atomically"]
+__all__ = ["RETRY_DELAYS", "backup_path", "os_reason", "replace", "sync_directory", "write_atomically"]
+
+#: Seconds between the tries of a rename that Windows refuses: five tries over about a second.
+RETRY_DELAYS: Final = (0.1, 0.2, 0.3, 0.4)
+_rename = os.replace  # what replace() retries (tests put a refusing one here)
+_sleep = time.sleep
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -39,8 +46,25 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def replace(source: Path, target: Path) -> None:
     """Rename ``source`` onto ``target``, atomically. Every rename of the stores goes through here, so
-    that a retry for Windows (which refuses while another process has ``target`` open) has one place."""
-    os.replace(source, target)
+    that a retry for Windows (which refuses while another process has ``target`` open) has one place.
+
+    Windows refuses the rename with ``PermissionError`` while another program (an editor, a virus
+    scanner, a backup tool) holds ``target`` open, usually for a moment: it is tried again after each
+    of :data:`RETRY_DELAYS`. A refusal that outlasts them is raised, saying so."""
+    for delay in RETRY_DELAYS:
+        try:
+            _rename(source, target)
+        except PermissionError:
+            _sleep(delay)
+        else:
+            return
+    try:
+        _rename(source, target)
+    except PermissionError as exc:
+        tries = len(RETRY_DELAYS) + 1
+        why = f"{os_reason(exc)}, {tries} tries over {sum(RETRY_DELAYS):g} s"
+        why += ": is another program holding it open?"
+        raise PermissionError(exc.errno, why, os.fspath(target)) from None
 
 
 def sync_directory(directory: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,6 +14,7 @@ import pytest_asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from quoteboard.hosting import BindError
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
@@ -308,3 +310,41 @@ async def _live(relay: RelayServer) -> None:
 async def _reconnected(relay: RelayServer, connections: int) -> None:
     while relay.feed.connections < connections or relay.feed.status.state != "live":
         await asyncio.sleep(0.02)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+IPV6 = _ipv6_loopback()
+
+
+async def test_a_loopback_relay_is_reached_on_127_0_0_1_on_ipv6_loopback_and_by_localhost(station, relay):
+    # Windows resolves localhost to ::1 first: a client given http://localhost:18090 goes there.
+    assert {port for _, port in relay.addresses} == {relay.port}
+    netlocs = ["127.0.0.1", "localhost", *(["[::1]"] if IPV6 else [])]
+    for netloc in netlocs:
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            answer = await client.post(
+                f"http://{netloc}:{relay.port}/kabusapi/token", json={"APIPassword": PASSWORD}
+            )
+        assert answer.status_code == 200 and answer.json()["ResultCode"] == 0, netloc
+        async with connect(f"ws://{netloc}:{relay.port}/kabusapi/websocket", proxy=None) as ws:
+            await ws.send("hello")  # the station ignores what a client sends; the socket stays open
+    if not IPV6:
+        pytest.skip("this machine has no IPv6 loopback (::1): only 127.0.0.1 and localhost were tried")
+    assert sorted(host for host, _ in relay.addresses) == ["127.0.0.1", "::1"]
+
+
+@pytest.mark.skipif(not IPV6, reason="needs an IPv6 loopback (::1) to occupy")
+async def test_a_port_taken_on_ipv6_loopback_is_refused_rather_than_shared(station):
+    with socket.create_server(("::1", 0), family=socket.AF_INET6) as taken:
+        port = taken.getsockname()[1]
+        relay = RelayServer(FeedSource.kabu(station.base_url, PASSWORD), port=port, say=lambda line: None)
+        with pytest.raises(BindError, match=rf"\[::1\]:{port}"):
+            async with relay:
+                pass

@@ -5,12 +5,13 @@ same way for all three files, and the original is always kept aside."""
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from quoteboard.alerts import AlertBook, AlertStore
+from quoteboard.alerts import AlertBook, AlertStore, parse_rule
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.settings import Settings, SettingsStore
 from quoteboard.store import atomic
@@ -134,3 +135,58 @@ def test_a_bad_alerts_file_that_cannot_be_backed_up_is_not_overwritten_by_a_save
     assert store.load().message is not None  # backed up now, then rewritten
     assert store.save(AlertBook()) is None
     assert (tmp_path / "alerts.toml.bak").read_bytes() == b"[[alerts"
+
+
+class RefusingRename:
+    """os.replace as Windows answers it while another program holds the target open, ``refusals``
+    times (None: always); the sleeps between tries are counted, not slept."""
+
+    def __init__(self, refusals: int | None) -> None:
+        self.refusals = refusals
+        self.calls = 0
+        self.sleeps: list[float] = []
+
+    def __call__(self, source: Path, target: Path) -> None:
+        self.calls += 1
+        if self.refusals is None or self.calls <= self.refusals:
+            raise PermissionError(errno.EACCES, "Access is denied", str(target))
+        os.replace(source, target)
+
+
+def install_refusing_rename(monkeypatch: pytest.MonkeyPatch, refusals: int | None) -> RefusingRename:
+    rename = RefusingRename(refusals)
+    monkeypatch.setattr(atomic, "_rename", rename)
+    monkeypatch.setattr(atomic, "_sleep", rename.sleeps.append)
+    return rename
+
+
+def test_a_save_that_windows_refuses_for_a_moment_is_retried_and_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = AlertStore(tmp_path / "alerts.toml")
+    book = AlertBook()
+    book.add(SymbolKey("7203"), parse_rule(">1750"))
+    rename = install_refusing_rename(monkeypatch, refusals=3)
+    assert store.save(book) is None
+    assert rename.calls == 4 and len(rename.sleeps) == 3
+    assert 'symbol = "7203@1"' in store.path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.toml"]  # no temp file left
+
+
+def test_a_save_that_windows_keeps_refusing_says_so_and_leaves_the_old_file_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = AlertStore(tmp_path / "alerts.toml")
+    assert store.save(AlertBook()) is None
+    before = store.path.read_bytes()
+    book = AlertBook()
+    book.add(SymbolKey("7203"), parse_rule(">1750"))
+    rename = install_refusing_rename(monkeypatch, refusals=None)
+    message = store.save(book)
+    assert message == (
+        f"could not save the alerts to {store.path} (Access is denied, 5 tries over 1 s: is another "
+        "program holding it open?)"
+    )
+    assert rename.calls == 5 and sum(rename.sleeps) == pytest.approx(1.0)
+    assert store.path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.toml"]
