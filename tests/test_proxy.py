@@ -203,3 +203,15 @@ async def test_a_loopback_station_never_reaches_a_working_proxy(
         await feed.close()
         await asyncio.gather(task, return_exceptions=True)
     assert recording_proxy.requests == []
+
+
+def test_bench_runs_behind_a_dead_proxy(dead_proxy: str) -> None:
+    # Its raw websockets client and the pipeline's feed both take the flood server on loopback.
+    result = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "bench", "--messages", "2000", "--json"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**environment_without_no_proxy(dead_proxy), "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["messages"] == 2000 and report["raw_msg_s"] > 0 and report["pipeline_msg_s"] > 0
