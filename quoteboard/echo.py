@@ -13,13 +13,15 @@ from typing import TextIO
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from quoteboard.kabu.net import ws_proxy
+
 __all__ = ["echo_session", "run_echo"]
 
 
 async def echo_session(url: str, interval: float, count: int | None, out: TextIO = sys.stdout) -> int:
     """Run the echo loop; returns how many echoes matched what was sent."""
     matched = 0
-    async with connect(url, open_timeout=5) as ws:
+    async with connect(url, open_timeout=5, proxy=ws_proxy(url)) as ws:
         out.write(f"connected to {url}\n")
         out.flush()
         n = 0

@@ -32,6 +32,8 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
+from quoteboard.kabu.net import trust_env, ws_proxy
+
 __all__ = ["PREFIX", "crowd_main", "percentile", "stamp", "symbols_body"]
 
 #: How every frame of the bench's upstream begins; the sequence number follows, then a comma.
@@ -131,7 +133,9 @@ async def _join(base_url: str, password: str, keys: list[str], clients: list[_Cl
 
     body = symbols_body(keys)
     limits = httpx.Limits(max_connections=_CONNECT_AT_ONCE)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=30, limits=limits, trust_env=trust_env(base_url)
+    ) as http:
 
         async def join(client: _Client) -> None:
             answer = await http.post("/token", json={"APIPassword": password})
@@ -163,7 +167,12 @@ async def _crowd(
         headers = {"X-API-KEY": client.token} if client.token else None
         async with gate:
             return await connect(
-                ws_url, additional_headers=headers, ping_interval=None, compression=None, open_timeout=30
+                ws_url,
+                additional_headers=headers,
+                ping_interval=None,
+                compression=None,
+                open_timeout=30,
+                proxy=ws_proxy(ws_url),
             )
 
     sockets = await asyncio.gather(*(open_socket(client) for client in clients))

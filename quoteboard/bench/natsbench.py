@@ -32,6 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
+from quoteboard.kabu.net import trust_env, ws_proxy
+
 from . import common
 from .crowd import PREFIX, percentile, stamp
 from .processes import PASSWORD, Child, ChildError, _run, _until_parent_goes, report
@@ -77,13 +79,16 @@ def nats_bare_main(
     from .crowd import symbols_body
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=upstream_url, timeout=10) as http:
+        proxied = trust_env(upstream_url)  # the upstream is on loopback: direct
+        async with httpx.AsyncClient(base_url=upstream_url, timeout=10, trust_env=proxied) as http:
             token = (await http.post("/token", json={"APIPassword": PASSWORD})).json()["Token"]
             answer = await http.put("/register", headers={"X-API-KEY": token}, json=symbols_body(keys))
             answer.raise_for_status()
         nc = await nats.connect(nats_url, connect_timeout=10, name="bench bare publisher")
         try:
-            async with connect(upstream_ws, ping_interval=None, compression=None, max_queue=64) as upstream:
+            async with connect(
+                upstream_ws, ping_interval=None, compression=None, max_queue=64, proxy=ws_proxy(upstream_ws)
+            ) as upstream:
                 conn.send(("ready",))
                 parent = asyncio.create_task(_until_parent_goes(conn))
                 try:

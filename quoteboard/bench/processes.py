@@ -31,6 +31,8 @@ from datetime import datetime, timedelta, timezone
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
+from quoteboard.kabu.net import trust_env, ws_proxy
+
 from .crowd import PREFIX, symbols_body
 
 __all__ = [
@@ -182,7 +184,8 @@ def bare_main(conn: Connection, upstream_url: str, upstream_ws: str, keys: list[
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=upstream_url, timeout=10) as http:
+        proxied = trust_env(upstream_url)  # the upstream is on loopback: direct
+        async with httpx.AsyncClient(base_url=upstream_url, timeout=10, trust_env=proxied) as http:
             token = (await http.post("/token", json={"APIPassword": PASSWORD})).json()["Token"]
             answer = await http.put("/register", headers={"X-API-KEY": token}, json=symbols_body(keys))
             answer.raise_for_status()
@@ -197,7 +200,9 @@ def bare_main(conn: Connection, upstream_url: str, upstream_ws: str, keys: list[
 
         async with (
             serve(handler, "127.0.0.1", 0, ping_interval=None, compression=None) as server,
-            connect(upstream_ws, ping_interval=None, compression=None, max_queue=64) as upstream,
+            connect(
+                upstream_ws, ping_interval=None, compression=None, max_queue=64, proxy=ws_proxy(upstream_ws)
+            ) as upstream,
         ):
             port = server.sockets[0].getsockname()[1]
             conn.send(("ready", "", f"ws://127.0.0.1:{port}/kabusapi/websocket"))

@@ -30,6 +30,7 @@ from quoteboard.alerts import AlertBook, Rule
 from quoteboard.board import Board
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
+from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import Quote, parse_symbol
 
 __all__ = ["BenchError", "RunResult", "idle_alerts", "rss_bytes", "run_pipeline", "run_raw"]
@@ -96,6 +97,7 @@ async def run_raw(websocket_url: str, messages: int, progress: Progress) -> RunR
         open_timeout=5,
         close_timeout=2,
         max_queue=64,
+        proxy=ws_proxy(websocket_url),
     )
     stamps: list[tuple[float, str | None]] = []
     clock = time.time

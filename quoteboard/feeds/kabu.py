@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.contract import FeedStatus, Refusals, Taken
 from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, StationUnreachable
+from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
     Quote,
@@ -280,6 +281,7 @@ class KabuFeed(BaseFeed):
                     open_timeout=5,
                     close_timeout=2,
                     max_queue=64,
+                    proxy=ws_proxy(self.ws_url),  # loopback never through a proxy
                 )
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 detail = _describe_connect_error(exc)

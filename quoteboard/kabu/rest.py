@@ -23,6 +23,7 @@ import httpx
 import msgspec
 
 from quoteboard.kabu.errors import RATE_LIMITED_CODE, KabuError, StationUnreachable, error_from_response
+from quoteboard.kabu.net import trust_env
 from quoteboard.kabu.positions import Position, parse_positions
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
@@ -73,6 +74,7 @@ class KabuRest:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             transport=transport,
             headers={"Accept": "application/json"},
+            trust_env=trust_env(self.base_url),  # loopback never through a proxy
         )
 
     def __repr__(self) -> str:  # never the password or the token
