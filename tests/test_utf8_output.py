@@ -1,4 +1,4 @@
-"""Text out is UTF-8 whatever the console's code page.
+"""Text out is UTF-8 whatever the console's code page, and a closed pipe ends ``stream`` quietly.
 
 Windows gives a redirected stdout the ANSI code page; ``PYTHONIOENCODING`` simulates it here (cp1252:
 English Windows and CI runners, cp932: Japanese Windows), without ``PYTHONUTF8``, which would hide it.
@@ -7,6 +7,7 @@ English Windows and CI runners, cp932: Japanese Windows), without ``PYTHONUTF8``
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import json
 import os
@@ -17,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from quoteboard.cli import build_parser, main
+from quoteboard.kabu.protocol import parse_symbol
+from quoteboard.source import FeedSource
+from quoteboard.stream import run_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_PAGES = ["cp1252", "cp932"]
@@ -86,3 +90,31 @@ def test_a_console_that_cannot_show_a_character_gets_a_question_mark_not_a_crash
     assert exited.value.code == 0
     assert "kabuステーション".encode("ascii", "replace").decode() in raw.getvalue().decode("ascii")
     assert console.encoding == "ascii"  # a console keeps its own encoding
+
+
+class ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone: Windows reports it as EINVAL, POSIX as EPIPE."""
+
+    def __init__(self, error: int) -> None:
+        super().__init__()
+        self.error = error
+
+    def write(self, text: str) -> int:
+        raise OSError(self.error, os.strerror(self.error))
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("no file descriptor")
+
+
+@pytest.mark.parametrize("error", [errno.EINVAL, errno.EPIPE], ids=["EINVAL", "EPIPE"])
+def test_a_closed_pipe_ends_stream_quietly(error: int, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(error))
+    code = run_stream(FeedSource("demo"), symbols=[parse_symbol("7203")], count=100, duration=None)
+    assert code == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_another_write_error_is_not_taken_for_a_closed_pipe(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(errno.ENOSPC))
+    with pytest.raises(OSError, match=os.strerror(errno.ENOSPC)):
+        run_stream(FeedSource("demo"), symbols=[parse_symbol("7203")], count=100, duration=None)
