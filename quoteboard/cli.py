@@ -6,6 +6,7 @@ Imports are lazy so ``quoteboard stream`` never loads Textual and ``--help`` ans
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import sys
@@ -568,7 +569,29 @@ def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Na
     return target
 
 
+def utf8_output() -> None:
+    """Make stdout and stderr write UTF-8 to files and pipes, and never crash on a console.
+
+    Windows gives a redirected stream the ANSI code page (cp1252, cp932), which cannot encode the
+    Japanese names or the help's arrows, and which no JSON reader expects. A console keeps its own
+    encoding (Python writes to a Windows console through the wide-char API, in full Unicode).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        # None under pythonw; something else when embedded or captured: not ours to change.
+        if not isinstance(stream, io.TextIOWrapper):
+            continue
+        if stream.isatty():
+            # What the console cannot show becomes "?" (stderr keeps its backslashreplace).
+            if stream.errors == "strict":
+                stream.reconfigure(errors="replace")
+        else:
+            # Strict UTF-8 only fails on a lone surrogate (a path's undecodable byte): escape it.
+            errors = "backslashreplace" if stream.errors == "strict" else stream.errors
+            stream.reconfigure(encoding="utf-8", errors=errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    utf8_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     nats = nats_target(args, parser)

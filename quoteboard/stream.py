@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Awaitable
@@ -256,8 +257,11 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
         return asyncio.run(_stream(source, symbols, recorded, count, duration, record, store, alert_command))
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): that is the end of the stream, not an error.
+    except OSError as exc:
+        # The reader went away (e.g. `| head`): that is the end of the stream, not an error. Windows
+        # says so with EINVAL rather than EPIPE when the pipe's reader has closed it.
+        if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EINVAL:
+            raise
         # Point stdout at devnull so the interpreter's final flush doesn't fail again.
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)

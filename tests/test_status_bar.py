@@ -43,7 +43,9 @@ def test_the_clock_is_in_jst_and_says_so_on_a_machine_in_new_york() -> None:
         f"print(status_text(snap, now={AT} + 60).plain)\n"
         "import time; print(time.strftime('%H', time.localtime(" + str(AT) + ")))\n"
     )
-    env = {**os.environ, "TZ": "America/New_York", "PYTHONPATH": str(ROOT)}
+    # The probe prints with a bare print(), not through quoteboard's entry point: its pipe is read as
+    # UTF-8 here, so it writes UTF-8 whatever code page the suite runs under (CI tries cp1252).
+    env = {**os.environ, "TZ": "America/New_York", "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, encoding="utf-8", timeout=60
     )

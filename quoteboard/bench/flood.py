@@ -28,15 +28,20 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import socket
+import sys
 import time
 from datetime import datetime, timedelta, timezone
-from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Final, Self
 
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
+
+if sys.platform == "win32":  # what Pipe() gives there: the same interface over a named pipe
+    from multiprocessing.connection import PipeConnection as Connection
+else:
+    from multiprocessing.connection import Connection
 
 __all__ = ["FloodError", "FloodServer", "stamp"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 import time
 from array import array
 from collections.abc import Callable
@@ -73,6 +74,8 @@ def rss_bytes() -> int | None:
         pass
     else:
         return int(psutil.Process().memory_info().rss)
+    if sys.platform == "win32":  # no /proc there
+        return None
     try:
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
