@@ -12,7 +12,7 @@ import httpx
 import pytest
 from websockets.asyncio.server import serve
 
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.feed import Feed, FeedStatus, backoff_delay
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 

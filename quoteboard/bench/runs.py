@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.alerts import AlertBook, Rule
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.feed import MAX_FRAME, Feed, FeedStatus
 from quoteboard.kabu.protocol import Quote, parse_symbol
 

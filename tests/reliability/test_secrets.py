@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 from rich.traceback import Traceback
 
+from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.secret import Secret
 from quoteboard.server import TestServer
-from quoteboard.widgets.password_screen import PasswordScreen
 from tests.app_support import Outcomes, make_app, screen_text, wait_for
 from tests.reliability.support import forward_to, record_status_texts
 
