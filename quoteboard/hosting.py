@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 from collections.abc import Generator
 from types import TracebackType
@@ -63,6 +64,7 @@ __all__ = [
     "BindError",
     "EmbeddedServer",
     "KabuWebSocketProtocol",
+    "is_loopback",
 ]
 
 #: The largest message a server accepts from a client; a bigger one is closed with 1009.
@@ -319,3 +321,18 @@ class EmbeddedServer:
             await self._task
         finally:
             self._server = self._task = None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+            )
+        except (OSError, ValueError):
+            return False

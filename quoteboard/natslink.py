@@ -142,7 +142,7 @@ class NatsTarget:
 
     @property
     def is_loopback(self) -> bool:
-        from quoteboard.relay.runner import is_loopback
+        from quoteboard.hosting import is_loopback  # (lazily: hosting loads uvicorn)
 
         return is_loopback(urlsplit(self.url).hostname or "")
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
 from quoteboard.feed import Feed
-from quoteboard.hosting import BindError, EmbeddedServer
+from quoteboard.hosting import BindError, EmbeddedServer, is_loopback
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.natslink import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
@@ -25,28 +23,13 @@ from quoteboard.source import FeedSource
 if TYPE_CHECKING:
     from quoteboard.relay.publisher import NatsPublisher
 
-__all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "is_loopback", "run_relay"]
+__all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "run_relay"]
 
 DEFAULT_PORT: Final = 18090
 
 
 class RelayStartError(Exception):
     """The relay cannot start: said in one line."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        try:
-            return all(
-                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
-            )
-        except (OSError, ValueError):
-            return False
 
 
 class RelayServer(EmbeddedServer):
