@@ -120,7 +120,7 @@ async def test_kabu_rest_positions_errors_come_through_the_hierarchy():
 def test_the_pnl_core_imports_no_io_or_ui_library():
     code = (
         "import sys, quoteboard.kabu.positions, quoteboard.board.positions, quoteboard.board.colours; "
-        "assert quoteboard.positions.__file__.startswith(sys.argv[1]); "
+        "assert quoteboard.board.positions.__file__.startswith(sys.argv[1]); "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )
