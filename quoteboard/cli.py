@@ -76,7 +76,7 @@ station holds the union of all clients' symbols (at most 50, shared).
 
 def keys_help() -> str:
     """The board's keys for ``--help``, from the same list as its bindings and help screen."""
-    from quoteboard.keys import help_lines
+    from quoteboard.board.keys import help_lines
 
     width = max(len(key) for key, _ in help_lines())
     return "Keys on the board:\n" + "\n".join(f"  {key:<{width}}  {what}" for key, what in help_lines())
@@ -660,7 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
                           alert_command=args.alert_command)  # fmt: skip
-    from quoteboard.launch import run_board
+    from quoteboard.board.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
                      list_name=args.list, alert_command=args.alert_command,

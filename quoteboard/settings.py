@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from quoteboard.colours import PALETTES, Palette
+from quoteboard.board.colours import PALETTES, Palette
 from quoteboard.store import TomlStore
 
 __all__ = ["FILE_NAME", "Settings", "SettingsStore"]

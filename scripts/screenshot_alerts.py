@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from quoteboard.alerts import AlertStore
-from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.controllers.lists import DEMO_WATCHLIST
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource

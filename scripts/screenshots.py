@@ -16,7 +16,8 @@ from pathlib import Path
 
 from textual.app import App
 
-from quoteboard.app import DEMO_WATCHLIST, QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.controllers.lists import DEMO_WATCHLIST
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.source import FeedSource

@@ -12,7 +12,8 @@ import httpx
 from textual.message import Message
 from textual.pilot import Pilot
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.view import Outcome
 from quoteboard.server import TestServer
 from quoteboard.server.app import KabuStation
 from quoteboard.server.market import Market
@@ -67,7 +68,7 @@ class Outcomes(list[str]):
     retry that succeeds at once, on a busy machine) is still seen."""
 
     def __call__(self, message: Message) -> None:
-        if isinstance(message, QuoteboardApp.Outcome):
+        if isinstance(message, Outcome):
             self.append(message.text)
 
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from quoteboard.alerts import AlertStore
+from quoteboard.board.widgets.alert_list import AlertList
+from quoteboard.board.widgets.alert_screen import AlertScreen
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.widgets.alert_list import AlertList
-from quoteboard.widgets.alert_screen import AlertScreen
 from tests.app_support import make_app, table_lines, wait_for
 
 SIZE = (160, 48)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.app import DEMO_WATCHLIST
+from quoteboard.board.controllers.lists import DEMO_WATCHLIST
+from quoteboard.board.widgets.help_screen import HelpScreen
+from quoteboard.board.widgets.password_screen import PasswordScreen
+from quoteboard.board.widgets.quote_table import QuoteTable
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import Watchlist, WatchlistStore
-from quoteboard.widgets.help_screen import HelpScreen
-from quoteboard.widgets.password_screen import PasswordScreen
-from quoteboard.widgets.quote_table import QuoteTable
 from tests.app_support import Outcomes, frozen_demo_server, make_app, screen_text, table_lines, wait_for
 
 SIZE = (160, 48)
@@ -269,11 +269,11 @@ async def test_a_feed_switch_cancels_the_old_feeds_workers_as_a_group(
     app = make_app(tmp_path, symbols=[SymbolKey("7203")], base_url=station.base_url, password="s3cret-pw")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        old_group, never = app._group, asyncio.Event()
-        stuck = app._spawn(never.wait(), "a call that never answers")
+        old_group, never = app.feed_control._group, asyncio.Event()
+        stuck = app.feed_control.spawn(never.wait(), "a call that never answers")
         await pilot.press("f")
         await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
-        assert stuck.state is WorkerState.CANCELLED and app._group != old_group
+        assert stuck.state is WorkerState.CANCELLED and app.feed_control._group != old_group
         assert not [worker for worker in app.workers if worker.group == old_group and not worker.is_finished]
 
 
@@ -297,7 +297,7 @@ async def test_a_refused_password_is_forgotten_and_asked_again_with_the_refusal(
         await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen) and app.screen.refused,
                        what="the password asked again")  # fmt: skip
         assert "4001013" in app.screen.refused and "4001013" in screen_text(app)
-        assert app._sources[1].needs_password  # not kept for the next f either
+        assert app.feed_control._sources[1].needs_password  # not kept for the next f either
         await pilot.press(*"s3cret-pw", "enter")
         await wait_for(pilot, lambda: station.registered == ["7203@1"], what="kabu registration")
         await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
@@ -319,7 +319,7 @@ async def test_only_rows_that_changed_are_rebuilt(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=keys)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        await app._stop_feed()
+        await app.feed_control.stop_feed()
         await pilot.pause(0.6)  # let flashes end
         table = app.table
         app._frame()
@@ -342,7 +342,7 @@ async def test_a_repaint_of_table_rows_leaves_the_panel_and_the_bars_alone(
     app = make_app(tmp_path, symbols=keys)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        await app._stop_feed()
+        await app.feed_control.stop_feed()
         await pilot.pause(0.6)  # let flashes end
         rendered: list[str] = []
         for cls in (Widget, QuoteTable):  # the table draws its lines itself
@@ -374,7 +374,7 @@ async def test_snapshots_are_fetched_only_for_rows_the_socket_has_not_filled(tmp
 
         feed.rest.board = counted  # type: ignore[method-assign]
         app.board.rows[SymbolKey("9433")].quote = None  # as after the close: nothing pushed for it
-        await app._fetch_boards(feed, [SymbolKey("9433"), SymbolKey("7203")]).wait()
+        await app.feed_control.fetch_boards(feed, [SymbolKey("9433"), SymbolKey("7203")]).wait()
         assert asked == [SymbolKey("9433")]
         assert app.board.rows[SymbolKey("9433")].quote is not None
 
@@ -387,7 +387,7 @@ async def test_switching_feed_while_the_snapshots_are_fetched_is_no_error(tmp_pa
     async with app.run_test(size=SIZE, message_hook=shown) as pilot:
         await wait_for(pilot, lambda: any(row.quote is not None for row in app.board), what="a snapshot")
         assert not all_quoted(app)  # still fetching
-        await app._switch(0)  # the demo again, from the start
+        await app.feed_control._switch(0)  # the demo again, from the start
         await wait_for(pilot, lambda: all_quoted(app), what="the new feed's snapshots")
         assert not [text for text in shown if "unexpected error" in text]
 
@@ -398,7 +398,7 @@ async def test_quote_text_is_never_parsed_as_markup(tmp_path: Path) -> None:
     app = make_app(tmp_path, symbols=[SymbolKey("7203")])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
-        await app._stop_feed()
+        await app.feed_control.stop_feed()
         quote = msgspec.structs.replace(
             app.board.rows[SymbolKey("7203")].quote, name="[red]Evil[/red] [link=x]"
         )
@@ -441,8 +441,8 @@ async def test_the_board_refuses_to_record_into_a_file_that_is_not_a_recording_a
 async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tmp_path: Path) -> None:
     import json
 
+    from quoteboard.board.launch import board_app
     from quoteboard.kabu.protocol import Quote, decode_frame
-    from quoteboard.launch import board_app
     from quoteboard.source import recorded_symbols, replay_source
 
     recording = tmp_path / "rec.ndjson"
@@ -500,7 +500,7 @@ async def test_a_new_users_first_session_add_remove_quit_and_come_back(tmp_path:
 async def test_the_mouse_highlights_a_row_focuses_the_input_and_presses_footer_keys(tmp_path: Path) -> None:
     from textual.widgets import Footer
 
-    from quoteboard.widgets.register_panel import CodeInput
+    from quoteboard.board.widgets.register_panel import CodeInput
 
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -558,7 +558,7 @@ async def test_a_saved_symbol_the_station_refuses_stays_on_the_board_marked_and_
 def test_settle_gc_freezes_the_start_up_heap_and_makes_young_passes_rarer() -> None:
     import gc
 
-    from quoteboard.app import settle_gc
+    from quoteboard.board.tuning import settle_gc
 
     threshold = gc.get_threshold()
     gc.unfreeze()
@@ -574,7 +574,7 @@ def test_settle_gc_freezes_the_start_up_heap_and_makes_young_passes_rarer() -> N
 async def test_the_board_settles_the_gc_after_start_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import quoteboard.app as app_module
+    import quoteboard.board.app as app_module
 
     calls: list[object] = []
     monkeypatch.setattr(app_module, "SETTLE_GC_SECONDS", 0.05)
@@ -589,7 +589,7 @@ async def test_the_board_settles_the_gc_after_start_only_when_asked(
 def test_the_command_line_board_asks_for_a_settled_gc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import quoteboard.launch as launch
+    import quoteboard.board.launch as launch
 
     monkeypatch.setenv("QUOTEBOARD_CONFIG_DIR", str(tmp_path))
     made: list[dict[str, object]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 
 
@@ -132,7 +132,7 @@ def test_pinned_symbols_off_the_board_keep_fresh_and_are_not_strays():
 
 
 def test_parked_rows_are_bounded_the_oldest_going_first():
-    from quoteboard.board import PARKED
+    from quoteboard.board.model import PARKED
 
     board = Board()
     for n in range(PARKED + 10):

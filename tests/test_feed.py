@@ -12,7 +12,7 @@ import httpx
 import pytest
 from websockets.asyncio.server import serve
 
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import KabuFeed, backoff_delay
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey

@@ -17,7 +17,7 @@ import weakref
 from collections import Counter
 from pathlib import Path
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
 from quoteboard.server import TestServer
 from tests.app_support import make_app, seeded_demo_server, wait_for
 
@@ -82,7 +82,7 @@ async def test_thirty_feed_switches_leave_the_heap_flat(tmp_path: Path, server: 
                 streaming = functools.partial(_live, app, target)
                 await wait_for(pilot, streaming, what=f"switch {switch} to {target} streaming")
                 feeds.append(weakref.ref(app.feed))
-                workers.append(weakref.ref(app._feed_worker))
+                workers.append(weakref.ref(app.feed_control._feed_worker))
                 if switch == WARMUP:
                     at_warmup = _traced()
             at_end = _traced()

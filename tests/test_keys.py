@@ -1,4 +1,4 @@
-"""The board's keys are said once (quoteboard.keys): the bindings, the footer, the help screen and
+"""The board's keys are said once (quoteboard.board.keys): the bindings, the footer, the help screen and
 ``--help`` all follow that list."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.keys import BOARD_KEYS
+from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.cli import build_parser
-from quoteboard.keys import BOARD_KEYS
-from quoteboard.widgets.help_screen import HelpScreen
 from tests.app_support import frozen_demo_server, make_app, screen_text, wait_for
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from quoteboard.board.widgets.list_name_screen import ListNameScreen
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.watchlist import Watchlist, Watchlists, WatchlistStore
-from quoteboard.widgets.list_name_screen import ListNameScreen
 from tests.app_support import Outcomes, frozen_demo_server, make_app, screen_text, wait_for
 
 SIZE = (160, 48)
@@ -86,7 +86,7 @@ async def test_switching_lists_registers_and_unregisters_the_difference(tmp_path
         assert set(app.feed.registry.watched) == {KDDI, SONY}
         await wait_for(pilot, lambda: quoted(app))
         # A pinned symbol (an armed alert's) stays registered off screen, and its quotes are no strays.
-        app.set_pinned("alerts", [TOYOTA])
+        app.feed_control.set_pinned("alerts", [TOYOTA])
         await wait_for(pilot, lambda: "7203@1" in app.server.registered, what="the pinned symbol")
         await wait_for(pilot, lambda: app.board.parked(TOYOTA) is not None)
         # (A quote or two of 7203 may have been on the way while the switch unregistered it.)
@@ -96,7 +96,7 @@ async def test_switching_lists_registers_and_unregisters_the_difference(tmp_path
         await wait_for(pilot, lambda: app.board.parked(TOYOTA).quote is not first, what="7203 kept fresh")
         assert app.board.unwatched == strays
         # The status bar counts what the board keeps registered: two on screen and the pinned one.
-        app._update_status()
+        app.feed_control.update_status()
         assert "3/50 symbols" in app.status_bar.text
         await pilot.press("left_square_bracket")
         assert list(app.board.rows) == [TOYOTA, KDDI]
@@ -236,8 +236,8 @@ async def test_a_list_past_the_cap_marks_its_extra_rows_and_the_status_bar_says_
 
 
 async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, monkeypatch) -> None:
+    from quoteboard.board.launch import board_app
     from quoteboard.cli import build_parser
-    from quoteboard.launch import board_app
     from quoteboard.source import FeedSource
     from quoteboard.watchlist import CONFIG_DIR_ENV
 
@@ -254,7 +254,7 @@ async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, mo
 
 
 def test_a_click_finds_its_tab_by_terminal_cells_full_width_names_included() -> None:
-    from quoteboard.widgets.list_tabs import tab_at, tabs_text
+    from quoteboard.board.widgets.list_tabs import tab_at, tabs_text
 
     names = ["main", "長期保有", "b"]
     text = tabs_text(names, "main").plain

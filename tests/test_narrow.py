@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.widgets.positions_view import POSITION_COLUMNS, choose_position_columns
+from quoteboard.board.widgets.quote_table import format_price, format_signed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
-from quoteboard.widgets.positions_view import POSITION_COLUMNS, choose_position_columns
-from quoteboard.widgets.quote_table import format_price, format_signed
 from tests.app_support import frozen_demo_server, make_app, screen_text, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "8306", "9984")]

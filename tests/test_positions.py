@@ -10,11 +10,11 @@ import sys
 import httpx
 import pytest
 
+from quoteboard.board.positions import PositionBook, profit_loss
 from quoteboard.kabu.errors import KabuError, StationUnreachable
 from quoteboard.kabu.positions import Position, parse_positions
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
-from quoteboard.positions import PositionBook, profit_loss
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import Holding
 from tests.schemas import REPO_ROOT
@@ -119,8 +119,8 @@ async def test_kabu_rest_positions_errors_come_through_the_hierarchy():
 
 def test_the_pnl_core_imports_no_io_or_ui_library():
     code = (
-        "import sys, quoteboard.kabu.positions, quoteboard.positions, quoteboard.colours; "
-        "assert quoteboard.positions.__file__.startswith(sys.argv[1]); "
+        "import sys, quoteboard.kabu.positions, quoteboard.board.positions, quoteboard.board.colours; "
+        "assert quoteboard.board.positions.__file__.startswith(sys.argv[1]); "
         "bad = [m for m in ('asyncio', 'httpx', 'websockets', 'textual') if m in sys.modules]; "
         "print(','.join(bad))"
     )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 
-from quoteboard.colours import palette_variables
+from quoteboard.board.colours import palette_variables
+from quoteboard.board.widgets.depth_view import DepthView
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.settings import Settings, SettingsStore
-from quoteboard.widgets.depth_view import DepthView
 from tests.app_support import make_app, screen_text, wait_for
 
 SIZE = (160, 48)

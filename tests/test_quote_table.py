@@ -11,9 +11,9 @@ from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.widget import Widget
 
+from quoteboard.board.widgets.depth_view import DepthView
+from quoteboard.board.widgets.quote_table import COLUMNS, GAP, Column, _cell, choose_columns, format_price
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.widgets.depth_view import DepthView
-from quoteboard.widgets.quote_table import COLUMNS, GAP, Column, _cell, choose_columns, format_price
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SYMBOLS = [SymbolKey(code) for code in ("7203", "9433", "6758", "9984", "8306")]

@@ -395,9 +395,9 @@ def test_replay_options_that_contradict_each_other_are_usage_errors(args, capsys
 
 def test_board_gets_replay_speed_and_record(monkeypatch, tmp_path):
     calls = []
-    fake = types.ModuleType("quoteboard.launch")
+    fake = types.ModuleType("quoteboard.board.launch")
     fake.run_board = lambda source, kabu, **kwargs: calls.append((source, kabu, kwargs)) or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "quoteboard.launch", fake)
+    monkeypatch.setitem(sys.modules, "quoteboard.board.launch", fake)
     day = sample_recording(tmp_path / "day.ndjson")
     assert cli.main(["--replay", str(day), "--speed", "30", "--record", "again.ndjson"]) == 0
     assert cli.main(["--demo"]) == 0

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.widgets import status_bar
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
-from quoteboard.widgets import status_bar
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
 SIZE = (160, 48)

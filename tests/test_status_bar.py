@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.widgets.status_bar import StatusSnapshot, status_text
 from quoteboard.feeds.contract import FeedStatus
-from quoteboard.widgets.status_bar import StatusSnapshot, status_text
 
 #: 2026-11-25 10:31:02 in Tokyo (01:31:02 UTC, 20:31:02 the day before in New York).
 AT = 1795570262.0
@@ -37,7 +37,7 @@ def test_the_clock_is_in_jst_and_says_so_on_a_machine_in_new_york() -> None:
     # A process of its own, so that the zone is the machine's from the start (time.tzset is POSIX's).
     code = (
         "from quoteboard.feeds.contract import FeedStatus\n"
-        "from quoteboard.widgets.status_bar import StatusSnapshot, status_text\n"
+        "from quoteboard.board.widgets.status_bar import StatusSnapshot, status_text\n"
         f"snap = StatusSnapshot('demo', FeedStatus('live', ''), 1.0, {AT}, 0, None, 1, 50, 'added')\n"
         f"print(status_text(snap, now={AT} + 1).plain)\n"
         f"print(status_text(snap, now={AT} + 60).plain)\n"

@@ -28,7 +28,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.alerts import AlertBook, Rule
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
 from quoteboard.kabu.net import ws_proxy

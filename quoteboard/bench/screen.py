@@ -111,11 +111,11 @@ def probe_board(
     base_url: str, keys: list[str], warmup: float, window: float, out: Path, headless: bool
 ) -> None:
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
-    from quoteboard.app import QuoteboardApp
+    from quoteboard.board.app import QuoteboardApp
+    from quoteboard.board.widgets.quote_table import QuoteTable
     from quoteboard.kabu.protocol import SymbolKey, parse_symbol
     from quoteboard.source import FeedSource
     from quoteboard.watchlist import WatchlistStore
-    from quoteboard.widgets.quote_table import QuoteTable
 
     delays = array("d")
     drawn: dict[SymbolKey, str | None] = {}

@@ -23,7 +23,10 @@ __all__ = ["is_loopback", "trust_env", "ws_proxy"]
 def is_loopback(url: str) -> bool:
     """True when ``url``'s host is this machine: ``localhost`` (with or without the root's trailing
     dot), an address in 127.0.0.0/8, or ``::1`` (also written ``[::1]``, or an IPv4-mapped
-    127.x address). A URL without a host, or one that cannot be parsed, is not loopback."""
+    127.x address). ``url`` may be a bare host (a relay's ``--host``). A URL without a host, or one
+    that cannot be parsed, is not loopback."""
+    if "//" not in url and url.count(":") > 1 and not url.startswith("["):
+        url = f"[{url}]"  # a bare IPv6 address, as a relay's --host gives it
     try:
         host = urlsplit(url if "//" in url else f"//{url}").hostname
     except ValueError:  # an unclosed "[" and the like: the caller reports the bad URL itself

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from quoteboard.kabu.net import is_loopback
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
@@ -114,9 +115,7 @@ class NatsTarget:
 
     @property
     def is_loopback(self) -> bool:
-        from quoteboard.relay.runner import is_loopback
-
-        return is_loopback(urlsplit(self.url).hostname or "")
+        return is_loopback(self.url)
 
     @property
     def has_credentials(self) -> bool:

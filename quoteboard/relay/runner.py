@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
@@ -15,6 +13,7 @@ from urllib.parse import urlsplit
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
+from quoteboard.kabu.net import is_loopback
 from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
@@ -25,28 +24,13 @@ from quoteboard.source import FeedSource
 if TYPE_CHECKING:
     from quoteboard.relay.publisher import NatsPublisher
 
-__all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "is_loopback", "run_relay"]
+__all__ = ["DEFAULT_PORT", "RelayServer", "RelayStartError", "run_relay"]
 
 DEFAULT_PORT: Final = 18090
 
 
 class RelayStartError(Exception):
     """The relay cannot start: said in one line."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        try:
-            return all(
-                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
-            )
-        except (OSError, ValueError):
-            return False
 
 
 class RelayServer(EmbeddedServer):

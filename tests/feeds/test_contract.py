@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
 from quoteboard.feeds.contract import Channel, Feed, FeedEvents, FeedStatus, OffersPositions, Refusals
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.protocol import Quote, SymbolKey

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quoteboard.launch import board_app
+from quoteboard.board.launch import board_app
 from quoteboard.nats.link import NatsTarget
 from quoteboard.source import FeedSource
 
@@ -38,8 +38,8 @@ def test_f_cycles_demo_kabu_then_nats_when_a_nats_server_is_configured(tmp_path)
     nats = FeedSource.of_nats(NatsTarget.parse("nats://127.0.0.1:4222"))
     kabu = FeedSource.kabu("http://127.0.0.1:18080/kabusapi")
     app = board_app(FeedSource("demo"), kabu, symbols=[], nats=nats)
-    assert [source.kind for source in app._sources] == ["demo", "kabu", "nats"]
+    assert [source.kind for source in app.feed_control._sources] == ["demo", "kabu", "nats"]
     app = board_app(nats, kabu, symbols=[])
-    assert [source.kind for source in app._sources] == ["nats", "demo", "kabu"]
+    assert [source.kind for source in app.feed_control._sources] == ["nats", "demo", "kabu"]
     app = board_app(FeedSource("demo"), kabu, symbols=[])
-    assert [source.kind for source in app._sources] == ["demo", "kabu"]  # no NATS: as before
+    assert [source.kind for source in app.feed_control._sources] == ["demo", "kabu"]  # no NATS: as before

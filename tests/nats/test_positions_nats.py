@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
 from quoteboard.feeds.contract import OffersPositions
 from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import SymbolKey

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.widgets.quote_table import format_price
 from quoteboard.feeds.nats import NatsFeed
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.nats.link import NatsTarget
@@ -22,7 +23,6 @@ from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
 from quoteboard.source import FeedSource
 from quoteboard.watchlist import WatchlistStore
-from quoteboard.widgets.quote_table import format_price
 from tests.app_support import screen_text, wait_for
 from tests.nats.support import NatsServer, eventually
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from textual.pilot import Pilot
 
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
@@ -56,7 +56,7 @@ async def add_code_and_see_it_pushed(pilot: Pilot[Any], app: QuoteboardApp, code
     the board hands snapshots to no quote watcher)."""
     key = SymbolKey(code)
     pushed: list[SymbolKey] = []
-    app.quotes.subscribe(lambda quote: pushed.append(quote.key))
+    app.feed_control.quotes.subscribe(lambda quote: pushed.append(quote.key))
     await pilot.press("a", *code, "enter")
     await wait_for(pilot, lambda: pushed.count(key) >= 3, 10, f"{code}'s quotes pushed")
 
@@ -121,6 +121,6 @@ async def test_after_a_relay_restart_socket_and_symbols_are_one_new_client(tmp_p
         await relay.aclose()  # it knows no client when it is back
         async with RelayServer(source, port=port, say=lambda line: None) as again:
             pushed: list[SymbolKey] = []
-            app.quotes.subscribe(lambda quote: pushed.append(quote.key))
+            app.feed_control.quotes.subscribe(lambda quote: pushed.append(quote.key))
             await wait_for(pilot, lambda: len(pushed) >= 5, 15, "quotes through the relay started again")
             await one_client_with(pilot, again, ["7203@1", "9984@1"], set())

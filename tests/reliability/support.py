@@ -15,12 +15,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
-from quoteboard.board import Board
+from quoteboard.board.model import Board
+from quoteboard.board.widgets.status_bar import StatusBar, status_text
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import Quote, Rejection
 from quoteboard.server import TestServer
-from quoteboard.widgets.status_bar import StatusBar, status_text
 
 #: A REST fault: given a request, a response to answer with instead (or an httpx error raised), or None.
 Fault = Callable[[httpx.Request], "httpx.Response | None"]

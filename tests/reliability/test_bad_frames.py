@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.board import Board
+from quoteboard.board.model import Board
 from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
 from quoteboard.kabu.protocol import Rejection, SymbolKey, decode_frame
 from quoteboard.server import TestServer
@@ -160,7 +160,7 @@ async def test_the_board_survives_a_stream_of_every_bad_frame_and_shows_the_coun
             await wait_for(pilot, lambda: app.board.rejected == expected_rejections, what="every bad frame")
             await wait_for(pilot, lambda: app.feed.connections == 2 and app.feed.status.state == "live")
             await wait_for(pilot, lambda: app.board.rows[TOYOTA].quote.name == MARKUP_NAME)
-            app._update_status()
+            app.feed_control.update_status()
             await pilot.pause(0.3)  # a frame or two for the table and the panel
             bar = app.status_bar.text
             assert f"rejected {expected_rejections} (a frame over the 1,048,576-byte limit)" in bar

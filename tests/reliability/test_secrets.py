@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 from rich.traceback import Traceback
 
+from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.secret import Secret
 from quoteboard.server import TestServer
-from quoteboard.widgets.password_screen import PasswordScreen
 from tests.app_support import Outcomes, make_app, screen_text, wait_for
 from tests.reliability.support import forward_to, record_status_texts
 
@@ -238,7 +238,7 @@ async def test_a_crash_opening_the_station_after_the_password_modal_keeps_it_out
             await wait_for(pilot, lambda: bool(errors), what="the crash")
             await pilot.pause(0.2)
     report = crash_report(errors[0])
-    for frame in ("got", "_switch", "_start_feed", "start", "__init__"):  # the chain, locals shown
+    for frame in ("got", "_switch", "start_feed", "start", "__init__"):  # the chain, locals shown
         assert f"in {frame}" in report, report
     assert PASSWORD not in report and "Secret('***')" in report
     captured = capsys.readouterr()

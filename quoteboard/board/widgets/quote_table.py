@@ -30,7 +30,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from quoteboard.board import FLASH_SECONDS, Board, Row
+from quoteboard.board.model import FLASH_SECONDS, Board, Row
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 

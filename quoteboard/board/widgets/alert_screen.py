@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from quoteboard.alerts import RULE_HELP, Rule, parse_rule
+from quoteboard.board.widgets.quote_table import format_price
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.widgets.quote_table import format_price
 
 __all__ = ["AlertScreen"]
 

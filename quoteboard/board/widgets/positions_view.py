@@ -1,43 +1,29 @@
 """The positions view (``p``): each position with its P&L at the last price pushed, totals below.
 
-It reads the positions (``GET /positions``, all products; the relay's own on NATS) when a feed starts,
-every 60 s, and on ``u``; the symbols held are pinned for PUSH (:meth:`QuoteboardApp.set_pinned`).
-Prices come from every quote the app decodes (:attr:`QuoteboardApp.quotes`), applied to a
-:class:`~quoteboard.positions.PositionBook` in O(1), and the view is redrawn at most once a frame,
-only when something changed. A position whose symbol has pushed nothing yet gets one snapshot. Read
-only: it sends no orders. A feed that offers no positions says so in words.
+It draws a :class:`~quoteboard.board.positions.PositionBook` that the positions controller
+(:mod:`quoteboard.board.controllers.positions`) reads and prices; ``u`` posts
+:class:`PositionsView.ReloadAsked`. Read only: it sends no orders.
 
 A station that refuses, one that cannot be reached, or an account with nothing in it is one line
-in words above the table; positions already read stay shown under it.
+in words above the table (:meth:`PositionsView.show_note`); positions already read stay shown under it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final, cast
+from typing import ClassVar, Final
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
 
-from quoteboard.feeds.contract import OffersPositions
-from quoteboard.kabu.errors import KabuClientError, KabuError
-from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.positions import PositionBook
-from quoteboard.widgets.quote_table import BLANK, format_price, format_qty
+from quoteboard.board.positions import PositionBook
+from quoteboard.board.widgets.quote_table import BLANK, format_price, format_qty
 
-if TYPE_CHECKING:
-    from quoteboard.app import QuoteboardApp
-
-__all__ = ["RELOAD_SECONDS", "PositionsView"]
-
-#: How often the positions are read again (they change only when orders fill).
-RELOAD_SECONDS: Final = 60.0
-PINNED_AS: Final = "positions"
+__all__ = ["PositionsView"]
 
 
 def format_yen(value: float | None) -> str:
@@ -114,106 +100,28 @@ class PositionsView(Static, can_focus=True):
     PositionsView > .positions-view--note { color: $text-warning; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    class ReloadAsked(Message):
+        """``u``: read the positions again now."""
+
+    def __init__(self, book: PositionBook, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.book = PositionBook()
+        self.book = book
         #: The line in words over the table (reading, an error, an empty account), or None.
         self.note: str | None = "the positions are read once a feed starts"
-        #: Times the positions were read successfully (tests wait on it).
+        #: Times a fresh read of the positions was shown (tests wait on it).
         self.loads = 0
 
-    @property
-    def board_app(self) -> QuoteboardApp:
-        return cast("QuoteboardApp", self.app)
-
-    def on_mount(self) -> None:
-        self.board_app.quotes.subscribe(self.on_quote)
-        self.set_interval(RELOAD_SECONDS, self.reload)
-
-    def on_quote(self, quote: Quote) -> None:
-        """Every quote the feed decodes: O(1), and nothing drawn here (the frame timer draws)."""
-        if quote.last is not None:
-            # The plain (code, exchange) tuple finds the SymbolKey entry, as in Board.apply: no
-            # Quote.key constructor call for every quote of every symbol.
-            exchange = quote.exchange
-            self.book.apply((quote.symbol, 1 if exchange is None else exchange), quote.last)  # type: ignore[arg-type]
-
-    def frame(self) -> None:
-        """Called by the app's frame clock (a timer of its own would wake the board 20 times a
-        second more, shown or not)."""
-        if self.book.unpriced:
-            # The app fills the list's rows from REST snapshots without telling the watchers.
-            for key in self.book.unpriced_keys():
-                self.book.apply(key, self._board_last(key))
-        if self.display and self.book.take_dirty():
-            self.redraw()
-
     def action_reload(self) -> None:
-        self.note = "reading the positions again…"
-        self.redraw()
-        self.reload()
+        self.post_message(self.ReloadAsked())
 
-    def reload(self, *, forget: bool = False) -> None:
-        """Read the positions again, in a worker; ``forget`` the ones shown first (a new feed's
-        station is another account, or none)."""
-        if forget:  # (still pinned: the next read pins what the new station holds, as a difference)
-            self.book.replace([])
-            self.note = "reading the positions…"
-            self.redraw()
-        self._load()
-
-    @work(exclusive=True, exit_on_error=False, group="positions")
-    async def _load(self) -> None:
-        app = self.board_app
-        feed = app.feed
-        if feed is None:
-            self._say("no feed yet: the positions are read once one starts")
-            return
-        if not isinstance(feed, OffersPositions):
-            self._say(f"this feed has no positions: {feed.name} offers quotes only")
-            return
-        try:
-            positions = await feed.positions()
-        except KabuError as exc:
-            self._say(f"the station refused to list the positions: {exc}")
-            return
-        except KabuClientError as exc:
-            self._say(f"the station cannot be reached, so the positions are not known: {exc}")
-            return
-        if app.feed is not feed:  # a switch of feed while this was on the way
-            return
-        self.book.replace(positions, last_of=self._board_last)
-        self.loads += 1
-        app.set_pinned(PINNED_AS, self.book.keys)
-        self.note = None if positions else f"no positions: the account on {feed.name} holds nothing"
-        self.redraw()
-        # Symbols held but not on the list: one snapshot each, as a quiet one may not push for a while
-        # (the list's own rows are filled by the app, and read from its board by frame).
-        for key in self.book.unpriced_keys():
-            if key in app.board.rows:
-                continue
-            got: list[Quote] = []
-            failures = await feed.fetch_boards([key], got.append)
-            if failures:
-                self._say(f"no price yet for {key}: {failures[0][1]}")
-                return
-            if got and key in self.book.unpriced_keys():
-                self.book.apply(key, got[0].last)
-
-    @on(Worker.StateChanged)
-    def _load_failed(self, event: Worker.StateChanged) -> None:
-        """A read that raised what nothing expected (a bug): say so rather than keep "reading…"."""
-        error = event.worker.error
-        if event.state is WorkerState.ERROR and event.worker.group == "positions":
-            self._say(f"reading the positions failed: unexpected error: {type(error).__name__}: {error}")
-
-    def _board_last(self, key: SymbolKey) -> float | None:
-        row = self.board_app.board.rows.get(key)
-        return row.quote.last if row is not None and row.quote is not None else None
-
-    def _say(self, note: str) -> None:
+    def show_note(self, note: str | None) -> None:
         self.note = note
         self.redraw()
+
+    def show_loaded(self, note: str | None) -> None:
+        """The book was just read again: shown, with ``note`` over it (an empty account's)."""
+        self.loads += 1
+        self.show_note(note)
 
     # -- drawing ---------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quoteboard.alerts import AlertStore
-from quoteboard.app import QuoteboardApp
+from quoteboard.board.app import QuoteboardApp
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.settings import SettingsStore

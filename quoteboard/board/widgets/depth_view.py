@@ -23,9 +23,9 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quoteboard.board import Row
+from quoteboard.board.model import Row
+from quoteboard.board.widgets.quote_table import format_price, format_qty, format_signed, truecolor_filters
 from quoteboard.kabu.protocol import Level, SymbolKey
-from quoteboard.widgets.quote_table import format_price, format_qty, format_signed, truecolor_filters
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]
 

@@ -1,4 +1,4 @@
-"""The help screen (``?``): what the board shows and every key (from :mod:`quoteboard.keys`)."""
+"""The help screen (``?``): what the board shows and every key (from :mod:`quoteboard.board.keys`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from quoteboard.keys import help_lines
+from quoteboard.board.keys import help_lines
 
 __all__ = ["HelpScreen"]
 

@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from quoteboard.alerts import Alert
-from quoteboard.board import Row
+from quoteboard.board.model import Row
+from quoteboard.board.widgets.alert_list import AlertList
+from quoteboard.board.widgets.depth_view import DepthView
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
-from quoteboard.widgets.alert_list import AlertList
-from quoteboard.widgets.depth_view import DepthView
 
 __all__ = ["RegisterPanel"]
 

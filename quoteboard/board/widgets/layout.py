@@ -12,14 +12,13 @@ of the table leaves them out.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 
-from quoteboard.widgets.quote_table import COLUMNS, GAP
+from quoteboard.board.widgets.quote_table import COLUMNS, GAP
 
-__all__ = ["SIDE_BY_SIDE_FROM", "BoardScreen", "BottomBars", "MainRow", "SideColumn", "TopBar"]
+__all__ = ["SIDE_BY_SIDE_FROM", "BottomBars", "MainRow", "SideColumn", "TopBar"]
 
 #: The register panel's column (``#side`` in quoteboard.tcss) and the table's scrollbar.
 SIDE_WIDTH: Final = 44
@@ -27,18 +26,6 @@ SCROLLBAR: Final = 2
 #: From this many columns the panel sits beside a table that still shows every column; on a
 #: narrower screen (an 80x24 console) it moves under the table, its input and outcome one line each.
 SIDE_BY_SIDE_FROM: Final = SIDE_WIDTH + sum(column.width + GAP for column in COLUMNS) + SCROLLBAR
-
-
-class BoardScreen(Screen[Any]):
-    """The board's screen: its widgets cover it whole. It has the class ``-narrow`` or ``-wide``
-    by its width (quoteboard.tcss lays the board out by it)."""
-
-    BLANK = True
-    # (Textual declares it as an instance variable, so it cannot be annotated as a ClassVar here.)
-    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
-        (0, "-narrow"),
-        (SIDE_BY_SIDE_FROM, "-wide"),
-    ]
 
 
 class MainRow(Horizontal):

@@ -1,35 +1,49 @@
-"""Price alerts on the board: what ``!``, the panel's alert list and the palette do, and what happens
+"""The alerts controller: what ``!``, the panel's alert list and the palette do, and what happens
 when an alert fires (a notification, the bell, the row marked, ``--alert-command`` run).
 
-The app holds one :class:`BoardAlerts`; the checking itself is :meth:`AlertBook.check
-<quoteboard.alerts.AlertBook.check>`, subscribed to ``app.quotes`` (one dict lookup a quote).
-Symbols with armed alerts are pinned (``app.set_pinned("alerts", ...)``) so they stay registered
-when they are not on the list on screen.
+The checking itself is :meth:`AlertBook.check <quoteboard.alerts.AlertBook.check>`, subscribed to the
+feed controller's ``quotes`` (one dict lookup a quote). Symbols with armed alerts are pinned
+(``FeedController.set_pinned("alerts", ...)``) so they stay registered when they are not on the
+list on screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 
 from quoteboard.alert_command import run_alert_command
 from quoteboard.alerts import Alert, AlertBook, AlertStore, Rule, format_price
+from quoteboard.board.controllers.feed import FeedController
+from quoteboard.board.model import Board
+from quoteboard.board.view import BoardWidgets
+from quoteboard.board.widgets.alert_screen import AlertScreen
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.widgets.alert_screen import AlertScreen
 
-if TYPE_CHECKING:
-    from quoteboard.app import QuoteboardApp
-
-__all__ = ["BoardAlerts"]
+__all__ = ["AlertsController"]
 
 
-class BoardAlerts:
-    """The board's alerts: ``store`` None keeps them in memory only (a replay's board)."""
+class AlertsController:
+    """The board's alerts: ``store`` None keeps them in memory only (a replay's board). ``host`` is
+    the app that shows notifications and runs ``--alert-command``."""
 
-    def __init__(self, app: QuoteboardApp, store: AlertStore | None, command: list[str] | None) -> None:
-        self.app = app
+    def __init__(
+        self,
+        host: App[Any],
+        board: Board,
+        widgets: BoardWidgets,
+        feeds: FeedController,
+        *,
+        store: AlertStore | None,
+        command: list[str] | None,
+    ) -> None:
+        self.host = host
+        self.board = board
+        self.table = widgets.table
+        self.panel = widgets.panel
+        self.feeds = feeds
         self.store = store
         self.command = command
         self.book = AlertBook()
@@ -41,8 +55,8 @@ class BoardAlerts:
             loaded = self.store.load()
             self.book = loaded.book
             if loaded.message:
-                self.app.notify(loaded.message, title="alerts", severity="warning", timeout=12)
-        self.app.quotes.subscribe(self.on_quote)
+                self.host.notify(loaded.message, title="alerts", severity="warning", timeout=12)
+        self.feeds.quotes.subscribe(self.on_quote)
         self._changed(save=False)
 
     # -- firing ------------------------------------------------------------------------------------
@@ -53,10 +67,10 @@ class BoardAlerts:
             self._fired(fired)
 
     def _fired(self, fired: list[Alert]) -> None:
-        app = self.app
+        host = self.host
         for alert in fired:
             price = format_price(alert.fired_price) if alert.fired_price is not None else "?"
-            app.notify(
+            host.notify(
                 f"{alert.key} {alert.name}\n{alert.rule} at {price}",  # the name may wrap: rule apart
                 title="alert",
                 severity="warning",
@@ -64,23 +78,23 @@ class BoardAlerts:
                 markup=False,  # the name is station text
             )
             if self.command is not None:
-                app.run_worker(self._run_command(self.command, alert), group="alerts", exit_on_error=False)
-        app.bell()
+                host.run_worker(self._run_command(self.command, alert), group="alerts", exit_on_error=False)
+        host.bell()
         self._changed()
 
     async def _run_command(self, argv: list[str], alert: Alert) -> None:
         failure = await run_alert_command(argv, alert)
         if failure is not None:
-            self.app.notify(failure, title="alert command", severity="error", timeout=15, markup=False)
+            self.host.notify(failure, title="alert command", severity="error", timeout=15, markup=False)
 
     # -- setting, deleting, re-arming ----------------------------------------------------------------
 
     def ask(self, key: SymbolKey | None) -> None:
         """``!``: the alert input for ``key`` (the highlighted row)."""
         if key is None:
-            self.app.notify("no row highlighted: add a symbol first (a)", title="alert")
+            self.host.notify("no row highlighted: add a symbol first (a)", title="alert")
             return
-        row = self.app.board.rows.get(key)
+        row = self.board.rows.get(key)
         quote = row.quote if row is not None else None
         name = quote.name or "" if quote is not None else ""
         armed = [alert.rule for alert in self.book.of(key) if alert.armed]
@@ -89,13 +103,13 @@ class BoardAlerts:
             if rule is not None:
                 self.add(key, rule)
 
-        self.app.push_screen(AlertScreen(key, name, armed, quote.last if quote is not None else None), got)
+        self.host.push_screen(AlertScreen(key, name, armed, quote.last if quote is not None else None), got)
 
     def add(self, key: SymbolKey, rule: Rule) -> None:
         try:
             self.book.add(key, rule)
         except ValueError as exc:  # the screen checks first; a race with a fire is still said
-            self.app.notify(str(exc), title="alert", severity="warning")
+            self.host.notify(str(exc), title="alert", severity="warning")
             return
         self._changed()
 
@@ -109,26 +123,26 @@ class BoardAlerts:
 
     def show(self, key: SymbolKey | None) -> None:
         """The panel lists ``key``'s alerts (the highlighted row's)."""
-        self.app.panel.show_alerts(self.book.of(key) if key is not None else [])
+        self.panel.show_alerts(self.book.of(key) if key is not None else [])
 
     def _changed(self, save: bool = True) -> None:
         """After any change: save, mark the rows with a fired alert, pin the armed ones' symbols,
         refresh the panel's list."""
-        app = self.app
+        host = self.host
         if save and self.store is not None:
             error = self.store.save(self.book)
             if error and error != self._save_error:
-                app.notify(error, title="alerts not saved", severity="error", timeout=12)
+                host.notify(error, title="alerts not saved", severity="error", timeout=12)
             self._save_error = error
-        app.table.set_marked(alert.key for alert in self.book if not alert.armed)
-        app.set_pinned("alerts", self.book.armed_keys())
-        self.show(app.table.cursor_key)
+        self.table.set_marked(alert.key for alert in self.book if not alert.armed)
+        self.feeds.set_pinned("alerts", self.book.armed_keys())
+        self.show(self.table.cursor_key)
 
     # -- the command palette -----------------------------------------------------------------------
 
     def commands(self) -> Iterable[SystemCommand]:
         """Set an alert; delete or re-arm each of the highlighted symbol's alerts."""
-        key = self.app.table.cursor_key
+        key = self.table.cursor_key
         yield SystemCommand("Set alert", "A price alert on the highlighted row (!)", lambda: self.ask(key))
         if key is None:
             return
