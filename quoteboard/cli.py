@@ -6,6 +6,7 @@ Imports are lazy so ``quoteboard stream`` never loads Textual and ``--help`` ans
 from __future__ import annotations
 
 import argparse
+import datetime
 import io
 import math
 import os
@@ -219,6 +220,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def clock_time_arg(text: str) -> datetime.time:
+    """argparse type for a time of day, ``HH:MM`` (24-hour)."""
+    try:
+        return datetime.datetime.strptime(text, "%H:%M").time()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time of day as HH:MM (07:55), got {text!r}") from None
+
+
 def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb: str) -> Any:
     """--demo or --kabu [KEY], one of them; returns the group for more choices."""
     feed = parser.add_mutually_exclusive_group(required=required)
@@ -292,12 +301,13 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
     )
 
 
-def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool) -> None:
+def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool, day: bool = False) -> None:
     parser.add_argument(
         "--speed",
         type=positive_float,
         metavar="X",
-        help="with --replay: play X times as fast as recorded (default 1; 60 plays an hour a minute)",
+        help="with --replay: play X times as fast as recorded (default 1; 60 plays an hour a minute)"
+        + ("; with --day: run the station's clock X times as fast" if day else ""),
     )
     if loop:
         parser.add_argument(
@@ -425,7 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--replay", type=input_file, metavar="FILE", help="push a recording made with --record instead"
     )
-    _add_replay_pacing(serve, loop=True)
+    _add_replay_pacing(serve, loop=True, day=True)
+    serve.add_argument(
+        "--day",
+        action="store_true",
+        help="play a trading day on the station's clock: pre-open quotes from 08:00, trading 09:00-11:30 "
+        "and 12:30-15:25, the closing auction to 15:30, silence over lunch and after the close; with "
+        "the fault controls POST /serve/fault and GET /serve/day (loopback only)",
+    )
+    serve.add_argument(
+        "--day-start",
+        type=clock_time_arg,
+        metavar="HH:MM",
+        help="with --day: the station time (JST, today) the day starts at (default 07:55)",
+    )
     serve.add_argument(
         "--positions",
         type=input_file,
@@ -597,14 +620,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     nats = nats_target(args, parser)
     command = args.command
     replay: Path | None = getattr(args, "replay", None)
-    if replay is None and (getattr(args, "speed", None) is not None or getattr(args, "loop", False)):
+    day = getattr(args, "day", False)
+    if command == "serve" and day and (replay is not None or args.loop):
+        parser.error("--day plays the simulated market: not with --replay or --loop")
+    if command == "serve" and not day and args.day_start is not None:
+        parser.error("--day-start applies to --day")
+    paced = getattr(args, "speed", None) is not None or getattr(args, "loop", False)
+    if replay is None and not day and paced:
         parser.error("--speed and --loop apply to --replay FILE")
     speed = args.speed if getattr(args, "speed", None) is not None else 1.0
     if command == "serve":
         from quoteboard.server import serve_forever
 
+        day_start = {} if args.day_start is None else {"day_start": args.day_start}
         return serve_forever(args.host, args.port, args.password, args.rate, replay=replay,
-                             speed=speed, loop=args.loop, positions=args.positions)  # fmt: skip
+                             speed=speed, loop=args.loop, positions=args.positions, day=day,
+                             **day_start)  # fmt: skip
     if command == "echo":
         from quoteboard.echo import run_echo
 

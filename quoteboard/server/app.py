@@ -14,6 +14,10 @@ Routes:
   :mod:`quoteboard.hosting`), one socket at a time, full ``BoardSuccess`` frames for the
   registered symbols about every 400 ms each.
 
+- ``GET /serve/day``, ``POST /serve/fault``: the test server's own controls, not the station's (the
+  day's phase and closing prices, injected faults; loopback only, see :mod:`.faults`).
+
+With a :class:`~.clock.StationClock` as ``day`` the market plays a trading day on it (``serve --day``).
 The rules themselves live in :mod:`.station` (bookkeeping) and :mod:`.market` (prices). With a
 :class:`~.replay.Replay` the frames come from a recording instead of the market (see :mod:`.replay`).
 
@@ -41,6 +45,8 @@ from starlette.websockets import WebSocket
 
 from quoteboard.hosting import PUSH_PATH
 
+from .clock import StationClock
+from .faults import Controls
 from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
@@ -108,8 +114,11 @@ class KabuStation:
         replay: Replay | None = None,
         send_queue: int = QUEUE_FRAMES,
         portfolio: Sequence[Holding] = (),
+        day: StationClock | None = None,
     ) -> None:
-        self.market = market if market is not None else Market(seed)
+        if market is None:
+            market = Market(seed) if day is None else Market(seed, clock=day, day=True)
+        self.market = market
         self.replay = replay
         #: What ``GET /positions`` answers (nothing unless given: the demo gives DEMO_PORTFOLIO).
         self.portfolio: tuple[Holding, ...] = tuple(portfolio)
@@ -118,6 +127,7 @@ class KabuStation:
         self.send_queue = send_queue
         #: Echoes dropped because their client read them too slowly, all clients together.
         self.echo_dropped = 0
+        self.controls = Controls(self.station, self.push, self.market, day)
         self.asgi = Starlette(
             routes=[
                 WebSocketRoute("/", self.echo),
@@ -138,6 +148,8 @@ class KabuStation:
                     for path in (f"/kabusapi/wallet/{kind}", f"/kabusapi/wallet/{kind}/{{symbol}}")
                 ),
                 WebSocketRoute(PUSH_PATH, self.push.serve),
+                Route("/serve/day", self.controls.day_endpoint, methods=["GET"]),
+                Route("/serve/fault", self.controls.fault_endpoint, methods=["POST"]),
             ],
             exception_handlers={405: self._method_not_allowed},
         )
@@ -147,6 +159,7 @@ class KabuStation:
 
         async def endpoint(request: Request) -> Response:
             try:
+                self.station.check_login()
                 if kind is not None:
                     self.station.check_key(request.headers.get("X-API-KEY"))
                     self.station.check_rate(request.client.host if request.client else "", kind)
@@ -221,7 +234,7 @@ class KabuStation:
         key = self._listed(request)
         if self.replay is not None:
             return Response(self.replay.board(key, self.market.listing(key)), media_type=_JSON)
-        self.market.step(key)  # so a client that only polls still sees the market move
+        self.market.advance(key)  # so a client that only polls still sees the market move
         return Response(encode(self.market.board(key)), media_type=_JSON)
 
     async def symbol(self, request: Request) -> Response:

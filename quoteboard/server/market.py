@@ -10,28 +10,38 @@ tick table used); they become floats only in :class:`Board`.
 
 Frames are :class:`Board` structs whose field names are Kabu's own, reversed ``Bid``/``Ask`` naming
 included: ``BidPrice`` is the best SELL quote (``Sell1``), ``AskPrice`` the best BUY quote (``Buy1``).
+
+With ``day=True`` (``serve --day``) the market plays a TSE trading day on its clock (a
+:class:`~.clock.StationClock`): pre-open quotes with no trade, the opening auction at 09:00, continuous
+trading, nothing over lunch, the closing auction from 15:25 and the closing price at 15:30 (see
+:class:`~.clock.Phase`). Until a stock's first trade its trade fields are ``null``, as the station
+sends fields not delivered yet.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Final
 
 import msgspec
 
 from .catalogue import CATALOGUE, EXCHANGE_NAME, Listing
+from .clock import CLOSE, JST, OPEN, Phase, phase_at, today_at
 from .ticks import price_limit, snap, tick_down, tick_up
 
 __all__ = ["JST", "Board", "Market", "SymbolInfo", "encode"]
 
-JST: Final = timezone(timedelta(hours=9), "JST")
-
 UP: Final = "0057"
 DOWN: Final = "0058"
 SAME: Final = "0056"
+ITAYOSE_CLOSE: Final = "0061"  # 板寄り引け: the close set by the closing auction
 GENERAL_QUOTE: Final = "0101"  # 一般気配
+PRE_OPEN_QUOTE: Final = "0107"  # 寄前気配
+AFTER_CLOSE_QUOTE: Final = "0109"  # 引け後気配
+CURRENT: Final = 1  # CurrentPriceStatus 現値: a trade of the continuous session
+ITAYOSE: Final = 3  # CurrentPriceStatus 板寄せ: set by (or waiting for) a call auction
 STOCK: Final = 1  # SecurityType of an ordinary stock
 TRADING_UNIT: Final = 100
 LEVELS: Final = 10
@@ -68,31 +78,32 @@ class Board(msgspec.Struct, gc=False):
 
     The derivatives-only fields (``ClearingPrice``, ``IV``, ``Gamma``, ``Theta``, ``Vega``, ``Delta``)
     are left out, as in the spec's own stock example: the schema types them as plain numbers, so a
-    ``null`` would not validate, and a stock has no value for them.
+    ``null`` would not validate, and a stock has no value for them. The trade fields are ``None``
+    (``null``) before a stock's first trade of the day, as a real station sends them.
     """
 
     Symbol: str
     SymbolName: str
     Exchange: int
     ExchangeName: str
-    CurrentPrice: float
-    CurrentPriceTime: str
-    CurrentPriceChangeStatus: str
-    CurrentPriceStatus: int
+    CurrentPrice: float | None
+    CurrentPriceTime: str | None
+    CurrentPriceChangeStatus: str | None
+    CurrentPriceStatus: int | None
     CalcPrice: float
     PreviousClose: float
     PreviousCloseTime: str
-    ChangePreviousClose: float
-    ChangePreviousClosePer: float
-    OpeningPrice: float
-    OpeningPriceTime: str
-    HighPrice: float
-    HighPriceTime: str
-    LowPrice: float
-    LowPriceTime: str
+    ChangePreviousClose: float | None
+    ChangePreviousClosePer: float | None
+    OpeningPrice: float | None
+    OpeningPriceTime: str | None
+    HighPrice: float | None
+    HighPriceTime: str | None
+    LowPrice: float | None
+    LowPriceTime: str | None
     TradingVolume: float
-    TradingVolumeTime: str
-    VWAP: float
+    TradingVolumeTime: str | None
+    VWAP: float | None
     TradingValue: float
     # Kabu's "Bid" is the best SELL quote (最良売気配) = Sell1.
     BidQty: float
@@ -176,12 +187,13 @@ class _Stock:
     """The state of one simulated stock. All prices in tenths of a yen."""
 
     __slots__ = (
-        "ask_sizes", "bid", "bid_sizes", "high", "high_time", "last", "last_time", "listing", "lots",
-        "low", "low_time", "lower", "open", "open_time", "over", "prev_close", "prev_close_time",
-        "quote_time", "rng", "status", "turnover", "under", "upper", "volume",
+        "ask_sizes", "bid", "bid_sizes", "closed", "high", "high_time", "last", "last_time", "listing",
+        "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty", "over", "prev_close",
+        "prev_close_time", "price_status", "quote_time", "rng", "sign", "status", "traded", "turnover",
+        "under", "upper", "volume",
     )  # fmt: skip
 
-    def __init__(self, listing: Listing, rng: random.Random, now: datetime) -> None:
+    def __init__(self, listing: Listing, rng: random.Random, now: datetime, opened: bool = True) -> None:
         self.listing = listing
         self.rng = rng
         stamp = _stamp(now)
@@ -199,17 +211,53 @@ class _Stock:
         self.prev_close_time = _stamp(previous)
         # Typical trade: a few million yen, at least one trading unit.
         self.lots = max(1.0, 3_000_000 / (self.open / 10) / TRADING_UNIT)
-        opening_qty = TRADING_UNIT * int(self.lots * rng.uniform(20, 60) + 1)
+        self.opening_qty = TRADING_UNIT * int(self.lots * rng.uniform(20, 60) + 1)
         self.bid = self.open if rng.random() < 0.5 else tick_down(self.open)
-        self.last = self.high = self.low = self.open
-        self.last_time = self.high_time = self.low_time = self.quote_time = stamp
-        self.volume = opening_qty
-        self.turnover = self.open * opening_qty  # in tenths of a yen
         self.status = SAME
+        self.price_status = CURRENT
+        self.closed = False
         self.ask_sizes = [self._depth() for _ in range(LEVELS)]
         self.bid_sizes = [self._depth() for _ in range(LEVELS)]
         self.over = sum(self.ask_sizes) * rng.randint(5, 20)
         self.under = sum(self.bid_sizes) * rng.randint(5, 20)
+        self.quote_time = stamp
+        # Before the first trade the last price is the previous close (what a position is worth).
+        self.last = self.high = self.low = self.prev_close
+        self.last_time = self.high_time = self.low_time = stamp
+        self.volume = self.turnover = 0
+        self.traded = False
+        self.sign = PRE_OPEN_QUOTE
+        if opened:
+            self.open_now(stamp)
+            self.price_status = CURRENT
+
+    def open_now(self, stamp: str) -> None:
+        """The opening auction: the first trade of the day, at the open, for many orders at once."""
+        qty = self.opening_qty
+        self.last = self.high = self.low = self.open
+        self.last_time = self.high_time = self.low_time = self.quote_time = stamp
+        self.volume = qty
+        self.turnover = self.open * qty  # in tenths of a yen
+        self.traded = True
+        self.price_status = ITAYOSE
+        self.sign = GENERAL_QUOTE
+
+    def close_now(self, stamp: str) -> None:
+        """The closing auction: one last trade at the best quote on the side with more waiting."""
+        price = self.bid if sum(self.bid_sizes) >= sum(self.ask_sizes) else tick_up(self.bid)
+        qty = TRADING_UNIT * int(self.lots * self.rng.uniform(20, 60) + 1)
+        self.last = price
+        self.last_time = self.quote_time = stamp
+        self.volume += qty
+        self.turnover += price * qty
+        if price > self.high:
+            self.high, self.high_time = price, stamp
+        if price < self.low:
+            self.low, self.low_time = price, stamp
+        self.status = ITAYOSE_CLOSE
+        self.price_status = ITAYOSE
+        self.sign = AFTER_CLOSE_QUOTE
+        self.closed = True
 
     def _depth(self) -> int:
         return TRADING_UNIT * (1 + int(self.rng.expovariate(1 / (self.lots * 4))))
@@ -219,6 +267,35 @@ class _Stock:
 
     def step(self, stamp: str) -> None:
         """One market event: the quotes may move a tick, then a trade at the bid or the ask."""
+        rng = self.rng
+        self._move_quotes()
+        buy = rng.random() < 0.5
+        price = tick_up(self.bid) if buy else self.bid
+        qty = self._trade_size()
+        side = self.ask_sizes if buy else self.bid_sizes
+        side[0] -= qty
+        if side[0] <= 0:
+            side[0] = self._depth()
+        self._churn()
+
+        self.status = UP if price > self.last else DOWN if price < self.last else SAME
+        self.price_status = CURRENT
+        self.last = price
+        self.last_time = self.quote_time = stamp
+        self.volume += qty
+        self.turnover += price * qty
+        if price > self.high:
+            self.high, self.high_time = price, stamp
+        if price < self.low:
+            self.low, self.low_time = price, stamp
+
+    def quote(self, stamp: str) -> None:
+        """A market event with no trade (before the open, in the closing auction): quotes only."""
+        self._move_quotes()
+        self._churn()
+        self.quote_time = stamp
+
+    def _move_quotes(self) -> None:
         rng = self.rng
         # Pull toward the open, harder near the daily limits, so a long demo stays in range.
         pull = (self.bid - self.open) / (self.upper - self.lower)
@@ -234,27 +311,13 @@ class _Stock:
             self.ask_sizes.insert(0, self.bid_sizes.pop(0))
             self.ask_sizes.pop()
             self.bid_sizes.append(self._depth())
-        buy = rng.random() < 0.5
-        price = tick_up(self.bid) if buy else self.bid
-        qty = self._trade_size()
-        side = self.ask_sizes if buy else self.bid_sizes
-        side[0] -= qty
-        if side[0] <= 0:
-            side[0] = self._depth()
+
+    def _churn(self) -> None:
+        rng = self.rng
         for _ in range(2):  # orders come and go further out
             (self.ask_sizes if rng.random() < 0.5 else self.bid_sizes)[rng.randrange(LEVELS)] = self._depth()
         self.over = max(TRADING_UNIT, self.over + TRADING_UNIT * rng.randint(-5, 5))
         self.under = max(TRADING_UNIT, self.under + TRADING_UNIT * rng.randint(-5, 5))
-
-        self.status = UP if price > self.last else DOWN if price < self.last else SAME
-        self.last = price
-        self.last_time = self.quote_time = stamp
-        self.volume += qty
-        self.turnover += price * qty
-        if price > self.high:
-            self.high, self.high_time = price, stamp
-        if price < self.low:
-            self.low, self.low_time = price, stamp
 
     def board(self) -> Board:
         listing = self.listing
@@ -270,44 +333,47 @@ class _Stock:
         buy = [Level(p / 10, float(q)) for p, q in zip(bids, self.bid_sizes, strict=True)]
         last = self.last / 10
         change = (self.last - self.prev_close) / 10
+        traded = self.traded  # before the first trade the station sends the trade fields as null
         return Board(
             Symbol=listing.code,
             SymbolName=listing.name,
             Exchange=listing.exchange,
             ExchangeName=EXCHANGE_NAME,
-            CurrentPrice=last,
-            CurrentPriceTime=self.last_time,
-            CurrentPriceChangeStatus=self.status,
-            CurrentPriceStatus=1,  # 現値
+            CurrentPrice=last if traded else None,
+            CurrentPriceTime=self.last_time if traded else None,
+            CurrentPriceChangeStatus=self.status if traded else None,
+            CurrentPriceStatus=self.price_status if traded else None,
             CalcPrice=last,
             PreviousClose=self.prev_close / 10,
             PreviousCloseTime=self.prev_close_time,
-            ChangePreviousClose=round(change, 1),
-            ChangePreviousClosePer=round(100 * (self.last - self.prev_close) / self.prev_close, 2),
-            OpeningPrice=self.open / 10,
-            OpeningPriceTime=self.open_time,
-            HighPrice=self.high / 10,
-            HighPriceTime=self.high_time,
-            LowPrice=self.low / 10,
-            LowPriceTime=self.low_time,
+            ChangePreviousClose=round(change, 1) if traded else None,
+            ChangePreviousClosePer=(
+                round(100 * (self.last - self.prev_close) / self.prev_close, 2) if traded else None
+            ),
+            OpeningPrice=self.open / 10 if traded else None,
+            OpeningPriceTime=self.open_time if traded else None,
+            HighPrice=self.high / 10 if traded else None,
+            HighPriceTime=self.high_time if traded else None,
+            LowPrice=self.low / 10 if traded else None,
+            LowPriceTime=self.low_time if traded else None,
             TradingVolume=float(self.volume),
-            TradingVolumeTime=self.last_time,
-            VWAP=round(self.turnover / self.volume / 10, 4),
+            TradingVolumeTime=self.last_time if traded else None,
+            VWAP=round(self.turnover / self.volume / 10, 4) if traded else None,
             TradingValue=self.turnover / 10,
             BidQty=ask_qty,
             BidPrice=asks[0] / 10,
             BidTime=t,
-            BidSign=GENERAL_QUOTE,
+            BidSign=self.sign,
             MarketOrderSellQty=0.0,
-            Sell1=BestLevel(t, GENERAL_QUOTE, asks[0] / 10, ask_qty),
+            Sell1=BestLevel(t, self.sign, asks[0] / 10, ask_qty),
             Sell2=sell[1], Sell3=sell[2], Sell4=sell[3], Sell5=sell[4], Sell6=sell[5],
             Sell7=sell[6], Sell8=sell[7], Sell9=sell[8], Sell10=sell[9],
             AskQty=bid_qty,
             AskPrice=bids[0] / 10,
             AskTime=t,
-            AskSign=GENERAL_QUOTE,
+            AskSign=self.sign,
             MarketOrderBuyQty=0.0,
-            Buy1=BestLevel(t, GENERAL_QUOTE, bids[0] / 10, bid_qty),
+            Buy1=BestLevel(t, self.sign, bids[0] / 10, bid_qty),
             Buy2=buy[1], Buy3=buy[2], Buy4=buy[3], Buy5=buy[4], Buy6=buy[5],
             Buy7=buy[6], Buy8=buy[7], Buy9=buy[8], Buy10=buy[9],
             OverSellQty=float(self.over),
@@ -323,6 +389,8 @@ class Market:
     Keys are ``CODE@EXCHANGE`` strings. With a ``seed`` each stock gets its own generator seeded from
     it and its code, so a stock's snapshots after N steps are the same whatever else was asked for.
     ``clock`` gives the (aware) time stamped on events; inject a fixed one for byte-exact snapshots.
+    With ``day`` the market plays the trading day its clock is in (see the module docstring): use
+    :meth:`advance` and :meth:`next_frame`, which know when nothing happens.
     """
 
     def __init__(
@@ -330,11 +398,13 @@ class Market:
         seed: int | None = None,
         clock: Callable[[], datetime] | None = None,
         catalogue: Mapping[str, Listing] = CATALOGUE,
+        day: bool = False,
     ) -> None:
         self._seed = seed
         self._clock = clock or _now_jst
         self._catalogue = catalogue
         self._stocks: dict[str, _Stock] = {}
+        self.day = day
 
     def __contains__(self, key: object) -> bool:
         return key in self._catalogue
@@ -348,12 +418,73 @@ class Market:
             listing = self._catalogue[key]  # KeyError for an unknown key, on purpose
             rng = random.Random(f"{self._seed}/{key}") if self._seed is not None else random.Random()
             now = self._clock()
-            stock = _Stock(listing, rng, now)
+            opened = not self.day or phase_at(now).reached(Phase.MORNING)
+            stock = _Stock(listing, rng, now, opened)
             stamp = _stamp(now)
-            for _ in range(300):  # the session so far, so high/low/VWAP have some history
-                stock.step(stamp)
+            if opened:
+                for _ in range(300):  # the session so far, so high/low/VWAP have some history
+                    stock.step(stamp)
             self._stocks[key] = stock
+            if self.day:
+                self._settle(stock, now)
         return stock
+
+    @staticmethod
+    def _settle(stock: _Stock, now: datetime) -> bool:
+        """Run the auctions of the day that are due by ``now`` (the open at 09:00, the close at
+        15:30) and have not run yet, stamped with their own times; True if one ran."""
+        phase = phase_at(now)
+        ran = False
+        if not stock.traded and phase.reached(Phase.MORNING):
+            stock.open_now(_stamp(today_at(OPEN, now)))
+            ran = True
+        if not stock.closed and phase is Phase.CLOSED:
+            stock.close_now(_stamp(today_at(CLOSE, now)))
+            ran = True
+        return ran
+
+    def phase(self) -> Phase | None:
+        """The phase of the trading day by the market's clock; None unless it plays a day."""
+        return phase_at(self._clock()) if self.day else None
+
+    def advance(self, key: str) -> bool:
+        """Let ``key``'s market move on to now; False when nothing happened (a silent phase of the
+        day: before 08:00, lunch, after the close), which is then nothing to push."""
+        stock = self._stock(key)
+        now = self._clock()
+        stamp = _stamp(now)
+        if not self.day:
+            stock.step(stamp)
+            return True
+        if self._settle(stock, now):
+            return True  # the auction's own frame, before anything trades after it
+        phase = phase_at(now)
+        if phase.trading:
+            stock.step(stamp)
+        elif phase is Phase.PRE_OPEN:
+            stock.quote(stamp)
+        elif phase is Phase.CLOSING_AUCTION:
+            stock.quote(stamp)
+            stock.price_status = ITAYOSE  # the board waits for the closing auction
+        else:
+            return False
+        return True
+
+    def next_frame(self, key: str) -> bytes | None:
+        """The PUSH frame of ``key``'s next event, or None when there is nothing to push."""
+        if not self.day:
+            return self.frame(key)
+        return _encoder.encode(self._stock(key).board()) if self.advance(key) else None
+
+    def closing_prices(self) -> dict[str, float | None]:
+        """Each stock asked for so far (``CODE@EX``) and its closing price in yen, None before 15:30."""
+        now = self._clock()
+        prices: dict[str, float | None] = {}
+        for key, stock in self._stocks.items():
+            if self.day:
+                self._settle(stock, now)
+            prices[key] = stock.last / 10 if stock.closed else None
+        return prices
 
     def last_price(self, key: str) -> float:
         """The last traded price of ``key`` in yen (what a position is valued at)."""

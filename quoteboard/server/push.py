@@ -21,10 +21,12 @@ from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .replay import Replay, Sender
 from .station import Station
 
-__all__ = ["KABU_INTERVAL", "PushHub"]
+__all__ = ["GARBAGE", "KABU_INTERVAL", "PushHub"]
 
 #: Kabu thins PUSH to about one frame per symbol every 400 ms.
 KABU_INTERVAL: Final = 0.4
+#: What a garbage fault sends instead of a frame: a binary message that is neither UTF-8 nor JSON.
+GARBAGE: Final = b"\xff\xfe\x00garbage\x81{"
 
 
 class _Session:
@@ -35,6 +37,8 @@ class _Session:
         self.close_code = 1000
         self.close_reason = ""
         self.done = asyncio.Event()
+        #: Until when (event loop time) this socket is stalled: open, sent nothing.
+        self.stalled_until = float("-inf")
 
     def stop(self, code: int, reason: str) -> None:
         self.close_code, self.close_reason = code, reason
@@ -83,6 +87,13 @@ class PushHub:
         #: check it never has two).
         self.opened = 0
         self.peak = 0
+        #: Frames replaced by :data:`GARBAGE` (see :meth:`garbage`), and the handshakes refused
+        #: while the station was logged out.
+        self.garbage_sent = 0
+        self.refused = 0
+        self._garbage_every = 0
+        self._garbage_until = float("-inf")
+        self._garbage_count = 0
 
     @property
     def queued(self) -> int:
@@ -101,15 +112,43 @@ class PushHub:
             return KABU_INTERVAL
         return max(symbols, 1) / self.rate
 
-    async def drop(self) -> None:
+    async def drop(self, code: int = 1001, reason: str = "station going away") -> None:
         """Close every PUSH socket from the server side and wait until they are gone."""
         sessions = list(self._sessions)
         for session in sessions:
-            session.stop(1001, "station going away")
+            session.stop(code, reason)
         for session in sessions:
             await session.done.wait()
 
+    def stall(self, seconds: float) -> None:
+        """Stall the open PUSH sockets for ``seconds``: they stay open and get nothing while the
+        market moves on (``GET /board`` shows it). A socket opened later is not stalled, as a
+        reconnect is what gets a real stalled feed going again."""
+        until = asyncio.get_running_loop().time() + seconds
+        for session in self._sessions:
+            session.stalled_until = until
+
+    def garbage(self, every: int, seconds: float) -> None:
+        """For ``seconds``, send :data:`GARBAGE` instead of one frame in ``every``."""
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self._garbage_every, self._garbage_count = every, 0
+        self._garbage_until = asyncio.get_running_loop().time() + seconds
+
+    def _garble(self, frame: str, now: float) -> str | bytes:
+        if now >= self._garbage_until:
+            return frame
+        self._garbage_count += 1
+        if self._garbage_count % self._garbage_every:
+            return frame
+        self.garbage_sent += 1
+        return GARBAGE
+
     async def serve(self, websocket: WebSocket) -> None:
+        if self._station.logged_out:  # no feed without a login: the handshake is refused (HTTP 403)
+            self.refused += 1
+            await websocket.close()
+            return
         await websocket.accept()
         session = _Session(websocket, Outbox(self.send_queue))
         previous, self._current = self._current, session
@@ -196,7 +235,10 @@ class PushHub:
                     following = now + rng.uniform(0, interval)
                 heapq.heappush(heap, (following, next(order), key))
             for key in batch:
-                self._queue(session, self._market.frame(key).decode())
+                # The market moves on even when nothing is sent: a stalled socket misses those.
+                frame = self._market.next_frame(key)
+                if frame is not None and now >= session.stalled_until:
+                    self._queue(session, self._garble(frame.decode(), now))
             delay = heap[0][0] - loop.time() if heap else 0.1
             # Wake at least every 100 ms to pick up new registrations.
             await asyncio.sleep(min(max(delay, 0.0), 0.1))

@@ -15,13 +15,18 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.record import RecordingError
 
 from .app import KabuStation
+from .clock import DAY_START, StationClock, today_at
+from .faults import Fault
 from .outbox import MAX_MESSAGE, QUEUE_FRAMES
 from .portfolio import DEMO_PORTFOLIO, Holding, PortfolioError, load_portfolio
 from .replay import Replay
@@ -52,6 +57,8 @@ class TestServer(EmbeddedServer):
     ``max_message`` caps what a client may send in one message (close 1009 over it); ``send_queue``
     is the frames queued for one client before its oldest are dropped (see :mod:`.outbox`).
     ``portfolio`` is what ``GET /positions`` holds (default: nothing; see :mod:`.portfolio`).
+    ``day`` plays a trading day on that station clock (see :mod:`.clock`); :meth:`fault` and
+    :meth:`day` are the controls of ``/serve/fault`` and ``/serve/day`` (see :mod:`.faults`).
     """
 
     __test__ = False  # not a pytest test class, whatever its name says
@@ -69,9 +76,11 @@ class TestServer(EmbeddedServer):
         max_message: int = MAX_MESSAGE,
         send_queue: int = QUEUE_FRAMES,
         portfolio: Sequence[Holding] = (),
+        day: StationClock | None = None,
     ) -> None:
         super().__init__(host, port, max_message)
         self.kabu = KabuStation(
+            day=day,
             portfolio=portfolio,
             password=password,
             rate=rate,
@@ -91,6 +100,11 @@ class TestServer(EmbeddedServer):
     @property
     def echo_url(self) -> str:
         return f"ws://{self._origin}/"
+
+    @property
+    def control_url(self) -> str:
+        """Where the test server's own controls are: ``/serve/day`` and ``/serve/fault``."""
+        return f"http://{self._origin}/serve"
 
     # State and controls ------------------------------------------------------------------------------
 
@@ -115,6 +129,16 @@ class TestServer(EmbeddedServer):
     async def drop_sockets(self) -> None:
         """Close every PUSH socket from the server side (registrations stay)."""
         await self.kabu.push.drop()
+
+    async def fault(self, fault: str, seconds: float = 0.0, every: int = 20, code: int = 1001) -> None:
+        """Inject a fault, as ``POST /serve/fault`` does: ``drop``, ``stall``, ``logout``, ``garbage``."""
+        await self.kabu.controls.apply(msgspec.convert(
+            {"fault": fault, "seconds": seconds, "every": every, "code": code}, Fault
+        ))  # fmt: skip
+
+    def day(self) -> dict[str, object]:
+        """What ``GET /serve/day`` answers: station time, phase, closing prices, counters."""
+        return self.kabu.controls.day()
 
 
 async def report_drops(kabu: KabuStation, every: float = REPORT_EVERY) -> None:
@@ -161,6 +185,8 @@ def serve_forever(
     speed: float = 1.0,
     loop: bool = False,
     positions: str | os.PathLike[str] | None = None,
+    day: bool = False,
+    day_start: clock_time = DAY_START,
     **options: Any,
 ) -> int:
     """Run the test server in the foreground until Ctrl-C; the exit status for the CLI.
@@ -170,7 +196,8 @@ def serve_forever(
     recording to push instead of the market, at ``speed`` times its pace, over and over with ``loop``;
     one that cannot be read is one line on stderr and 1. ``positions`` is a JSON portfolio file for
     ``GET /positions`` (see :mod:`.portfolio`; the demo's without it, none for a replay); a bad one
-    is one line on stderr and 1. Frames dropped for slow clients are reported on stderr
+    is one line on stderr and 1. ``day`` plays a trading day from ``day_start`` (JST, today) at
+    ``speed`` times real time, with the fault controls. Frames dropped for slow clients are reported on stderr
     (:func:`report_drops`). ``options`` go to :class:`TestServer` (``seed``, ``max_symbols``,
     ``rate_limit``, ``max_message``, ``send_queue``).
     """
@@ -193,14 +220,21 @@ def serve_forever(
             print(f"quoteboard serve: replay skipped {source.skipped} bad lines of {replay}", file=sys.stderr)
 
     async def main() -> None:
+        clock = StationClock(today_at(day_start), speed) if day else None
         async with TestServer(
-            host=host, port=port, password=password, rate=rate, replay=source, **options
+            host=host, port=port, password=password, rate=rate, replay=source, day=clock, **options
         ) as srv:
             print(
                 f"quoteboard serve: Kabu station {srv.base_url}  PUSH {srv.websocket_url}  "
                 f"echo {srv.echo_url}  (Ctrl-C to stop)",
                 flush=True,
             )
+            if clock is not None:
+                print(
+                    f"quoteboard serve: a trading day from {clock.start:%H:%M} JST at {speed:g}x; "
+                    f"faults: POST {srv.control_url}/fault, state: GET {srv.control_url}/day",
+                    flush=True,
+                )
             reporter = asyncio.create_task(report_drops(srv.kabu))
             try:
                 await _announce_replay(source)

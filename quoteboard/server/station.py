@@ -86,6 +86,26 @@ class Station:
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.token: str | None = None
         self.registered: dict[str, tuple[str, int]] = {}
+        self._logged_out_until = float("-inf")
+
+    # Logging in and out --------------------------------------------------------------------------
+
+    @property
+    def logged_out(self) -> bool:
+        """Whether kabuステーション is logged out now (see :meth:`log_out`)."""
+        return time.monotonic() < self._logged_out_until
+
+    def log_out(self, seconds: float) -> None:
+        """Log out for ``seconds``, then back in: the token is voided and the registrations are
+        gone (a new login starts with an empty list), and meanwhile every REST call, ``/token``
+        included, answers 4001007, as a real station does when it is not logged in."""
+        self.token = None
+        self.registered.clear()
+        self._logged_out_until = time.monotonic() + seconds
+
+    def check_login(self) -> None:
+        if self.logged_out:
+            raise StationError(4001007)
 
     # Tokens ------------------------------------------------------------------------------------
 
