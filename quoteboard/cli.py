@@ -107,6 +107,27 @@ def alert_command(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def event_command(text: str) -> list[str]:
+    """argparse type for ``--event-command CMD``: its argv, split by the platform's rules."""
+    from quoteboard.hooks import parse_command
+
+    try:
+        return parse_command(text, "--event-command")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_event_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--event-command",
+        type=event_command,
+        metavar="CMD",
+        help="run CMD when the station's state changes (live, stalled, reconnecting for 30 s, unreachable, "
+        "logged_out, wrong_password, taken), with QUOTEBOARD_EVENT, _PREVIOUS, _DETAIL and _TIME in its "
+        "environment (split like --alert-command, never run through a shell; 10 s at most)",
+    )
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts and sizes: a whole number above 0."""
     try:
@@ -299,6 +320,7 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         "_TIME in its environment (split by this system's rules, cmd.exe's on Windows, but never run "
         "through a shell; 10 s at most)",
     )
+    _add_event_command(parser)
 
 
 def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool, day: bool = False) -> None:
@@ -350,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print only fired price alerts (those armed in alerts.toml, set on the board with !), as "
         "NDJSON with the keys symbol, name, rule, price, time; their symbols are registered with "
         "--symbols; --count counts alerts; ends when none is left armed",
+    )
+    stream.add_argument(
+        "--events",
+        action="store_true",
+        help="also print the station's changes of state (those --event-command is run for) as NDJSON "
+        "lines with the keys event, previous, detail, time, among the quotes",
     )
 
     relay = commands.add_parser(
@@ -410,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="release a NATS client that renewed no lease for S seconds (default 30)",
     )
+    _add_event_command(relay)
 
     serve = commands.add_parser(
         "serve",
@@ -668,6 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_clients=args.max_clients,
             nats=nats,
             nats_lease=args.nats_lease,
+            event_command=args.event_command,
         )
 
     kabu = FeedSource.kabu(args.kabu_url, password)
@@ -690,11 +720,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
-                          alert_command=args.alert_command)  # fmt: skip
+                          alert_command=args.alert_command, events=args.events,
+                          event_command=args.event_command)  # fmt: skip
     from quoteboard.board.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
-                     list_name=args.list, alert_command=args.alert_command,
+                     list_name=args.list, alert_command=args.alert_command, event_command=args.event_command,
                      nats=_board_nats(nats))  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -32,6 +32,8 @@ from quoteboard.record import Recorder, RecordingError, check_record_target
 
 if TYPE_CHECKING:
     from quoteboard.alerts import AlertStore
+    from quoteboard.feeds.event_watch import EventWatch
+    from quoteboard.feeds.events import Event
     from quoteboard.server.replay import Replay
     from quoteboard.source import FeedSource
 
@@ -160,7 +162,8 @@ async def _replay_over(feed: Feed, replay: Replay) -> None:
 
 async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[SymbolKey] | None,
                   count: int | None, duration: float | None, record: Path | None,
-                  alerts: AlertStore | None = None, command: list[str] | None = None) -> int:  # fmt: skip
+                  alerts: AlertStore | None = None, command: list[str] | None = None,
+                  events: EventWatch | None = None) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
 
     book = None
@@ -197,7 +200,7 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
         except RecordingError as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
             return 1
-    async with source.open() as feed:
+    async with source.open() as feed, _watching(feed, events):
         feed.registry.replace_watch(keys)
         try:
             refused = await feed.start()
@@ -241,20 +244,39 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _watching(feed: Feed, events: EventWatch | None) -> AsyncIterator[None]:
+    """``events`` watching ``feed`` for the block, its commands waited for after it."""
+    if events is None:
+        yield
+        return
+    events.attach(feed)
+    try:
+        yield
+    finally:
+        await events.aclose()
+
+
 def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | None, duration: float | None,
                recorded: list[SymbolKey] | None = None, record: Path | None = None, alerts: bool = False,
-               alert_command: list[str] | None = None) -> int:  # fmt: skip
+               alert_command: list[str] | None = None, events: bool = False,
+               event_command: list[str] | None = None) -> int:  # fmt: skip
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
     docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
-    ``alert_command`` for each (see :mod:`quoteboard.alert_stream`)."""
+    ``alert_command`` for each (see :mod:`quoteboard.alert_stream`). ``events``: print the station's
+    changes of state among them (:func:`quoteboard.feeds.events.event_record`), running
+    ``event_command`` for each."""
     store = None
     if alerts:
         from quoteboard.alerts import AlertStore
 
         store = AlertStore()
     try:
-        return asyncio.run(_stream(source, symbols, recorded, count, duration, record, store, alert_command))
+        watch = _event_watch(events, event_command)
+        return asyncio.run(
+            _stream(source, symbols, recorded, count, duration, record, store, alert_command, watch)
+        )
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
@@ -267,3 +289,21 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def _event_watch(lines: bool, command: list[str] | None) -> EventWatch | None:
+    """What watches the events: ``lines`` prints them on stdout; a command's failure is one line on stderr."""
+    if not lines and command is None:
+        return None
+    from quoteboard.feeds.event_watch import EventWatch
+    from quoteboard.feeds.events import event_record
+
+    def line(event: Event) -> None:
+        sys.stdout.write(_encoder.encode(event_record(event)).decode() + "\n")
+        sys.stdout.flush()
+
+    def failed(text: str) -> None:
+        sys.stderr.write(f"quoteboard: {text}\n")
+        sys.stderr.flush()
+
+    return EventWatch(on_event=line if lines else None, command=command, on_failure=failed)

@@ -1,8 +1,9 @@
 """The one schema of every NDJSON line quoteboard writes (README's "NDJSON lines"), for the tests of
-``stream`` (quote lines) and ``stream --alerts`` (alert lines): :func:`quote_line` and
-:func:`alert_line` decode a line, failing on a missing or unknown key, a value of the wrong type, or
-a shared key (symbol, exchange, name, time, received_at) that breaks the common conventions.
-msgspec decodes strictly: a number written as text, or a bool, is refused where a number is due."""
+``stream`` (quote lines), ``stream --alerts`` (alert lines) and ``stream --events`` (event lines):
+:func:`quote_line`, :func:`alert_line` and :func:`event_line` decode a line, failing on a missing or
+unknown key, a value of the wrong type, or a shared key (symbol, exchange, name, time, received_at)
+that breaks the common conventions. msgspec decodes strictly: a number written as text, or a bool,
+is refused where a number is due."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-__all__ = ["AlertLine", "QuoteLine", "alert_line", "quote_line"]
+__all__ = ["AlertLine", "EventLine", "QuoteLine", "alert_line", "event_line", "quote_line"]
 
 _CODE = re.compile(r"[0-9A-Za-z]+")
 
@@ -65,4 +66,26 @@ def alert_line(text: str | bytes) -> AlertLine:
     """An alert line of ``stream --alerts``, decoded and checked."""
     line = msgspec.json.decode(text, type=AlertLine)
     _check_shared(line)
+    return line
+
+
+class EventLine(msgspec.Struct, forbid_unknown_fields=True):
+    """A change of the station's state: none of a quote's keys, so a line is one or the other."""
+
+    event: str
+    previous: str | None
+    detail: str
+    time: str  # when the feed entered the state: ISO 8601 in JST, to the millisecond, as received_at
+
+
+_EVENTS = {"live", "stalled", "reconnecting", "unreachable", "logged_out", "wrong_password", "taken"}
+
+
+def event_line(text: str | bytes) -> EventLine:
+    """An event line of ``stream --events``, decoded and checked."""
+    line = msgspec.json.decode(text, type=EventLine)
+    assert line.event in _EVENTS, f"event {line.event!r} is not one of {sorted(_EVENTS)}"
+    assert line.previous is None or line.previous in _EVENTS, f"previous {line.previous!r}"
+    assert "\n" not in line.detail
+    assert re.fullmatch(r".+T\d\d:\d\d:\d\d\.\d{3}\+09:00", line.time), line.time
     return line

@@ -32,6 +32,7 @@ from quoteboard.board.view import BoardWidgets, Outcome
 from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.board.widgets.register_panel import CodeInput
 from quoteboard.feeds.contract import Feed
+from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.settings import Settings, SettingsStore
@@ -88,6 +89,7 @@ class QuoteboardApp(App[int]):
         alerts: AlertStore | None = None,
         alert_command: list[str] | None = None,
         settings: SettingsStore | None = None,
+        event_command: list[str] | None = None,
     ) -> None:
         super().__init__()
         #: None: a board that neither reads nor writes the settings file (tests, a replay's).
@@ -113,6 +115,10 @@ class QuoteboardApp(App[int]):
             self, self.board, self.widgets, self.feed_control, store=alerts, command=alert_command
         )
         self.positions = PositionsController(self.board, self.feed_control, self.widgets)
+        if event_command is not None:
+            self.feed_control.events = EventWatch(
+                command=event_command, on_failure=self._event_command_failed
+            )
 
     @property
     def feed(self) -> Feed | None:
@@ -216,6 +222,11 @@ class QuoteboardApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.feed_control.stop_feed()
+        if self.feed_control.events is not None:
+            await self.feed_control.events.aclose(wait=False)
+
+    def _event_command_failed(self, failure: str) -> None:
+        self.notify(failure, title="event command", severity="error", timeout=15, markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While the positions view is shown, the table's own keys would act on rows out of sight.

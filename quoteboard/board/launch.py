@@ -32,6 +32,7 @@ def board_app(
     tune_gc: bool = False,
     list_name: str | None = None,
     alert_command: list[str] | None = None,
+    event_command: list[str] | None = None,
     nats: FeedSource | None = None,
 ) -> QuoteboardApp:
     """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back;
@@ -52,7 +53,7 @@ def board_app(
     alerts = AlertStore() if recorded is None else None
     return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
                          alerts=alerts, alert_command=alert_command, list_name=list_name,
-                         settings=settings)  # fmt: skip
+                         settings=settings, event_command=event_command)  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

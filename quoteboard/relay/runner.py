@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
+from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
@@ -57,6 +58,7 @@ class RelayServer(EmbeddedServer):
         behind_limit: float = BEHIND_LIMIT,
         nats: NatsTarget | None = None,
         nats_lease: float = 30.0,
+        event_command: list[str] | None = None,
     ) -> None:
         super().__init__(host, port)
         if not is_loopback(host) and not password:
@@ -82,6 +84,8 @@ class RelayServer(EmbeddedServer):
         self.feed: KabuFeed | None = None
         self.relay: RelayApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # --event-command: its failures are relay lines like any other.
+        self.events = EventWatch(command=event_command, on_failure=say) if event_command else None
 
     def __repr__(self) -> str:  # never a password
         return f"RelayServer({self.source!r}, {self.host}:{self.port})"
@@ -103,6 +107,8 @@ class RelayServer(EmbeddedServer):
                 "chain; point its clients at it instead"
             )
         feed.give_way = False  # the relay is the station's one client: it keeps the socket
+        if self.events is not None:
+            self.events.attach(feed)
         upstream_password = self.source.password if not self.source.embedded else None
         self.relay = RelayApp(
             feed,
@@ -166,6 +172,8 @@ class RelayServer(EmbeddedServer):
             self.feed = None
 
     async def aclose(self) -> None:
+        if self.events is not None:
+            await self.events.aclose(wait=False)
         if self.publisher is not None:
             await self.publisher.aclose()
             self.publisher = None

@@ -29,6 +29,7 @@ from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
 from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
+from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.record import Recorder, RecordingError
@@ -68,6 +69,8 @@ class FeedController:
     ) -> None:
         self.host = host
         self.board = board
+        #: ``--event-command``'s watch, following whichever feed runs.
+        self.events: EventWatch | None = None
         self.table = widgets.table
         self.panel = widgets.panel
         self.status_bar = widgets.status_bar
@@ -181,6 +184,8 @@ class FeedController:
         self.host.post_message(Outcome(text, tone))
 
     async def _run_feed(self, feed: Feed) -> None:
+        if self.events is not None:
+            self.events.attach(feed)
         late = False
         try:
             refused = await feed.start()
