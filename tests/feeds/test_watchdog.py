@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -122,7 +123,7 @@ def test_probes_rotate_through_the_registered_symbols_at_most_one_per_stall_afte
         now += 1.0
     assert [key for _, key in asked] == [TOYOTA, SONY, NTT, TOYOTA]
     times = [t for t, _ in asked]
-    assert all(b - a >= 30.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 30.0 for a, b in itertools.pairwise(times))
 
 
 def test_a_new_socket_may_be_probed_once_silent_again() -> None:
