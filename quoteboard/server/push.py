@@ -35,6 +35,8 @@ class _Session:
         self.close_code = 1000
         self.close_reason = ""
         self.done = asyncio.Event()
+        #: Until when (event loop time) this socket is stalled: open, sent nothing.
+        self.stalled_until = float("-inf")
 
     def stop(self, code: int, reason: str) -> None:
         self.close_code, self.close_reason = code, reason
@@ -108,6 +110,14 @@ class PushHub:
             session.stop(1001, "station going away")
         for session in sessions:
             await session.done.wait()
+
+    def stall(self, seconds: float) -> None:
+        """Stall the open PUSH sockets for ``seconds``: they stay open and get nothing while the
+        market moves on (``GET /board`` shows it). A socket opened later is not stalled, as a
+        reconnect is what gets a real stalled feed going again."""
+        until = asyncio.get_running_loop().time() + seconds
+        for session in self._sessions:
+            session.stalled_until = until
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -196,7 +206,10 @@ class PushHub:
                     following = now + rng.uniform(0, interval)
                 heapq.heappush(heap, (following, next(order), key))
             for key in batch:
-                self._queue(session, self._market.frame(key).decode())
+                # The market moves on even when nothing is sent: a stalled socket misses those.
+                frame = self._market.frame(key)
+                if now >= session.stalled_until:
+                    self._queue(session, frame.decode())
             delay = heap[0][0] - loop.time() if heap else 0.1
             # Wake at least every 100 ms to pick up new registrations.
             await asyncio.sleep(min(max(delay, 0.0), 0.1))
