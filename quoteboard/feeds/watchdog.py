@@ -57,6 +57,8 @@ class Watchdog:
         self._last_frame = 0.0
         self._last_probe: float | None = None
         self._turn = 0
+        #: Probes asked for (see :meth:`due`).
+        self.probes = 0
 
     def saw(self, quote: Quote) -> None:
         """A quote PUSH delivered (in order, so its times are the newest unless null)."""
@@ -99,6 +101,7 @@ class Watchdog:
         if self._last_probe is not None and now - self._last_probe < self.stall_after:
             return None
         self._last_probe = now
+        self.probes += 1
         key = registered[self._turn % len(registered)]
         self._turn = (self._turn + 1) % len(registered)
         return key
