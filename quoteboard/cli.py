@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -291,6 +292,7 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         "recorded timing (registers the recorded symbols unless --symbols is given)",
     )
     _add_replay_pacing(parser, loop=loop)
+    _add_stall_after(parser)
     parser.add_argument(
         "--record",
         type=output_file,
@@ -321,6 +323,17 @@ def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: 
         "through a shell; 10 s at most)",
     )
     _add_event_command(parser)
+
+
+def _add_stall_after(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-after",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="with no quote for S seconds, ask the station whether it has newer trades than its PUSH "
+        "socket brought; if so the socket is stalled and reopened (default 30)",
+    )
 
 
 def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool, day: bool = False) -> None:
@@ -399,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to serve on (default 127.0.0.1; any other needs --password)",
     )
+    _add_stall_after(relay)
     relay.add_argument("--port", type=port_number, default=18090, help="port (default 18090)")
     relay.add_argument(
         "--password",
@@ -684,6 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quoteboard.relay.runner import run_relay
 
         source = FeedSource("demo") if args.demo else FeedSource.kabu(args.kabu_url, password)
+        source = replace(source, stall_after=args.stall_after)
         relay_password = None
         if args.password is not None or os.environ.get(RELAY_PASSWORD_ENV):
             relay_password = resolve_password(args.password, RELAY_PASSWORD_ENV, "relay password")
@@ -713,6 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = FeedSource("demo")
     else:
         source = kabu
+    source, kabu = (replace(s, stall_after=args.stall_after) for s in (source, kabu))
     if command == "stream":
         if args.alert_command is not None and not args.alerts:
             parser.error("--alert-command with stream needs --alerts (a plain stream prints quotes)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.feeds.watchdog import DEFAULT_STALL_AFTER
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, SymbolKey, parse_symbol
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.secret import Secret
@@ -37,7 +38,8 @@ Kind = Literal["demo", "replay", "kabu", "nats"]
 class FeedSource:
     """A feed's origin. ``server`` makes the embedded station of a demo or a replay (a seeded or
     frozen one in tests; by default the simulated market); ``transport`` is the Kabu feed's REST
-    transport (tests inject faults with it)."""
+    transport (tests inject faults with it); ``stall_after`` is the Kabu feed's watchdog's silence
+    (``--stall-after``)."""
 
     kind: Kind
     base_url: str = DEFAULT_BASE_URL
@@ -45,6 +47,7 @@ class FeedSource:
     server: Callable[[], TestServer] | None = None
     transport: httpx.AsyncBaseTransport | None = None
     nats: NatsTarget | None = None
+    stall_after: float = DEFAULT_STALL_AFTER
 
     def __repr__(self) -> str:  # never the password
         if self.nats is not None:
@@ -88,10 +91,11 @@ class FeedSource:
             raise ValueError("a NATS source has no Kabu station of its own")
         if not self.embedded:
             return KabuFeed(self.base_url, self.password or "", name="kabu", max_symbols=max_symbols,
-                        transport=self.transport)  # fmt: skip
+                        transport=self.transport, stall_after=self.stall_after)  # fmt: skip
         server = self.server() if self.server is not None else _simulated_market()
         await server.__aenter__()
-        return KabuFeed(server.base_url, "demo", name=self.kind, max_symbols=max_symbols, server=server)
+        return KabuFeed(server.base_url, "demo", name=self.kind, max_symbols=max_symbols, server=server,
+                        stall_after=self.stall_after)  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def open(self, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> AsyncIterator[Feed]:

@@ -225,6 +225,9 @@ def test_a_list_name_that_cannot_be_a_tab_is_a_usage_error():
         (["bench", "--window", "0"], "--window"),
         (["echo", "http://127.0.0.1:9000/"], "url"),
         (["stream", "--nats", "http://desk:hidden-pw@natshost:4222"], "--nats"),
+        (["--demo", "--stall-after", "0"], "--stall-after"),
+        (["stream", "--demo", "--stall-after", "-1"], "--stall-after"),
+        (["relay", "--demo", "--stall-after", "soon"], "--stall-after"),
         (["stream", "--nats", "nats://desk:hidden-pw@natshost:99999"], "--nats"),
     ],
 )
@@ -260,3 +263,24 @@ def test_record_needs_a_writable_directory_at_parse_time(tmp_path):
         last = result.stderr.strip().splitlines()[-1]
         assert "argument --record: cannot write" in last and why in last, last
     assert not (tmp_path / "no-dir").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "module", "runner"),
+    [
+        (["--demo"], "quoteboard.board.launch", "run_board"),
+        (["stream", "--demo"], "quoteboard.stream", "run_stream"),
+        (["relay", "--demo"], "quoteboard.relay.runner", "run_relay"),
+    ],
+)
+def test_stall_after_reaches_the_feed_source_of_board_stream_and_relay(args, module, runner, monkeypatch):
+    import importlib
+
+    from quoteboard.cli import main
+
+    seen = []
+    fake = lambda source, *a, **k: seen.append(source) or 0  # noqa: E731
+    monkeypatch.setattr(importlib.import_module(module), runner, fake)
+    assert main([*args, "--stall-after", "2.5"]) == 0
+    assert main(args) == 0
+    assert [source.stall_after for source in seen] == [2.5, 30.0]

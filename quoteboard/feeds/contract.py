@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 P = ParamSpec("P")
-State = Literal["idle", "connecting", "live", "reconnecting", "error", "closed"]
+State = Literal["idle", "connecting", "live", "quiet", "stalled", "reconnecting", "error", "closed"]
 #: Symbols the station refused, each with its refusal.
 Refusals = list[tuple[SymbolKey, KabuError]]
 

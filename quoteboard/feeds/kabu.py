@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.contract import FeedStatus, Refusals, Taken
+from quoteboard.feeds.watchdog import DEFAULT_STALL_AFTER, Watchdog
 from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import (
@@ -98,6 +99,7 @@ class KabuFeed(BaseFeed):
         transport: httpx.AsyncBaseTransport | None = None,
         server: TestServer | None = None,
         give_way: bool = True,
+        stall_after: float = DEFAULT_STALL_AFTER,
     ) -> None:
         super().__init__(name, max_symbols)
         self.server = server
@@ -124,6 +126,10 @@ class KabuFeed(BaseFeed):
         self._rng = random.Random()
         #: Set when a registration found the station unreachable: retried while the socket is up.
         self._unregistered = asyncio.Event()
+        #: Tells a stalled socket from a quiet market (see :meth:`_watch`).
+        self.watchdog = Watchdog(stall_after)
+        #: ``GET /board`` probes of the watchdog that failed (the station did not answer).
+        self.probe_failures = 0
 
     def __repr__(self) -> str:
         return f"KabuFeed({self.name!r}, {self.base_url!r}, {self.status.state})"
@@ -297,6 +303,7 @@ class KabuFeed(BaseFeed):
                 if self.rest.renewals != renewals:  # a new token while this one was opening
                     self._reopen()
                 registrar = asyncio.create_task(self._keep_registered())
+                watch = asyncio.create_task(self._watch(ws))
                 try:
                     self._report(FeedStatus("live"))
                     await self._ensure_registered()
@@ -314,6 +321,7 @@ class KabuFeed(BaseFeed):
                         self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
                 finally:
                     registrar.cancel()
+                    watch.cancel()
                     self._ws = None
                     await ws.close()
             if self.is_closed():
@@ -356,6 +364,7 @@ class KabuFeed(BaseFeed):
         """The hot loop: frames in, quotes out. Returns how the socket ended."""
         clock = time.time
         frames, quotes = self.events.frame, self.events.quote
+        saw = self.watchdog.saw
         try:
             while True:
                 # decode=False: msgspec reads UTF-8 bytes directly, skipping a str round trip.
@@ -368,6 +377,7 @@ class KabuFeed(BaseFeed):
                 decoded = decode_frame(frame, received_at)
                 if type(decoded) is Quote:
                     self.received += 1
+                    saw(decoded)
                     for on_quote in quotes.subscribers:
                         on_quote(decoded)
                 else:
@@ -423,6 +433,50 @@ class KabuFeed(BaseFeed):
             self._unregistered.clear()
             registry.retry_due = False
             attempt = 0
+
+    async def _watch(self, ws: ClientConnection) -> None:
+        """While ``ws`` is up: with no frame for ``stall_after`` seconds, ask the station for one
+        registered symbol's board now and then (:class:`~quoteboard.feeds.watchdog.Watchdog`). Newer
+        trades there than PUSH brought: the socket is stalled, and is closed for :meth:`run` to
+        reconnect. Otherwise the feed is quiet until the next frame."""
+        dog = self.watchdog
+        clock = time.monotonic
+        dog.opened(clock())
+        # A tick well under stall_after keeps the probe close to due, and at most 1 s late.
+        tick = min(1.0, dog.stall_after / 4)
+        quotes = self.events.quote
+
+        def awake(_quote: Quote) -> None:
+            quotes.unsubscribe(awake)
+            if self.status.state == "quiet":
+                self._report(FeedStatus("live"))
+
+        try:
+            while True:
+                await asyncio.sleep(tick)
+                now = clock()
+                dog.frames(self.received + self.rejected, now)
+                key = dog.due(now, self.registry.registered)
+                if key is None:
+                    continue
+                try:
+                    answer = await self.rest.board(key)
+                except KabuClientError:
+                    self.probe_failures += 1  # the socket's own end will say what is wrong
+                    continue
+                self.registry.station_added(key)  # GET /board registers its symbol (it already was)
+                silent = f"no frame for {dog.silent_for(clock()):.0f} s"
+                if dog.verdict(key, answer) == "stalled":
+                    self._report(FeedStatus("stalled", f"{silent}, but {key} traded since at the station"))
+                    self._register_all = True
+                    self._closing = asyncio.create_task(ws.close(1000, "stalled"))
+                    return
+                if self.status.state == "live":
+                    self._report(FeedStatus("quiet", f"{silent}; {key} has no newer trade at the station"))
+                    quotes.subscribe(awake)
+                dog.forget(self.registry.registered)
+        finally:
+            quotes.unsubscribe(awake)
 
     async def close(self) -> None:
         """Close the socket, the REST client and the embedded server. :meth:`run` returns (or is

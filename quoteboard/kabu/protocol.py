@@ -90,6 +90,7 @@ _KABU_NAMES: Final[dict[str, str]] = {
     "high": "HighPrice",
     "low": "LowPrice",
     "volume": "TradingVolume",
+    "volume_time": "TradingVolumeTime",
     "vwap": "VWAP",
     "trading_value": "TradingValue",
     # The one translation of Kabu's reversed naming: Kabu "Bid" is the best SELL quote (our ask),
@@ -136,6 +137,7 @@ class Quote(msgspec.Struct, gc=False, rename=_KABU_NAMES):
     high: float | None = None
     low: float | None = None
     volume: float | None = None
+    volume_time: str | None = None
     vwap: float | None = None
     trading_value: float | None = None
     ask: float | None = None

@@ -256,7 +256,7 @@ class RelayApp:
         self._taken = True
 
     def _on_status(self, status: FeedStatus) -> None:
-        if status.state in ("live", "reconnecting", "error"):
+        if status.state in ("live", "stalled", "reconnecting", "error"):
             line = f"station {status.describe()} ({self.book.count()} symbols)"
             taken, self._taken = self._taken, False
             if status.state == "reconnecting" and taken:

@@ -163,3 +163,18 @@ async def test_a_busy_port_is_a_bind_error(server):
     with pytest.raises(BindError, match=r"cannot listen on 127\.0\.0\.1:"):
         async with TestServer(port=server.port):
             pass
+
+
+async def test_a_stalled_socket_stays_open_and_silent_while_the_market_moves_on(server):
+    await register(server, "7203")
+    async with connect(server.websocket_url, ping_interval=None) as ws:
+        await asyncio.wait_for(ws.recv(), 5)
+        server.kabu.push.stall(30)
+        await asyncio.sleep(0.05)  # a frame already in flight may still come
+        before = server.kabu.push.frames_sent
+        volume = server.kabu.market.board("7203@1").TradingVolume
+        assert await collect(ws, 1.0) == []
+        assert server.kabu.push.frames_sent == before
+        assert server.kabu.market.board("7203@1").TradingVolume > volume  # trades went on
+        async with connect(server.websocket_url, ping_interval=None) as fresh:  # a reconnect
+            assert await collect(fresh, 1.0)

@@ -29,6 +29,8 @@ QUIET_AFTER = 5.0
 
 _STATE_STYLE = {
     "live": "bold green",
+    "quiet": "green",  # normal (lunch, after the close): nothing alarming
+    "stalled": "bold yellow",
     "connecting": "yellow",
     "reconnecting": "bold yellow",
     "error": "bold red",
