@@ -86,11 +86,15 @@ class Station:
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.token: str | None = None
         self.registered: dict[str, tuple[str, int]] = {}
+        #: kabuステーション's own login: logged out, it issues no token (4001007).
+        self.logged_in = True
 
     # Tokens ------------------------------------------------------------------------------------
 
     def issue_token(self, password: str) -> str:
         """A new token, which voids the previous one. Any password goes when none is configured."""
+        if not self.logged_in:
+            raise StationError(4001007)
         if self.password is not None and not secrets.compare_digest(password, self.password):
             raise StationError(4001013)
         self.token = secrets.token_hex(16)
@@ -99,6 +103,16 @@ class Station:
     def void_tokens(self) -> None:
         """Forget the token, as the station's early-morning forced logout does."""
         self.token = None
+
+    def log_out(self) -> None:
+        """The station logs out (the forced early-morning logout, a login elsewhere): its token is
+        void, its registrations are gone, and it issues no token until :meth:`log_in`."""
+        self.logged_in = False
+        self.token = None
+        self.registered.clear()
+
+    def log_in(self) -> None:
+        self.logged_in = True
 
     def check_key(self, key: str | None) -> None:
         if key is None or self.token is None or not secrets.compare_digest(key, self.token):
