@@ -282,7 +282,7 @@ async def test_a_wrong_password_shows_kabus_answer(tmp_path: Path, station: Test
                    symbols=[SymbolKey("7203")])  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "4001013" in app.panel.outcome, what="the token refusal")
-        assert app.feed.status.state == "error"
+        assert app.feed.status.state == "wrong_password"
         assert "API password is wrong" in app.status_bar.text
         assert station.registered == []
 

@@ -7,6 +7,7 @@ A feed need not derive from :class:`BaseFeed`: the contract is :class:`~quoteboa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
@@ -55,6 +56,8 @@ class BaseFeed(ABC):
         return self.status.state == "closed"
 
     def _report(self, status: FeedStatus) -> None:
+        if status.state == self.status.state:  # the same state, told again: since it entered it
+            status = dataclasses.replace(status, since=self.status.since)
         self.status = status
         self.events.status.publish(status)
 

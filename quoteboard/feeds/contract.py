@@ -13,9 +13,11 @@ out through its own channel in :class:`FeedEvents`, with any number of subscribe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Protocol, get_args, runtime_checkable
 
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from quoteboard.server import TestServer
 
 __all__ = [
+    "STATES",
     "Channel",
     "Feed",
     "FeedEvents",
@@ -35,22 +38,41 @@ __all__ = [
     "RelayAware",
     "State",
     "Taken",
+    "jst_iso",
 ]
 
 P = ParamSpec("P")
-State = Literal["idle", "connecting", "live", "quiet", "stalled", "reconnecting", "error", "closed"]
+#: The station's states, named the same on the board, in ``stream``'s lines, ``/relay/status`` and the
+#: NATS ``kabu_relay`` status (the README's table says what each means). ``idle``: not started yet.
+State = Literal[
+    "idle",
+    "connecting",
+    "live",
+    "quiet",
+    "stalled",
+    "reconnecting",
+    "unreachable",
+    "logged_out",
+    "wrong_password",
+    "taken",
+    "closed",
+]
+STATES: frozenset[str] = frozenset(get_args(State))
+_JST = timezone(timedelta(hours=9), "JST")
 #: Symbols the station refused, each with its refusal.
 Refusals = list[tuple[SymbolKey, KabuError]]
 
 
 @dataclass(frozen=True, slots=True)
 class FeedStatus:
-    """Where the feed stands. ``attempt``/``delay`` are set while reconnecting."""
+    """Where the feed stands. ``attempt``/``delay`` are set while reconnecting; ``since``: when it
+    entered this state (epoch seconds; a report of the same state keeps the first one's)."""
 
     state: State
     detail: str = ""
     attempt: int = 0
     delay: float = 0.0
+    since: float = field(default_factory=time.time, compare=False)
 
     def describe(self) -> str:
         if self.state == "reconnecting":
@@ -58,6 +80,11 @@ class FeedStatus:
         else:
             text = self.state
         return f"{text}: {self.detail}" if self.detail else text
+
+
+def jst_iso(epoch: float) -> str:
+    """``epoch`` as ISO 8601 in Kabu's zone (``2026-12-03T09:00:01+09:00``), whatever the machine's."""
+    return datetime.fromtimestamp(epoch, _JST).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)

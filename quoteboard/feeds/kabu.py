@@ -28,15 +28,23 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from quoteboard.feeds.base import BaseFeed
-from quoteboard.feeds.contract import FeedStatus, Refusals, Taken
+from quoteboard.feeds.contract import STATES, FeedStatus, Refusals, State, Taken
+from quoteboard.feeds.policy import LOGGED_OUT_CODES, Next, ReconnectPolicy, backoff_delay
 from quoteboard.feeds.watchdog import DEFAULT_STALL_AFTER, Watchdog
-from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, StationUnreachable
+from quoteboard.kabu.errors import (
+    NOT_REGISTERED_CODE,
+    WRONG_PASSWORD_CODE,
+    KabuClientError,
+    KabuError,
+    StationUnreachable,
+)
 from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import (
     DEFAULT_BASE_URL,
@@ -60,22 +68,10 @@ if TYPE_CHECKING:
 __all__ = ["KabuFeed", "backoff_delay"]
 
 MAX_FRAME: Final = 1 << 20  # 1 MiB; a full board snapshot is about 2 KB
-FIRST_DELAY: Final = 0.5
-MAX_DELAY: Final = 30.0
-#: A connection that stayed up this long resets the back-off.
-STABLE_AFTER: Final = 10.0
-#: Taken away by another program twice within this many seconds, the feed gives the socket up.
-GIVE_WAY_WINDOW: Final = 60.0
 TAKEN: Final = (
     "another program is using the station's PUSH socket (Kabu serves one at a time): "
     "share it with `quoteboard relay`"
 )
-
-
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential back-off with jitter: attempt 1 waits 0.25-0.5 s, doubling, capped at 30 s."""
-    base = min(MAX_DELAY, FIRST_DELAY * 2.0 ** (attempt - 1))
-    return base * (rng or random).uniform(0.5, 1.0)
 
 
 class KabuFeed(BaseFeed):
@@ -100,13 +96,25 @@ class KabuFeed(BaseFeed):
         server: TestServer | None = None,
         give_way: bool = True,
         stall_after: float = DEFAULT_STALL_AFTER,
+        policy: ReconnectPolicy | None = None,
+        relay_poll: float = 2.0,
     ) -> None:
         super().__init__(name, max_symbols)
         self.server = server
-        #: Stop, rather than take the socket back, when another program's socket closes ours twice in
-        #: a minute: two clients would otherwise take it from each other all day.
-        self.give_way = give_way
-        self._taken_at: list[float] = []
+        #: When to try again, and the state meanwhile (tests give short cadences).
+        self.policy = policy or ReconnectPolicy(give_way=give_way)
+        #: Seconds between two reads of ``/relay/status`` while live behind a relay.
+        self.relay_poll = relay_poll
+        self._is_relay: bool | None = None
+        #: The status said is the relay's station's, not this socket's.
+        self._relay_said = False
+        #: The station logged out or refused the password: a token is asked for before the socket.
+        self._away = False
+        #: Back from a logout: the registrations made again are told to ``events.registered``.
+        self._announce = False
+        self._announce_keys: list[SymbolKey] = []
+        #: Why the watched symbols are not all registered while live ("" when they are).
+        self._register_problem = ""
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -130,6 +138,16 @@ class KabuFeed(BaseFeed):
         self.watchdog = Watchdog(stall_after)
         #: ``GET /board`` probes of the watchdog that failed (the station did not answer).
         self.probe_failures = 0
+
+    @property
+    def give_way(self) -> bool:
+        """Stop, rather than take the socket back, when another program's socket closes ours twice
+        in a minute: two clients would otherwise take it from each other all day."""
+        return self.policy.give_way
+
+    @give_way.setter
+    def give_way(self, value: bool) -> None:
+        self.policy.give_way = value
 
     def __repr__(self) -> str:
         return f"KabuFeed({self.name!r}, {self.base_url!r}, {self.status.state})"
@@ -248,82 +266,52 @@ class KabuFeed(BaseFeed):
     # -- PUSH -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Stream quotes until cancelled, reconnecting forever with back-off.
+        """Stream quotes until cancelled, reconnecting forever; the waits and the states between two
+        sockets are the :attr:`policy`'s (:class:`~quoteboard.feeds.policy.ReconnectPolicy`).
 
         Each decoded quote goes to ``events.quote``; each undecodable frame (or one over the size cap,
         which costs the socket) is counted and goes to ``events.reject``; each status change to
-        ``events.status``. Returns only by cancellation (or after :meth:`close`), or at once with an
-        "error" status if the base URL cannot be used.
+        ``events.status``. Returns only by cancellation (or after :meth:`close`), at once with a
+        "closed" status if the base URL cannot be used, or with "taken" when the feed gave the socket
+        up to another program (:attr:`taken` set: :meth:`run` again takes it back). Each close on
+        purpose by the station is a :class:`~quoteboard.feeds.contract.Taken` event.
 
-        Back-off: a socket that delivered quotes and then dropped is retried from the first, short
-        step; one that failed to open, delivered nothing, or that the station closed on purpose
-        (code 1000: another client's newer socket, say) keeps growing the delay, so two clients
-        fighting over Kabu's one socket do not hammer it. Closed on purpose twice within
-        :data:`GIVE_WAY_WINDOW` seconds, the feed (``give_way``) stops with an "error" status saying
-        so, and :attr:`taken` set: :meth:`run` again takes the socket back. Each close on purpose is
-        a :class:`~quoteboard.feeds.contract.Taken` event.
+        The feed is "live" once the socket is open and the station holds what is watched. A station
+        that logged out (or refuses the password) closes the socket: the feed then asks for a token,
+        quietly, at the policy's cadence, and opens the socket and registers everything again once
+        one is issued. Nothing listening is "unreachable", retried at the same cadence.
         """
+        policy = self.policy
+        policy.reset()
         self.taken = False
-        self._taken_at.clear()
+        self._away = False
         if self._bad_url:
-            self._report(FeedStatus("error", self._bad_url))
+            self._report(FeedStatus("closed", self._bad_url))
             return
-        attempt = 0
         reopened = False
         while not self.is_closed():
-            self._report(FeedStatus("connecting", self.ws_url, attempt=attempt))
-            opened_at = time.monotonic()
             delivered = False
-            # Kabu ignores the header; a relay gives the socket only this client's symbols by it.
-            token = await self._token_for_socket()
-            renewals = self.rest.renewals
-            try:
-                ws = await connect(
-                    self.ws_url,
-                    additional_headers={"X-API-KEY": token} if token else None,
-                    ping_interval=None,  # Kabu answers no ping: keepalive would kill the socket
-                    max_size=MAX_FRAME,
-                    compression=None,  # the station doesn't deflate
-                    open_timeout=5,
-                    close_timeout=2,
-                    max_queue=64,
-                    proxy=ws_proxy(self.ws_url),  # loopback never through a proxy
-                )
-            except (OSError, InvalidHandshake, TimeoutError) as exc:
-                detail = _describe_connect_error(exc)
-            except InvalidURI as exc:
-                self._report(FeedStatus("error", f"bad websocket URL: {exc}"))
-                raise
-            else:
-                # Only connecting is guarded above: an exception raised by a handler (a closed
-                # stdout, say) must end run(), not pass for a network failure and reconnect.
-                self._ws = ws
-                self.connections += 1
-                opened_at = time.monotonic()
-                if self.rest.renewals != renewals:  # a new token while this one was opening
-                    self._reopen()
-                registrar = asyncio.create_task(self._keep_registered())
-                watch = asyncio.create_task(self._watch(ws))
+            step: Next | None = None
+            detail = ""
+            if self._away:  # logged out, or the password refused: a token first, quietly
                 try:
-                    self._report(FeedStatus("live"))
-                    await self._ensure_registered()
-                    received = self.received
-                    closed = await self._pump(ws)
-                    detail = _describe_close(closed)
-                    delivered = self.received > received and not _closed_on_purpose(closed)
-                    if _closed_on_purpose(closed):
-                        gave_way = self._gives_way()
-                        self.events.taken.publish(Taken(gave_way))
-                        if gave_way:
-                            self._report(FeedStatus("error", TAKEN))
-                            return
-                    if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
-                        self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
-                finally:
-                    registrar.cancel()
-                    watch.cancel()
-                    self._ws = None
-                    await ws.close()
+                    await self.rest.token()
+                except KabuError as exc:
+                    step, detail = policy.refused(time.monotonic(), exc.code), str(exc)
+                except KabuClientError as exc:
+                    step, detail = policy.failed_to_connect(time.monotonic(), nothing_listens=True), str(exc)
+                else:
+                    self._away = False
+                    self._register_all = True
+                    self._announce = True
+            if step is None:
+                step, detail, delivered = await self._connect_once(policy)
+                if step is None:  # closed meanwhile
+                    break
+            if step.delay is None:
+                self.taken = True
+                self._report(FeedStatus("taken", TAKEN))
+                return
             if self.is_closed():
                 break
             moving, self._moving = self._moving, False
@@ -333,32 +321,122 @@ class KabuFeed(BaseFeed):
                 reopened = True
                 continue
             reopened = False
-            if delivered or time.monotonic() - opened_at >= STABLE_AFTER:
-                attempt = 0
-            attempt += 1
-            delay = backoff_delay(attempt, self._rng)
-            self._report(FeedStatus("reconnecting", detail, attempt=attempt, delay=delay))
-            await asyncio.sleep(delay)
+            if step.state in ("logged_out", "wrong_password"):
+                self._away = True
+                self._register_all = True  # the station forgot them at its logout
+            self._report(FeedStatus(step.state, detail, attempt=step.attempt, delay=step.delay))
+            await asyncio.sleep(step.delay)
 
-    async def _token_for_socket(self) -> str | None:
+    async def _connect_once(self, policy: ReconnectPolicy) -> tuple[Next | None, str, bool]:
+        """Open the socket, register what the station lost, stream until it ends: what next, why,
+        and whether it delivered quotes (None for what next: the feed was closed meanwhile)."""
+        if not self._quiet():
+            self._report(FeedStatus("connecting", self.ws_url, attempt=policy.attempt))
+        # Kabu ignores the header; a relay gives the socket only this client's symbols by it.
+        token, refusal = await self._token_for_socket()
+        if refusal is not None:
+            return policy.refused(time.monotonic(), refusal.code), str(refusal), False
+        renewals = self.rest.renewals
+        try:
+            ws = await connect(
+                self.ws_url,
+                additional_headers={"X-API-KEY": token} if token else None,
+                ping_interval=None,  # Kabu answers no ping: keepalive would kill the socket
+                max_size=MAX_FRAME,
+                compression=None,  # the station doesn't deflate
+                open_timeout=5,
+                close_timeout=2,
+                max_queue=64,
+                proxy=ws_proxy(self.ws_url),  # loopback never through a proxy
+            )
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            away = isinstance(exc, ConnectionRefusedError | TimeoutError)
+            return (
+                policy.failed_to_connect(time.monotonic(), nothing_listens=away),
+                _describe_connect_error(exc),
+                False,
+            )
+        except InvalidURI as exc:
+            self._report(FeedStatus("closed", f"bad websocket URL: {exc}"))
+            raise
+        # Only connecting is guarded above: an exception raised by a handler (a closed stdout, say)
+        # must end run(), not pass for a network failure and reconnect.
+        self._ws = ws
+        self.connections += 1
+        if self.rest.renewals != renewals:  # a new token while this one was opening
+            self._reopen()
+        registrar = asyncio.create_task(self._keep_registered())
+        follower = asyncio.create_task(self._follow_relay())
+        watch = asyncio.create_task(self._watch(ws))
+        try:
+            refusal = await self._ensure_registered()
+            if refusal is not None:
+                return policy.refused(time.monotonic(), refusal.code), str(refusal), False
+            if self.is_closed():
+                return None, "", False
+            policy.opened(time.monotonic())
+            self._report(FeedStatus("live", self._register_problem))
+            announce, self._announce_keys = self._announce_keys, []
+            if announce:
+                self.events.registered.publish(announce)
+            received = self.received
+            closed = await self._pump(ws)
+            on_purpose = _closed_on_purpose(closed)
+            delivered = self.received > received and not on_purpose
+            step = policy.closed(time.monotonic(), delivered=delivered, on_purpose=on_purpose)
+            if on_purpose:
+                self.events.taken.publish(Taken(step.delay is None))
+            if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
+                self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
+            return step, _describe_close(closed), delivered
+        finally:
+            registrar.cancel()
+            follower.cancel()
+            watch.cancel()
+            self._ws = None
+            await ws.close()
+
+    async def _token_for_socket(self) -> tuple[str | None, KabuError | None]:
         """The token for the socket's header: the REST client's, asked for now if none is held (a
         socket without one is every symbol's at a relay). Kabu's socket needs none, so one refused
-        here is said in the status and the socket opens all the same."""
+        for another reason is said in the status and the socket opens all the same; a station
+        logged out or refusing the password is returned, for the policy to wait."""
         if self.rest.current_token is None:
             try:
-                return await self.rest.ensure_token()
-            except KabuClientError as exc:
+                return await self.rest.ensure_token(), None
+            except KabuError as exc:
+                if exc.code in LOGGED_OUT_CODES or exc.code == WRONG_PASSWORD_CODE:
+                    return None, exc
                 self._report(FeedStatus("connecting", f"{self.ws_url} (no token: {exc})"))
-        return self.rest.current_token
+            except KabuClientError as exc:
+                if not self._quiet():
+                    self._report(FeedStatus("connecting", f"{self.ws_url} (no token: {exc})"))
+        return self.rest.current_token, None
 
-    def _gives_way(self) -> bool:
-        """Another program took the socket: is it the second time within the window?"""
-        if not self.give_way:
-            return False
-        now = time.monotonic()
-        self._taken_at = [t for t in self._taken_at if now - t < GIVE_WAY_WINDOW] + [now]
-        self.taken = len(self._taken_at) >= 2
-        return self.taken
+    def _quiet(self) -> bool:
+        """The station is away: it is asked again without a "connecting" between two tries."""
+        return self.status.state in ("unreachable", "logged_out", "wrong_password")
+
+    async def _follow_relay(self) -> None:
+        """Behind a relay, this socket stays open while the relay's station is away: the relay's own
+        state (``/relay/status``) is what this feed reports then, said to be the relay's."""
+        if self._is_relay is None:
+            self._is_relay = await self.rest.relay_status() is not None
+        while self._is_relay:
+            await asyncio.sleep(self.relay_poll)
+            status = await self.rest.relay_status()
+            station = status.get("station") if status is not None else None
+            if not isinstance(station, dict):
+                continue
+            state, mine = station.get("state"), self.status.state
+            if state in ("live", "quiet", "stalled", "connecting") or state not in STATES:
+                if mine != "live" and self._relay_said:
+                    self._relay_said = False
+                    self._report(FeedStatus("live", self._register_problem))
+                continue
+            self._relay_said = True
+            detail = f"at the relay: {printable(str(station.get('detail') or ''))}".rstrip(": ")
+            self._report(FeedStatus(cast("State", state), detail, since=_epoch(station.get("since"))))
 
     async def _pump(self, ws: ClientConnection) -> ConnectionClosed:
         """The hot loop: frames in, quotes out. Returns how the socket ended."""
@@ -390,26 +468,36 @@ class KabuFeed(BaseFeed):
         self.rejected += 1
         self.events.reject.publish(rejection)
 
-    async def _ensure_registered(self) -> None:
-        """After a (re)connect, register again whatever the station may have lost."""
+    async def _ensure_registered(self) -> KabuError | None:
+        """After a (re)connect, register again whatever the station may have lost. Returns the
+        refusal of a station logged out or refusing the password (the socket is no use then); any
+        other failure is said in the live status's detail and retried while the socket is up."""
         registry = self.registry
+        self._register_problem = ""
         if not registry.watched:
-            return
+            return None
         if self.connections == 1 and not registry.missing() and not self._register_all:
-            return  # registered just before this first connection
+            return None  # registered just before this first connection
         self._register_all = False
+        announce, self._announce = self._announce, False
         try:
             await self._register_watch()
+            if announce:  # back from a logout: told (once live) like a late registration
+                self._announce_keys = registry.watched
         except KabuClientError as exc:
-            # The socket still streams what the station has registered; say what failed.
-            self._report(FeedStatus("error", f"re-registering {len(registry.watched)} symbols failed: {exc}"))
+            if _logged_out(exc):
+                self._register_all = True
+                return cast("KabuError", exc)
+            # "live" all the same: the socket streams what the station has registered.
+            self._register_problem = f"re-registering {len(registry.watched)} symbols failed: {exc}"
             if exc.transient:
                 self._retry_later()
+        return None
 
     async def _keep_registered(self) -> None:
         """While the socket is up, register (with back-off) the watched symbols a REST call could not
         register because the station did not answer or failed: the socket streams only registered
-        symbols."""
+        symbols. (A station that logs out closes the socket: :meth:`run` finds it logged out then.)"""
         registry = self.registry
         attempt = 0
         while True:
@@ -424,9 +512,11 @@ class KabuFeed(BaseFeed):
                 if exc.transient:
                     continue
                 # refused, not unreachable: asking again would not help
-                self._report(FeedStatus("error", f"registering {len(missing)} symbols failed: {exc}"))
+                self._register_problem = f"registering {len(missing)} symbols failed: {exc}"
+                self._report(FeedStatus("live", self._register_problem))
             else:
-                if self.status.state == "error":
+                if self._register_problem and self.status.state == "live":
+                    self._register_problem = ""
                     self._report(FeedStatus("live"))
                 if missing:
                     self.events.registered.publish(missing)
@@ -488,6 +578,19 @@ class KabuFeed(BaseFeed):
         await self.rest.aclose()
         if self.server is not None:
             await self.server.aclose()
+
+
+def _logged_out(exc: KabuClientError) -> bool:
+    """The station is not logged in, or refuses the API password: nothing works until it is."""
+    return isinstance(exc, KabuError) and (exc.code in LOGGED_OUT_CODES or exc.code == WRONG_PASSWORD_CODE)
+
+
+def _epoch(iso: object) -> float:
+    """An ISO 8601 time from a relay as epoch seconds; now if it is missing or unreadable."""
+    try:
+        return datetime.fromisoformat(str(iso)).timestamp()
+    except ValueError:
+        return time.time()
 
 
 def _station_closed(exc: ConnectionClosed) -> bool:

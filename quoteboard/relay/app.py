@@ -34,7 +34,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.frames import Frame, Opcode
 
-from quoteboard.feeds.contract import Channel, FeedStatus, Taken
+from quoteboard.feeds.contract import Channel, FeedStatus, Taken, jst_iso
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.hosting import FRAMED, PUSH_PATH
 from quoteboard.kabu.codes import ErrorAnswer, error_answer
@@ -256,7 +256,7 @@ class RelayApp:
         self._taken = True
 
     def _on_status(self, status: FeedStatus) -> None:
-        if status.state in ("live", "stalled", "reconnecting", "error"):
+        if status.state not in ("idle", "connecting", "closed"):
             line = f"station {status.describe()} ({self.book.count()} symbols)"
             taken, self._taken = self._taken, False
             if status.state == "reconnecting" and taken:
@@ -507,7 +507,8 @@ class RelayApp:
             {
                 "station": {
                     "state": status.state,
-                    "detail": status.detail,
+                    "since": jst_iso(status.since),
+                    "detail": " ".join(status.detail.split()),
                     "connections": self.feed.connections,
                 },
                 "clients": [

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from quoteboard.feeds.contract import jst_iso
 from quoteboard.kabu.codes import error_answer
 from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.nats.link import NatsTarget, connect
@@ -252,8 +253,9 @@ class NatsPublisher:
         status = relay.feed.status
         return _encoder.encode(
             {
-                "upstream": status.state,
-                "detail": status.detail,
+                "upstream": status.state,  # the station's state, named as on /relay/status
+                "since": jst_iso(status.since),
+                "detail": " ".join(status.detail.split()),
                 "symbols": len(book.union),
                 "limit": book.limit,
                 "clients": len(book.clients),

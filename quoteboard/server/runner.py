@@ -126,6 +126,15 @@ class TestServer(EmbeddedServer):
         """Void the current token, like the station's early-morning forced logout."""
         self.kabu.station.void_tokens()
 
+    async def log_out(self) -> None:
+        """Log the station out (tokens refused with 4001007, registrations gone) and close its
+        PUSH socket, as kabuステーション does; :meth:`log_in` ends it."""
+        self.kabu.station.log_out()
+        await self.kabu.push.drop()
+
+    def log_in(self) -> None:
+        self.kabu.station.log_in()
+
     async def drop_sockets(self) -> None:
         """Close every PUSH socket from the server side (registrations stay)."""
         await self.kabu.push.drop()

@@ -95,10 +95,11 @@ class Station:
         """Whether kabuステーション is logged out now (see :meth:`log_out`)."""
         return time.monotonic() < self._logged_out_until
 
-    def log_out(self, seconds: float) -> None:
-        """Log out for ``seconds``, then back in: the token is voided and the registrations are
-        gone (a new login starts with an empty list), and meanwhile every REST call, ``/token``
-        included, answers 4001007, as a real station does when it is not logged in."""
+    def log_out(self, seconds: float = float("inf")) -> None:
+        """Log out for ``seconds`` (until :meth:`log_in` without them), then back in: the token is
+        voided and the registrations are gone (a new login starts with an empty list), and
+        meanwhile every REST call, ``/token`` included, answers 4001007, as a real station does
+        when it is not logged in (the forced early-morning logout, a login elsewhere)."""
         self.token = None
         self.registered.clear()
         self._logged_out_until = time.monotonic() + seconds
@@ -107,10 +108,14 @@ class Station:
         if self.logged_out:
             raise StationError(4001007)
 
+    def log_in(self) -> None:
+        self._logged_out_until = float("-inf")
+
     # Tokens ------------------------------------------------------------------------------------
 
     def issue_token(self, password: str) -> str:
         """A new token, which voids the previous one. Any password goes when none is configured."""
+        self.check_login()
         if self.password is not None and not secrets.compare_digest(password, self.password):
             raise StationError(4001013)
         self.token = secrets.token_hex(16)

@@ -164,7 +164,7 @@ async def test_a_bad_station_url_is_said_and_the_board_keeps_the_password_to_its
     app = make_app(tmp_path, demo=False, password=PASSWORD, base_url="localhost:18080/kabusapi",
                    symbols=[SymbolKey("7203")])  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.feed is not None and app.feed.status.state == "error")
+        await wait_for(pilot, lambda: app.feed is not None and app.feed.status.state == "closed")
         assert "must start with http://" in app.status_bar.text and "http://" in app.panel.outcome
         shown = screen_text(app) + app.export_screenshot() + app.panel.outcome + app.status_bar.text
     captured = capsys.readouterr()

@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.feeds.policy import ReconnectPolicy
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from tests.app_support import make_app, wait_for
@@ -73,11 +74,11 @@ async def test_the_board_rides_out_five_drops_saying_reconnecting_each_time(tmp_
 
 async def test_a_station_that_appears_later_is_connected_to_and_given_the_watchlist():
     port = free_port()
-    feed = KabuFeed(f"http://127.0.0.1:{port}/kabusapi", "pw")
+    feed = KabuFeed(f"http://127.0.0.1:{port}/kabusapi", "pw", policy=ReconnectPolicy(fast_cadence=0.1))
     feed.registry.replace_watch(WATCH)  # what the board does at start, before any REST call succeeded
     log = FeedLog(feed).start()
     try:
-        await wait_until(lambda: log.states().count("reconnecting") >= 3, 10, "three retries")
+        await wait_until(lambda: log.states().count("unreachable") >= 3, 10, "three retries")
         async with TestServer(port=port, seed=1, rate_limit=None) as server:
             await wait_until(lambda: log.quotes_on(1) >= 2, 15, "quotes from the late station")
             assert server.registered == ["7203@1", "9433@1"]
@@ -85,13 +86,11 @@ async def test_a_station_that_appears_later_is_connected_to_and_given_the_watchl
     finally:
         await log.stop()
     first_live = log.states().index("live")
-    retries = [s for s in log.statuses[:first_live] if s.state == "reconnecting"]
-    assert [s.attempt for s in retries[:3]] == [1, 2, 3]
+    retries = [s for s in log.statuses[:first_live] if s.state == "unreachable"]
     assert all("connection refused" in s.detail for s in retries), [s.detail for s in retries]
-    # Back-off: each delay is within its step's band (half to all of 0.5, 1, 2 ... s).
-    for status in retries:
-        step = 0.5 * 2 ** (status.attempt - 1)
-        assert step / 2 <= status.delay <= step, status
+    # Nothing listens: the station's cadence, not the back-off of a dropped socket.
+    assert {s.delay for s in retries} == {0.1}
+    assert len({s.since for s in retries}) == 1  # one state entered once, told at each try
     assert feed.connections == 1
 
 
@@ -102,9 +101,9 @@ async def test_the_board_opens_without_a_station_says_so_and_connects_when_it_ap
     async with app.run_test(size=SIZE) as pilot:
         texts = record_status_texts(app.status_bar)
         await wait_for(pilot, lambda: "cannot reach" in app.panel.outcome, what="the panel's message")
-        await wait_for(pilot, lambda: any("attempt 2" in t for t in texts), what="a second retry")
+        await wait_for(pilot, lambda: sum("unreachable" in t for t in texts) >= 2, what="a second retry")
         assert app.table.order == [SymbolKey("7203"), SymbolKey("9433")]  # the board is open, rows and all
-        refused = [t for t in texts if "reconnecting in" in t]
+        refused = [t for t in texts if "unreachable" in t]
         assert refused and all("connection refused" in t for t in refused)
         # An evening station: it pushes nothing, so only the REST snapshots can fill the rows.
         async with TestServer(port=port, seed=1, rate=1e-9, rate_limit=None) as station:

@@ -78,6 +78,17 @@ async def test_void_tokens_gives_401_until_a_new_token(server):
         assert (await client.get("/symbol/7203@1")).status_code == 200
 
 
+async def test_a_logged_out_station_refuses_tokens_with_4001007_until_it_logs_in(server):
+    async with kabu(server) as client:
+        assert (await client.put("/register", json=symbols("7203"))).status_code == 200
+        await server.log_out()
+        assert server.registered == []
+        assert_error(await client.get("/symbol/7203@1"), 401, 4001009)
+        assert_error(await client.post("/token", json={"APIPassword": "pw"}), 400, 4001007)
+        server.log_in()
+        assert (await client.post("/token", json={"APIPassword": "pw"})).status_code == 200
+
+
 async def test_configured_password_is_checked_with_kabus_message():
     message = "トークン取得失敗：kabuステーションがログインしている状態で、APIパスワードが不正"
     async with (

@@ -191,7 +191,8 @@ class FeedController:
             refused = await feed.start()
         except KabuClientError as exc:
             if not exc.transient:  # a wrong password, the API turned off...: asking again won't help
-                feed.status = FeedStatus("error", str(exc))
+                wrong = isinstance(exc, KabuError) and exc.code == WRONG_PASSWORD_CODE
+                feed.status = FeedStatus("wrong_password" if wrong else "closed", str(exc))
                 self.update_status()
                 self.say(f"{feed.name}: the station refused: {exc}", "error")
                 if isinstance(exc, KabuError) and exc.code == WRONG_PASSWORD_CODE:
@@ -384,7 +385,7 @@ class FeedController:
         what = f"unexpected error: {type(error).__name__}: {error}"
         self.say(what, "error")
         if worker is self._feed_worker and self.feed is not None:
-            self.feed.status = FeedStatus("error", f"the feed stopped: {what}")
+            self.feed.status = FeedStatus("closed", f"the feed stopped: {what}")
             self.update_status()
 
     # -- the frame clock and the status bar ----------------------------------------------------------

@@ -29,11 +29,14 @@ QUIET_AFTER = 5.0
 
 _STATE_STYLE = {
     "live": "bold green",
-    "quiet": "green",  # normal (lunch, after the close): nothing alarming
-    "stalled": "bold yellow",
+    "quiet": "green",  # lunch, after the close: normal, nothing alarming
     "connecting": "yellow",
     "reconnecting": "bold yellow",
-    "error": "bold red",
+    "stalled": "bold yellow",
+    "unreachable": "bold red",
+    "logged_out": "bold red",
+    "wrong_password": "bold red",
+    "taken": "bold red",
     "closed": "dim",
     "idle": "dim",
 }
