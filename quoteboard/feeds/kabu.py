@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.contract import STATES, FeedStatus, Refusals, State, Taken
@@ -350,6 +350,10 @@ class KabuFeed(BaseFeed):
                 proxy=ws_proxy(self.ws_url),  # loopback never through a proxy
             )
         except (OSError, InvalidHandshake, TimeoutError) as exc:
+            if isinstance(exc, InvalidStatus):  # a station that refuses the socket may be logged out
+                refusal = await self._login_refused()
+                if refusal is not None:
+                    return policy.refused(time.monotonic(), refusal.code), str(refusal), False
             away = isinstance(exc, ConnectionRefusedError | TimeoutError)
             return (
                 policy.failed_to_connect(time.monotonic(), nothing_listens=away),
@@ -412,6 +416,18 @@ class KabuFeed(BaseFeed):
                 if not self._quiet():
                     self._report(FeedStatus("connecting", f"{self.ws_url} (no token: {exc})"))
         return self.rest.current_token, None
+
+    async def _login_refused(self) -> KabuError | None:
+        """A fresh token, to tell a logged-out station (or a wrong password) from a passing refusal of
+        the socket: the refusal when it is one of those, else None."""
+        try:
+            await self.rest.token()
+        except KabuError as exc:
+            if exc.code in LOGGED_OUT_CODES or exc.code == WRONG_PASSWORD_CODE:
+                return exc
+        except KabuClientError:
+            pass  # unreachable now: the policy's own reading of the failed connect stands
+        return None
 
     def _quiet(self) -> bool:
         """The station is away: it is asked again without a "connecting" between two tries."""
