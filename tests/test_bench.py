@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosedOK
 
 import quoteboard.bench
 from quoteboard.bench.flood import FloodError, FloodServer
-from quoteboard.cli import main
+from quoteboard.commands.cli import main
 from quoteboard.kabu.protocol import Quote, decode_frame
 
 REPORT_KEYS = {

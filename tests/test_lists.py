@@ -237,7 +237,7 @@ async def test_a_list_past_the_cap_marks_its_extra_rows_and_the_status_bar_says_
 
 async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, monkeypatch) -> None:
     from quoteboard.board.launch import board_app
-    from quoteboard.cli import build_parser
+    from quoteboard.commands.cli import build_parser
     from quoteboard.source import FeedSource
     from quoteboard.watchlist import CONFIG_DIR_ENV
 

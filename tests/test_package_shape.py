@@ -21,13 +21,13 @@ LONG_ALLOWED = ("bench", "server")
 #: benchmark takes from ``cli``). Left out of the graph; the test fails once one is gone.
 CIRCLES_NOT_UNTIED_YET = {
     ("quoteboard.alert_stream", "quoteboard.stream"),
-    ("quoteboard.bench.screen", "quoteboard.cli"),
+    ("quoteboard.bench.screen", "quoteboard.commands.cli"),
 }
 #: Modules still over the limit, each to be split in its own change (the test fails
 #: once one of them is short enough, so that it leaves this list).
 NOT_SPLIT_YET = {
     "quoteboard.board.widgets.quote_table",
-    "quoteboard.cli",
+    "quoteboard.commands.cli",
     "quoteboard.relay.app",
 }
 MAX_MODULE_LINES = 500

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.server import serve
 
-from quoteboard import cli
+from quoteboard.commands import cli
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.record import (

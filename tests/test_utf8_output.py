@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.cli import build_parser, main
+from quoteboard.commands.cli import build_parser, main
 from quoteboard.kabu.protocol import parse_symbol
 from quoteboard.source import FeedSource
 from quoteboard.stream import run_stream

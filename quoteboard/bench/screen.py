@@ -311,6 +311,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         _probe_main(sys.argv[2:])
     else:  # the same as `quoteboard bench --tui`, options and --help included
-        from quoteboard.cli import main
+        from quoteboard.commands.cli import main
 
         sys.exit(main(["bench", "--tui", *sys.argv[1:]]))
