@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.alerts import Alert, AlertBook, AlertStore, Rule, alert_record, parse_rule
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore, Rule, alert_record, parse_rule
 from quoteboard.kabu.protocol import Quote, SymbolKey
 
 TOYOTA = SymbolKey("7203")
@@ -153,7 +153,7 @@ def test_a_save_that_fails_is_a_sentence(tmp_path: Path) -> None:
 
 
 def test_the_core_imports_without_textual() -> None:
-    code = "import sys, quoteboard.alerts, quoteboard.alert_command; print('textual' in sys.modules)"
+    code = "import sys, quoteboard.alerts.book, quoteboard.alerts.command; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

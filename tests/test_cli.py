@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from quoteboard.echo import echo_session
+from quoteboard.commands.echo import echo_session
 from tests.ndjson_support import quote_line
 
 STREAM_KEYS = [

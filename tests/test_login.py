@@ -16,7 +16,7 @@ import keyring
 import pytest
 
 from quoteboard.commands.cli import KEY_ENV, main
-from quoteboard.credentials import SERVICE
+from quoteboard.commands.credentials import SERVICE
 from quoteboard.server import TestServer
 from tests.keyring_backends import MemoryKeyring
 

@@ -166,8 +166,8 @@ def upstream_main(conn: Connection, rate: float) -> None:
 
 
 def relay_main(conn: Connection, upstream_url: str) -> None:
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.relay.runner import RelayServer
-    from quoteboard.source import FeedSource
 
     async def main() -> None:
         source = FeedSource.kabu(upstream_url, PASSWORD)

@@ -113,9 +113,9 @@ def probe_board(
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
     from quoteboard.board.app import QuoteboardApp
     from quoteboard.board.widgets.quote_table import QuoteTable
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.kabu.protocol import SymbolKey, parse_symbol
-    from quoteboard.source import FeedSource
-    from quoteboard.watchlist import WatchlistStore
+    from quoteboard.store.watchlist import WatchlistStore
 
     delays = array("d")
     drawn: dict[SymbolKey, str | None] = {}

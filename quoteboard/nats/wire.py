@@ -71,7 +71,9 @@ def kv_key(key: SymbolKey) -> str:
 
 def encode_quote(quote: Quote) -> bytes:
     """The JSON object published on :func:`quote_subject`: ``stream``'s NDJSON line of the quote."""
-    from quoteboard.stream import quote_record  # the one schema, documented in README's "NDJSON lines"
+    from quoteboard.commands.stream import (
+        quote_record,  # the one schema, documented in README's "NDJSON lines"
+    )
 
     return _encoder.encode(quote_record(quote))
 

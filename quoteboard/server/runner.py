@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from quoteboard.history.recording import RecordingError
 from quoteboard.hosting import BindError, EmbeddedServer
-from quoteboard.record import RecordingError
 
 from .app import KabuStation
 from .outbox import MAX_MESSAGE, QUEUE_FRAMES

@@ -56,8 +56,8 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 def test_the_base_install_never_imports_nats():
     done = _python(
         "import sys\n"
-        "import quoteboard.commands.cli, quoteboard.source, quoteboard.nats.link, quoteboard.feeds.nats\n"
-        "import quoteboard.relay.runner, quoteboard.stream\n"
+        "import quoteboard.commands.cli, quoteboard.feeds.source, quoteboard.nats.link\n"
+        "import quoteboard.feeds.nats, quoteboard.relay.runner, quoteboard.commands.stream\n"
         "from quoteboard.commands.cli import build_parser\n"
         "build_parser().parse_args(['stream', '--nats', 'nats://127.0.0.1:1', '--symbols', '7203'])\n"
         "assert 'nats' not in sys.modules, sorted(m for m in sys.modules if m.startswith('nats'))\n"

@@ -3,11 +3,11 @@
 The same feed the board uses; each quote becomes one JSON object on one line. Status changes and
 errors go to stderr as single lines, never a traceback.
 
-``--record FILE`` writes every frame the feed receives to a recording (:mod:`quoteboard.record`) up to
-the quote that reaches ``--count``, so a recording holds exactly what the stream printed (plus any
-undecodable frames in between). ``--replay FILE`` streams a recording through the embedded test
-server, registering the recorded symbols unless ``--symbols`` says otherwise, and ends when the
-recording does (unless ``--loop``).
+``--record FILE`` writes every frame the feed receives to a recording
+(:mod:`quoteboard.history.recording`) up to the quote that reaches ``--count``, so a recording holds
+exactly what the stream printed (plus any undecodable frames in between). ``--replay FILE`` streams a
+recording through the embedded test server, registering the recorded symbols unless ``--symbols``
+says otherwise, and ends when the recording does (unless ``--loop``).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.feeds.contract import Feed, FeedStatus
+from quoteboard.history.recording import Recorder, RecordingError, check_record_target
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.record import Recorder, RecordingError, check_record_target
 
 if TYPE_CHECKING:
-    from quoteboard.alerts import AlertStore
+    from quoteboard.alerts.book import AlertStore
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.server.replay import Replay
-    from quoteboard.source import FeedSource
 
 __all__ = ["DEMO_SYMBOLS", "JST", "quote_record", "received_at_text", "run_stream", "stream_quotes"]
 
@@ -222,7 +222,7 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
                 feed.events.frame.subscribe(recorder.write)
             until = _replay_over(feed, replay) if replay is not None else None
             if book is not None:
-                from quoteboard.alert_stream import stream_alerts
+                from quoteboard.commands.alert_stream import stream_alerts
 
                 await stream_alerts(feed, book, sys.stdout, sys.stderr, store=alerts, command=command,
                                     count=count, duration=duration)  # fmt: skip
@@ -247,10 +247,10 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
     docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
-    ``alert_command`` for each (see :mod:`quoteboard.alert_stream`)."""
+    ``alert_command`` for each (see :mod:`quoteboard.commands.alert_stream`)."""
     store = None
     if alerts:
-        from quoteboard.alerts import AlertStore
+        from quoteboard.alerts.book import AlertStore
 
         store = AlertStore()
     try:

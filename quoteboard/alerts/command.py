@@ -18,7 +18,7 @@ import subprocess
 from typing import Final
 
 from quoteboard import cmdline
-from quoteboard.alerts import Alert, alert_record
+from quoteboard.alerts.book import Alert, alert_record
 
 __all__ = ["ENV_PREFIX", "TIMEOUT", "alert_environment", "parse_command", "program_argv", "run_alert_command"]
 

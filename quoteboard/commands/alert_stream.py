@@ -14,11 +14,11 @@ from typing import IO
 
 import msgspec
 
-from quoteboard.alert_command import run_alert_command
-from quoteboard.alerts import Alert, AlertBook, AlertStore
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore
+from quoteboard.alerts.command import run_alert_command
+from quoteboard.commands.stream import follow, received_at_text
 from quoteboard.feeds.contract import Feed
 from quoteboard.kabu.protocol import Quote
-from quoteboard.stream import follow, received_at_text
 
 __all__ = ["alert_line", "stream_alerts"]
 
