@@ -14,9 +14,9 @@ import pytest
 
 from quoteboard.alerts.book import Alert, AlertBook, Rule, parse_rule
 from quoteboard.alerts.command import parse_command, run_alert_command
-from quoteboard.commands.alert_stream import alert_line as stream_alert_line
-from quoteboard.commands.stream import quote_record
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
+from quoteboard.kabu.records import alert_line as stream_alert_line
+from quoteboard.kabu.records import quote_record
 from tests.ndjson_support import alert_line, quote_line
 from tests.test_alerts_board import ENV_DUMP
 

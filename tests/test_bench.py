@@ -209,7 +209,7 @@ class _FakeSocket:
 
 def _numbered(seq: int, sent: float) -> bytes:
     from quoteboard.bench.crowd import PREFIX
-    from quoteboard.bench.processes import JST
+    from quoteboard.kabu.records import JST
 
     stamp = datetime.fromtimestamp(sent, JST).isoformat(timespec="microseconds")
     return PREFIX + f'{seq},"Symbol":"7203","CurrentPriceTime":"{stamp}","Exchange":1}}'.encode()

@@ -144,7 +144,7 @@ class Alert:
 
 def alert_record(alert: Alert) -> dict[str, str]:
     """The fired alert as the command's environment gets it: symbol (``7203@1``), name, rule, price
-    and time, all text (``stream --alerts`` prints :func:`quoteboard.commands.alert_stream.alert_line`)."""
+    and time, all text (``stream --alerts`` prints :func:`quoteboard.kabu.records.alert_line`)."""
     price = alert.fired_price
     return {
         "symbol": str(alert.key),

@@ -27,9 +27,11 @@ import sys
 import tempfile
 import time
 from array import array
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
+
+from quoteboard.kabu.records import JST
 
 __all__ = ["run_tui_bench"]
 
@@ -40,7 +42,6 @@ WARMUP: Final = 3.0
 WINDOW: Final = 15.0
 TARGETS: Final = {125.0: 10.0, 1000.0: 25.0}  # % of one core
 TARGET_DELAY_MS: Final = 50.0
-JST: Final = timezone(timedelta(hours=9))
 _TIME_FIELD: Final = re.compile(rb'"CurrentPriceTime":"[^"]*"')
 
 

@@ -18,7 +18,6 @@ import errno
 import os
 import sys
 from collections.abc import Awaitable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -28,6 +27,7 @@ from quoteboard.feeds.contract import Feed, FeedStatus
 from quoteboard.history.recording import Recorder, RecordingError, check_record_target
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.records import quote_record
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 
 if TYPE_CHECKING:
@@ -35,39 +35,10 @@ if TYPE_CHECKING:
     from quoteboard.feeds.source import FeedSource
     from quoteboard.server.replay import Replay
 
-__all__ = ["DEMO_SYMBOLS", "JST", "quote_record", "received_at_text", "run_stream", "stream_quotes"]
+__all__ = ["DEMO_SYMBOLS", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
-JST: Final = timezone(timedelta(hours=9), "JST")
 _encoder: Final = msgspec.json.Encoder()
-
-
-def received_at_text(received_at: float) -> str:
-    """``received_at`` of an NDJSON line: ISO 8601 in JST to the millisecond."""
-    return datetime.fromtimestamp(received_at, JST).isoformat(timespec="milliseconds")
-
-
-def quote_record(quote: Quote) -> dict[str, object]:
-    """The NDJSON line of one quote (bid/ask in the usual sense: bid below ask); README's "NDJSON
-    lines" documents every key. Called for every quote printed: kept to one dict, no helper calls."""
-    return {
-        "symbol": quote.symbol,
-        "exchange": quote.exchange,
-        "name": quote.name,
-        "last": quote.last,
-        "change": quote.change,
-        "change_pct": quote.change_pct,
-        "bid": quote.bid,
-        "bid_qty": quote.bid_qty,
-        "ask": quote.ask,
-        "ask_qty": quote.ask_qty,
-        "volume": quote.volume,
-        "vwap": quote.vwap,
-        "high": quote.high,
-        "low": quote.low,
-        "time": quote.time,
-        "received_at": datetime.fromtimestamp(quote.received_at, JST).isoformat(timespec="milliseconds"),
-    }
 
 
 async def stream_quotes(
