@@ -67,6 +67,18 @@ def test_a_price_alert_fires_once_on_the_quote_that_crosses_it() -> None:
     assert book.armed_keys() == []
 
 
+def test_an_alert_on_a_quote_without_its_own_time_fires_at_the_time_received_in_jst() -> None:
+    book = AlertBook()
+    received = book.add(TOYOTA, parse_rule(">1750"))
+    untimed = quote(1751.0, time="")
+    untimed.received_at = 1_700_000_000.25  # 2023-11-14 22:13:20 UTC
+    assert book.check(untimed) == [received]
+    assert received.fired_at == "2023-11-15T07:13:20+09:00"  # whatever the machine's own zone
+    now = book.add(KDDI, parse_rule(">1"))
+    assert book.check(quote(2.0, symbol="9433", time="")) == [now]  # not even received: now
+    assert now.fired_at is not None and now.fired_at.endswith("+09:00")
+
+
 def test_an_alert_armed_past_its_threshold_fires_on_the_first_quote() -> None:
     book = AlertBook()
     alert = book.add(TOYOTA, parse_rule(">1750"))

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, NamedTuple
 
 from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.records import JST
 from quoteboard.store import Loaded, TomlStore
 
 __all__ = [
@@ -283,11 +284,12 @@ class AlertBook:
 
 
 def _fired_at(quote: Quote) -> str:
-    """The quote's own time (Kabu's ``CurrentPriceTime``), else when it was received."""
+    """The quote's own time (Kabu's ``CurrentPriceTime``), else when it was received, in JST like
+    Kabu's own times (the machine's zone would put two clocks hours apart in one file)."""
     if quote.time:
         return quote.time
-    moment = datetime.fromtimestamp(quote.received_at) if quote.received_at else datetime.now()
-    return moment.astimezone().isoformat(timespec="seconds")
+    moment = datetime.fromtimestamp(quote.received_at, JST) if quote.received_at else datetime.now(JST)
+    return moment.isoformat(timespec="seconds")
 
 
 # -- the file ---------------------------------------------------------------------------------------
