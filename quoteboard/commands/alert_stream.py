@@ -16,7 +16,7 @@ import msgspec
 
 from quoteboard.alerts.book import Alert, AlertBook, AlertStore
 from quoteboard.alerts.command import run_alert_command
-from quoteboard.commands.stream import follow
+from quoteboard.commands.follow import follow
 from quoteboard.feeds.contract import Feed
 from quoteboard.kabu.protocol import Quote
 from quoteboard.kabu.records import alert_line

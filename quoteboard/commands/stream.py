@@ -19,11 +19,12 @@ import os
 import sys
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Final
 
 import msgspec
 
-from quoteboard.feeds.contract import Feed, FeedStatus
+from quoteboard.commands.follow import follow
+from quoteboard.feeds.contract import Feed
 from quoteboard.history.recording import Recorder, RecordingError, check_record_target
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -87,37 +88,6 @@ async def stream_quotes(
         err.write(f"quoteboard: {others} quotes for symbols not asked for were skipped (the station pushes "
                   "what any program registered on it)\n")  # fmt: skip
     return written
-
-
-async def follow(
-    feed: Feed,
-    done: asyncio.Event,
-    duration: float | None,
-    err: IO[str],
-    until: Awaitable[object] | None = None,
-) -> None:
-    """Run a started feed (its quotes subscribed to) until ``done`` is set, ``duration`` seconds or
-    ``until`` is done, saying its changes of state on ``err``; raises what stopped the feed."""
-
-    def on_status(status: FeedStatus) -> None:
-        if status.state != "connecting" or status.attempt:
-            err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
-            err.flush()
-
-    feed.events.status.subscribe(on_status)
-    runner = asyncio.create_task(feed.run())
-    waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
-    if until is not None:
-        waiters.add(asyncio.ensure_future(until))
-    try:
-        await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-        feed.events.status.unsubscribe(on_status)
-    if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
-        raise error
 
 
 async def _replay_over(feed: Feed, replay: Replay) -> None:
