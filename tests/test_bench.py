@@ -92,6 +92,19 @@ def test_bench_whose_server_cannot_start_exits_1_with_one_line(monkeypatch, caps
     assert err.count("\n") == 1
 
 
+def test_the_screen_benchmark_run_as_a_module_is_the_bench_tui_command_with_its_exit_status():
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "quoteboard.bench.screen", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    helped = run("--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: quoteboard bench ")
+    refused = run("--rounds", "many")
+    assert refused.returncode == 2
+    assert "argument --rounds: expected a whole number above 0, got 'many'" in refused.stderr
+
+
 def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "quoteboard.bench.screen", None)  # makes the import fail
     status = main(["bench", "--tui"])

@@ -311,7 +311,10 @@ def _probe_main(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         _probe_main(sys.argv[2:])
-    else:  # the same as `quoteboard bench --tui`, options and --help included
-        from quoteboard.commands.cli import main
-
-        sys.exit(main(["bench", "--tui", *sys.argv[1:]]))
+    else:  # the same as `quoteboard bench --tui`, options and --help included: run as that command,
+        # since the command line imports this module (importing it back would tie the two in a circle)
+        command = [sys.executable, "-m", "quoteboard", "bench", "--tui", *sys.argv[1:]]
+        try:
+            sys.exit(subprocess.run(command, check=False).returncode)
+        except KeyboardInterrupt:
+            sys.exit(130)
