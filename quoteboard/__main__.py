@@ -2,6 +2,6 @@
 
 import sys
 
-from quoteboard.cli import main
+from quoteboard.commands.cli import main
 
 sys.exit(main())

@@ -14,13 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from quoteboard.alerts import AlertStore
+from quoteboard.alerts.book import AlertStore
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.controllers.lists import DEMO_WATCHLIST
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 from screenshots import SIZE, save_svg, settle  # this script's folder is on sys.path: run as a file
 
 TOYOTA = SymbolKey("7203")

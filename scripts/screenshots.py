@@ -18,10 +18,10 @@ from textual.app import App
 
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.controllers.lists import DEMO_WATCHLIST
+from quoteboard.feeds.source import FeedSource
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 
 SIZE = (160, 48)
 

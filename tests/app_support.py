@@ -14,11 +14,11 @@ from textual.pilot import Pilot
 
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.view import Outcome
+from quoteboard.feeds.source import FeedSource
 from quoteboard.server import TestServer
 from quoteboard.server.app import KabuStation
 from quoteboard.server.market import Market
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 
 JST = timezone(timedelta(hours=9))
 FROZEN_AT = datetime(2026, 11, 25, 15, 0, 2, tzinfo=JST)

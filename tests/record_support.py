@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from quoteboard.record import Recorder
+from quoteboard.history.recording import Recorder
 from quoteboard.server import TestServer
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from quoteboard.alert_command import parse_command, run_alert_command
-from quoteboard.alert_stream import alert_line as stream_alert_line
-from quoteboard.alerts import Alert, AlertBook, Rule, parse_rule
+from quoteboard.alerts.book import Alert, AlertBook, Rule, parse_rule
+from quoteboard.alerts.command import parse_command, run_alert_command
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
-from quoteboard.stream import quote_record
+from quoteboard.kabu.records import alert_line as stream_alert_line
+from quoteboard.kabu.records import quote_record
 from tests.ndjson_support import alert_line, quote_line
 from tests.test_alerts_board import ENV_DUMP
 

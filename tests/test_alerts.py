@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.alerts import Alert, AlertBook, AlertStore, Rule, alert_record, parse_rule
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore, Rule, alert_record, parse_rule
 from quoteboard.kabu.protocol import Quote, SymbolKey
 
 TOYOTA = SymbolKey("7203")
@@ -65,6 +65,18 @@ def test_a_price_alert_fires_once_on_the_quote_that_crosses_it() -> None:
     assert book.check(quote(1800.0)) is None  # once
     assert book.check(quote(1700.0)) == [below]
     assert book.armed_keys() == []
+
+
+def test_an_alert_on_a_quote_without_its_own_time_fires_at_the_time_received_in_jst() -> None:
+    book = AlertBook()
+    received = book.add(TOYOTA, parse_rule(">1750"))
+    untimed = quote(1751.0, time="")
+    untimed.received_at = 1_700_000_000.25  # 2023-11-14 22:13:20 UTC
+    assert book.check(untimed) == [received]
+    assert received.fired_at == "2023-11-15T07:13:20+09:00"  # whatever the machine's own zone
+    now = book.add(KDDI, parse_rule(">1"))
+    assert book.check(quote(2.0, symbol="9433", time="")) == [now]  # not even received: now
+    assert now.fired_at is not None and now.fired_at.endswith("+09:00")
 
 
 def test_an_alert_armed_past_its_threshold_fires_on_the_first_quote() -> None:
@@ -153,7 +165,7 @@ def test_a_save_that_fails_is_a_sentence(tmp_path: Path) -> None:
 
 
 def test_the_core_imports_without_textual() -> None:
-    code = "import sys, quoteboard.alerts, quoteboard.alert_command; print('textual' in sys.modules)"
+    code = "import sys, quoteboard.alerts.book, quoteboard.alerts.command; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from quoteboard.alerts import AlertStore
+from quoteboard.alerts.book import AlertStore
 from quoteboard.board.widgets.alert_list import AlertList
 from quoteboard.board.widgets.alert_screen import AlertScreen
 from quoteboard.kabu.protocol import SymbolKey

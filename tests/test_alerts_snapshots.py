@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quoteboard.alerts import AlertStore
+from quoteboard.alerts.book import AlertStore
 from tests.app_support import frozen_demo_server, make_app
 from tests.test_snapshots import SIZE, SYMBOLS, fixed_clock, settled
 

@@ -11,10 +11,10 @@ from quoteboard.board.controllers.lists import DEMO_WATCHLIST
 from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.board.widgets.quote_table import QuoteTable
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import Watchlist, WatchlistStore
+from quoteboard.store.watchlist import Watchlist, WatchlistStore
 from tests.app_support import Outcomes, frozen_demo_server, make_app, screen_text, table_lines, wait_for
 
 SIZE = (160, 48)
@@ -443,8 +443,8 @@ async def test_a_board_recording_replays_on_the_board_to_the_same_last_prices(tm
     import json
 
     from quoteboard.board.launch import board_app
+    from quoteboard.feeds.source import recorded_symbols, replay_source
     from quoteboard.kabu.protocol import Quote, decode_frame
-    from quoteboard.source import recorded_symbols, replay_source
 
     recording = tmp_path / "rec.ndjson"
     app = make_app(tmp_path, symbols=[SymbolKey("7203"), SymbolKey("9433")], record=recording)

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosedOK
 
 import quoteboard.bench
 from quoteboard.bench.flood import FloodError, FloodServer
-from quoteboard.cli import main
+from quoteboard.commands.cli import main
 from quoteboard.kabu.protocol import Quote, decode_frame
 
 REPORT_KEYS = {
@@ -90,6 +90,19 @@ def test_bench_whose_server_cannot_start_exits_1_with_one_line(monkeypatch, caps
     assert out == ""
     assert err.startswith("quoteboard bench: the flood server cannot listen on 127.0.0.1:")
     assert err.count("\n") == 1
+
+
+def test_the_screen_benchmark_run_as_a_module_is_the_bench_tui_command_with_its_exit_status():
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "quoteboard.bench.screen", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    helped = run("--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: quoteboard bench ")
+    refused = run("--rounds", "many")
+    assert refused.returncode == 2
+    assert "argument --rounds: expected a whole number above 0, got 'many'" in refused.stderr
 
 
 def test_bench_tui_without_the_screen_benchmark_module_exits_2_with_one_line(monkeypatch, capsys):
@@ -209,7 +222,7 @@ class _FakeSocket:
 
 def _numbered(seq: int, sent: float) -> bytes:
     from quoteboard.bench.crowd import PREFIX
-    from quoteboard.bench.processes import JST
+    from quoteboard.kabu.records import JST
 
     stamp = datetime.fromtimestamp(sent, JST).isoformat(timespec="microseconds")
     return PREFIX + f'{seq},"Symbol":"7203","CurrentPriceTime":"{stamp}","Exchange":1}}'.encode()

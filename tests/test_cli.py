@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from quoteboard.echo import echo_session
+from quoteboard.commands.echo import echo_session
 from tests.ndjson_support import quote_line
 
 STREAM_KEYS = [
@@ -269,14 +269,14 @@ def test_record_needs_a_writable_directory_at_parse_time(tmp_path):
     ("args", "module", "runner"),
     [
         (["--demo"], "quoteboard.board.launch", "run_board"),
-        (["stream", "--demo"], "quoteboard.stream", "run_stream"),
+        (["stream", "--demo"], "quoteboard.commands.stream", "run_stream"),
         (["relay", "--demo"], "quoteboard.relay.runner", "run_relay"),
     ],
 )
 def test_stall_after_reaches_the_feed_source_of_board_stream_and_relay(args, module, runner, monkeypatch):
     import importlib
 
-    from quoteboard.cli import main
+    from quoteboard.commands.cli import main
 
     seen = []
     fake = lambda source, *a, **k: seen.append(source) or 0  # noqa: E731

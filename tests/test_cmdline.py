@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quoteboard.alert_command import parse_command
+from quoteboard.alerts.command import parse_command
 from quoteboard.cmdline import split_command, split_windows
 
 # What the 2008+ CRT's parse_cmdline gives a C program's main() for each line (the cases of
@@ -95,7 +95,7 @@ def test_on_windows_the_program_is_looked_up_as_a_shell_would(
     # On Windows shutil.which follows PATHEXT (notify -> notify.cmd), which CreateProcess does not;
     # here it shows the lookup is made, with the arguments left alone.
     import quoteboard.cmdline as cmdline
-    from quoteboard.alert_command import program_argv
+    from quoteboard.alerts.command import program_argv
 
     script = tmp_path / "notify"
     script.write_text("#!/bin/sh\n", encoding="utf-8")

@@ -19,10 +19,10 @@ import pytest
 from quoteboard.feeds.contract import FeedEvents, FeedStatus
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.events import Event
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.ndjson_support import event_line, quote_line
 from tests.test_alert_command import NASTY
 

@@ -10,7 +10,7 @@ from textual.command import CommandList, CommandPalette
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.keys import BOARD_KEYS
 from quoteboard.board.widgets.help_screen import HelpScreen
-from quoteboard.cli import build_parser
+from quoteboard.commands.cli import build_parser
 from tests.app_support import frozen_demo_server, make_app, screen_text, wait_for
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from quoteboard.board.widgets.list_name_screen import ListNameScreen
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.watchlist import Watchlist, Watchlists, WatchlistStore
+from quoteboard.store.watchlist import Watchlist, Watchlists, WatchlistStore
 from tests.app_support import Outcomes, frozen_demo_server, make_app, screen_text, wait_for
 
 SIZE = (160, 48)
@@ -237,9 +237,9 @@ async def test_a_list_past_the_cap_marks_its_extra_rows_and_the_status_bar_says_
 
 async def test_the_command_line_list_option_reaches_the_board(tmp_path: Path, monkeypatch) -> None:
     from quoteboard.board.launch import board_app
-    from quoteboard.cli import build_parser
-    from quoteboard.source import FeedSource
-    from quoteboard.watchlist import CONFIG_DIR_ENV
+    from quoteboard.commands.cli import build_parser
+    from quoteboard.feeds.source import FeedSource
+    from quoteboard.store.watchlist import CONFIG_DIR_ENV
 
     monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path))
     args = build_parser().parse_args(["--demo", "--list", " banks "])

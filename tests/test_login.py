@@ -15,8 +15,8 @@ from pathlib import Path
 import keyring
 import pytest
 
-from quoteboard.cli import KEY_ENV, main
-from quoteboard.credentials import SERVICE
+from quoteboard.commands.cli import KEY_ENV, main
+from quoteboard.commands.credentials import SERVICE
 from quoteboard.server import TestServer
 from tests.keyring_backends import MemoryKeyring
 

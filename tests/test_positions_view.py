@@ -14,7 +14,7 @@ from quoteboard.board.widgets.depth_view import DepthView
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
-from quoteboard.settings import Settings, SettingsStore
+from quoteboard.store.settings import Settings, SettingsStore
 from tests.app_support import make_app, screen_text, wait_for
 
 SIZE = (160, 48)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from quoteboard.echo import echo_session
+from quoteboard.commands.echo import echo_session
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.cli import build_parser
+from quoteboard.commands.cli import build_parser
 from tests.record_support import sample_recording
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.server import serve
 
-from quoteboard import cli
+from quoteboard.commands import cli
 from quoteboard.feeds.kabu import KabuFeed
-from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.record import (
+from quoteboard.history.recording import (
     SESSION_GAP,
     Pacer,
     Recorder,
@@ -28,6 +27,7 @@ from quoteboard.record import (
     iter_frames,
     scan_recording,
 )
+from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer, serve_forever
 from quoteboard.server.replay import Replay
 from tests.record_support import (

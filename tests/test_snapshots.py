@@ -80,7 +80,7 @@ def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
 
 
 def test_watchlist_tabs_with_the_second_list_shown(snap_compare, tmp_path: Path) -> None:
-    from quoteboard.watchlist import Watchlist, Watchlists, WatchlistStore
+    from quoteboard.store.watchlist import Watchlist, Watchlists, WatchlistStore
 
     lists = Watchlists.single(Watchlist(SYMBOLS[:4]))
     lists.create("banks", Watchlist([SymbolKey("8306"), SymbolKey("8316"), SymbolKey("8411")], "change"))

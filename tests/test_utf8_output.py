@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.cli import build_parser, main
+from quoteboard.commands.cli import build_parser, main
+from quoteboard.commands.stream import run_stream
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import parse_symbol
-from quoteboard.source import FeedSource
-from quoteboard.stream import run_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_PAGES = ["cp1252", "cp932"]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from quoteboard.kabu.protocol import EXCHANGES, SymbolKey, parse_symbol
 from quoteboard.store import atomic
-from quoteboard.watchlist import (
+from quoteboard.store.watchlist import (
     CONFIG_DIR_ENV,
     SORT_MODES,
     LoadResult,
@@ -436,7 +436,7 @@ import sys
 from pathlib import Path
 
 from quoteboard.kabu.protocol import EXCHANGES, SymbolKey
-from quoteboard.watchlist import SORT_MODES, Watchlist, WatchlistStore
+from quoteboard.store.watchlist import SORT_MODES, Watchlist, WatchlistStore
 
 store, size, exchanges = WatchlistStore(Path(sys.argv[1])), int(sys.argv[2]), list(EXCHANGES)
 loaded = store.load()

@@ -30,13 +30,15 @@ import multiprocessing
 import socket
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
+
+from quoteboard.kabu.records import JST
 
 if sys.platform == "win32":  # what Pipe() gives there: the same interface over a named pipe
     from multiprocessing.connection import PipeConnection as Connection
@@ -59,7 +61,6 @@ _CLOSE_NORMAL: Final = Frame(Opcode.CLOSE, Close(CloseCode.NORMAL_CLOSURE, "").s
 _HEADER: Final = 4  # a server's text frame header for 126..65535 bytes: FIN|text, 126, length
 
 #: Kabu's times are Japan's (the test server's market uses the same offset).
-JST: Final = timezone(timedelta(hours=9), "JST")
 
 
 class FloodError(Exception):

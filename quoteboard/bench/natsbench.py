@@ -54,9 +54,9 @@ Say = Callable[[str], object]
 
 
 def nats_relay_main(conn: Connection, upstream_url: str, nats_url: str) -> None:
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.nats.link import NatsTarget
     from quoteboard.relay.runner import RelayServer
-    from quoteboard.source import FeedSource
 
     async def main() -> None:
         source = FeedSource.kabu(upstream_url, PASSWORD)

@@ -27,11 +27,12 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from quoteboard.kabu.net import trust_env, ws_proxy
+from quoteboard.kabu.records import JST
 
 from .crowd import PREFIX, symbols_body
 
@@ -49,7 +50,6 @@ __all__ = [
 #: The API password of the bench's station (it accepts any) and of the relay's clients.
 PASSWORD: Final = "bench"
 #: Kabu's times are Japan's.
-JST: Final = timezone(timedelta(hours=9), "JST")
 _TIME_FIELD: Final = re.compile(rb'"CurrentPriceTime":"[^"]*"')
 
 
@@ -166,8 +166,8 @@ def upstream_main(conn: Connection, rate: float) -> None:
 
 
 def relay_main(conn: Connection, upstream_url: str) -> None:
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.relay.runner import RelayServer
-    from quoteboard.source import FeedSource
 
     async def main() -> None:
         source = FeedSource.kabu(upstream_url, PASSWORD)

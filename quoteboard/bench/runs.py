@@ -27,7 +27,7 @@ import msgspec
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from quoteboard.alerts import AlertBook, Rule
+from quoteboard.alerts.book import AlertBook, Rule
 from quoteboard.board.model import Board
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed

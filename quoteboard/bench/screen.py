@@ -27,9 +27,11 @@ import sys
 import tempfile
 import time
 from array import array
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
+
+from quoteboard.kabu.records import JST
 
 __all__ = ["run_tui_bench"]
 
@@ -40,7 +42,6 @@ WARMUP: Final = 3.0
 WINDOW: Final = 15.0
 TARGETS: Final = {125.0: 10.0, 1000.0: 25.0}  # % of one core
 TARGET_DELAY_MS: Final = 50.0
-JST: Final = timezone(timedelta(hours=9))
 _TIME_FIELD: Final = re.compile(rb'"CurrentPriceTime":"[^"]*"')
 
 
@@ -113,9 +114,9 @@ def probe_board(
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
     from quoteboard.board.app import QuoteboardApp
     from quoteboard.board.widgets.quote_table import QuoteTable
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.kabu.protocol import SymbolKey, parse_symbol
-    from quoteboard.source import FeedSource
-    from quoteboard.watchlist import WatchlistStore
+    from quoteboard.store.watchlist import WatchlistStore
 
     delays = array("d")
     drawn: dict[SymbolKey, str | None] = {}
@@ -310,7 +311,10 @@ def _probe_main(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         _probe_main(sys.argv[2:])
-    else:  # the same as `quoteboard bench --tui`, options and --help included
-        from quoteboard.cli import main
-
-        sys.exit(main(["bench", "--tui", *sys.argv[1:]]))
+    else:  # the same as `quoteboard bench --tui`, options and --help included: run as that command,
+        # since the command line imports this module (importing it back would tie the two in a circle)
+        command = [sys.executable, "-m", "quoteboard", "bench", "--tui", *sys.argv[1:]]
+        try:
+            sys.exit(subprocess.run(command, check=False).returncode)
+        except KeyboardInterrupt:
+            sys.exit(130)

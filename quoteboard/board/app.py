@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker
 
-from quoteboard.alerts import AlertStore
+from quoteboard.alerts.book import AlertStore
 from quoteboard.board.colours import Palette, palette_variables
 from quoteboard.board.controllers.alerts import AlertsController
 from quoteboard.board.controllers.feed import FeedController
@@ -33,11 +33,11 @@ from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.board.widgets.register_panel import CodeInput
 from quoteboard.feeds.contract import Feed
 from quoteboard.feeds.event_watch import EventWatch
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.settings import Settings, SettingsStore
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import Watchlists, WatchlistStore
+from quoteboard.store.settings import Settings, SettingsStore
+from quoteboard.store.watchlist import Watchlists, WatchlistStore
 
 if TYPE_CHECKING:
     from quoteboard.server import TestServer
@@ -52,7 +52,7 @@ class QuoteboardApp(App[int]):
     """The quote board.
 
     ``sources`` are the feeds ``f`` cycles through, the first one started (see
-    :class:`~quoteboard.source.FeedSource`): by default the demo market and a Kabu station on its
+    :class:`~quoteboard.feeds.source.FeedSource`): by default the demo market and a Kabu station on its
     production URL, whose password is asked for when needed. ``tune_gc`` (the command line sets it)
     settles the garbage collector for a long-running board, see
     :func:`~quoteboard.board.tuning.settle_gc`; it is off by

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quoteboard.alerts import AlertStore
+from quoteboard.alerts.book import AlertStore
 from quoteboard.board.app import QuoteboardApp
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.settings import SettingsStore
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.settings import SettingsStore
+from quoteboard.store.watchlist import WatchlistStore
 
 __all__ = ["board_app", "run_board"]
 

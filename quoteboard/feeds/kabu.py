@@ -5,7 +5,7 @@ at the embedded test server). Its events (:class:`~quoteboard.feeds.contract.Fee
 changes (connecting, live, reconnecting with the attempt and delay, error) and hand every decoded
 quote to the quote channel's subscribers, which for the board is ``Board.apply``: the hot path has no
 queue and no extra task in it. The frame channel sees every frame as received, before decoding
-(``--record`` writes them with :class:`quoteboard.record.Recorder`).
+(``--record`` writes them with :class:`quoteboard.history.recording.Recorder`).
 
 Kabu specifics that shape this module (see contract/kabusapi/README.md):
 - the socket takes no token and answers no WebSocket ping, so keepalive pings are off (with

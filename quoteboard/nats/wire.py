@@ -24,6 +24,7 @@ from typing import Any, Final
 import msgspec
 
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
+from quoteboard.kabu.records import quote_record  # the one schema, documented in README's "NDJSON lines"
 
 __all__ = [
     "CTL_LEASE",
@@ -71,8 +72,6 @@ def kv_key(key: SymbolKey) -> str:
 
 def encode_quote(quote: Quote) -> bytes:
     """The JSON object published on :func:`quote_subject`: ``stream``'s NDJSON line of the quote."""
-    from quoteboard.stream import quote_record  # the one schema, documented in README's "NDJSON lines"
-
     return _encoder.encode(quote_record(quote))
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.feeds.source import FeedSource
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.net import is_loopback
@@ -20,7 +21,6 @@ from quoteboard.relay.app import RelayApp, Say
 from quoteboard.relay.book import DEFAULT_LEASE, DEFAULT_MAX_CLIENTS, Book
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.secret import Secret
-from quoteboard.source import FeedSource
 
 if TYPE_CHECKING:
     from quoteboard.relay.publisher import NatsPublisher

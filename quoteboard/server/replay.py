@@ -35,7 +35,14 @@ from typing import Final, Self
 
 import msgspec
 
-from quoteboard.record import Pacer, RecordedFrame, Recording, RecordingError, iter_frames, scan_recording
+from quoteboard.history.recording import (
+    Pacer,
+    RecordedFrame,
+    Recording,
+    RecordingError,
+    iter_frames,
+    scan_recording,
+)
 
 from .catalogue import EXCHANGE_NAME, Listing
 
@@ -62,7 +69,7 @@ class Replay:
     """Pushes a recording to the station's PUSH socket; see the module docstring for the rules.
 
     Open one with :meth:`open`, which reads the file through once and raises
-    :class:`~quoteboard.record.RecordingError` if it cannot be read or holds no frame. One replay
+    :class:`~quoteboard.history.recording.RecordingError` if it cannot be read or holds no frame. One replay
     serves one station; its position is shared by successive PUSH sockets.
     """
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 
+from quoteboard.history.recording import RecordingError
 from quoteboard.hosting import BindError, EmbeddedServer
-from quoteboard.record import RecordingError
 
 from .app import KabuStation
 from .clock import DAY_START, StationClock, today_at

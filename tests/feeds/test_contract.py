@@ -10,11 +10,11 @@ from pathlib import Path
 
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.feeds.contract import Channel, Feed, FeedEvents, FeedStatus, OffersPositions, Refusals
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import Registry
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 from tests.app_support import wait_for
 from tests.test_app import all_quoted
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from quoteboard.board.launch import board_app
+from quoteboard.feeds.source import FeedSource
 from quoteboard.nats.link import NatsTarget
-from quoteboard.source import FeedSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

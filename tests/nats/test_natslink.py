@@ -56,9 +56,9 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 def test_the_base_install_never_imports_nats():
     done = _python(
         "import sys\n"
-        "import quoteboard.cli, quoteboard.source, quoteboard.nats.link, quoteboard.feeds.nats\n"
-        "import quoteboard.relay.runner, quoteboard.stream\n"
-        "from quoteboard.cli import build_parser\n"
+        "import quoteboard.commands.cli, quoteboard.feeds.source, quoteboard.nats.link\n"
+        "import quoteboard.feeds.nats, quoteboard.relay.runner, quoteboard.commands.stream\n"
+        "from quoteboard.commands.cli import build_parser\n"
         "build_parser().parse_args(['stream', '--nats', 'nats://127.0.0.1:1', '--symbols', '7203'])\n"
         "assert 'nats' not in sys.modules, sorted(m for m in sys.modules if m.startswith('nats'))\n"
     )
@@ -69,7 +69,7 @@ def test_without_nats_py_the_user_is_told_the_extra_to_install():
     done = _python(
         "import sys\n"
         "sys.modules['nats'] = None  # as if nats-py were not installed\n"
-        "from quoteboard.cli import main\n"
+        "from quoteboard.commands.cli import main\n"
         "sys.exit(main(['stream', '--nats', 'nats://u:hidden-pw@127.0.0.1:1', '--symbols', '7203']))\n"
     )
     assert done.returncode == 1

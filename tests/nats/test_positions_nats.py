@@ -11,13 +11,13 @@ import pytest_asyncio
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.feeds.contract import OffersPositions
 from quoteboard.feeds.nats import NatsFeed
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 from tests.app_support import wait_for
 from tests.nats.support import NatsServer
 from tests.test_positions_view import HELD, all_priced, check_pnl_by_hand, shown_rows

@@ -13,11 +13,11 @@ from typing import Any
 import nats
 import pytest_asyncio
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.catalogue import CATALOGUE
-from quoteboard.source import FeedSource
 from tests.nats.support import NatsServer, ask, eventually, names, symbols
 from tests.relay.support import Kabu
 

@@ -17,12 +17,12 @@ import pytest_asyncio
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.widgets.quote_table import format_price
 from quoteboard.feeds.nats import NatsFeed
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.nats.link import NatsTarget
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
-from quoteboard.watchlist import WatchlistStore
+from quoteboard.store.watchlist import WatchlistStore
 from tests.app_support import screen_text, wait_for
 from tests.nats.support import NatsServer, eventually
 

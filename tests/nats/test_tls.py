@@ -15,11 +15,11 @@ import pytest
 import pytest_asyncio
 
 from quoteboard.feeds.nats import NatsFeed
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.nats.support import NatsServer, TlsFiles, eventually, make_certs
 
 PASSWORD = "station-secret-pw"

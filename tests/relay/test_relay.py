@@ -14,10 +14,10 @@ import pytest_asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.hosting import BindError
 from quoteboard.relay.runner import RelayServer, RelayStartError
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu, frames_of, said_lines
 
 PASSWORD = "station-secret-pw"

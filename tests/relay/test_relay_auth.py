@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.relay.app import Asker, RelayError
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu
 
 PASSWORD = "station-secret-pw"

@@ -12,11 +12,11 @@ import httpx
 from textual.pilot import Pilot
 
 from quoteboard.board.app import QuoteboardApp
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import Holding
-from quoteboard.source import FeedSource
 from tests.app_support import make_app, wait_for
 from tests.test_cli import free_port
 

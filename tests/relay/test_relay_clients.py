@@ -11,9 +11,9 @@ import sys
 import httpx
 from websockets.asyncio.client import connect
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu, frames_of
 from tests.test_cli import aquoteboard, free_port
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest_asyncio
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu
 from tests.schemas import CONTRACT, validate
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import Holding
-from quoteboard.source import FeedSource
 
 
 async def test_positions_pass_through_the_relay_to_the_station():

@@ -11,10 +11,10 @@ from py_kabusapi import KabuStationAPI
 from py_kabusapi.const import ApiResultCategory
 from websockets.asyncio.client import ClientConnection
 
+from quoteboard.feeds.source import FeedSource
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from quoteboard.server.wallet import ACCOUNT_CASH
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu
 from tests.test_cli import aquoteboard
 

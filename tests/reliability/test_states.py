@@ -10,10 +10,10 @@ import httpx
 
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.feeds.policy import ReconnectPolicy
+from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
-from quoteboard.source import FeedSource
 from tests.relay.support import Kabu, frames_of
 from tests.reliability.support import FeedLog, free_port, wait_until
 

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 import quoteboard.server
-from quoteboard.cli import main as cli_main
+from quoteboard.commands.cli import main as cli_main
 from quoteboard.hosting import STUCK_GRACE
 from quoteboard.server import TestServer, serve_forever
 from quoteboard.server.catalogue import CATALOGUE

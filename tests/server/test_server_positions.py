@@ -15,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from quoteboard.cli import main
+from quoteboard.commands.cli import main
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO, PortfolioError, load_portfolio
 from tests.schemas import REPO_ROOT, validate

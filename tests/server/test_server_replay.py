@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.history.recording import frame_key, iter_frames
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
-from quoteboard.record import frame_key, iter_frames
 from quoteboard.server import TestServer
 from quoteboard.server.replay import Replay
 from tests.record_support import board, receive, record, sample_recording, silent, token_and_register

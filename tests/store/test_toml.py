@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from quoteboard.alerts import AlertBook, AlertStore, parse_rule
+from quoteboard.alerts.book import AlertBook, AlertStore, parse_rule
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.settings import Settings, SettingsStore
 from quoteboard.store import atomic
-from quoteboard.watchlist import Watchlist, WatchlistStore
+from quoteboard.store.settings import Settings, SettingsStore
+from quoteboard.store.watchlist import Watchlist, WatchlistStore
 
 
 def load_watchlist(path: Path) -> tuple[object, str | None]:

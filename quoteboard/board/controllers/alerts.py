@@ -1,7 +1,7 @@
 """The alerts controller: what ``!``, the panel's alert list and the palette do, and what happens
 when an alert fires (a notification, the bell, the row marked, ``--alert-command`` run).
 
-The checking itself is :meth:`AlertBook.check <quoteboard.alerts.AlertBook.check>`, subscribed to the
+The checking itself is :meth:`AlertBook.check <quoteboard.alerts.book.AlertBook.check>`, subscribed to the
 feed controller's ``quotes`` (one dict lookup a quote). Symbols with armed alerts are pinned
 (``FeedController.set_pinned("alerts", ...)``) so they stay registered when they are not on the
 list on screen.
@@ -14,8 +14,8 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 
-from quoteboard.alert_command import run_alert_command
-from quoteboard.alerts import Alert, AlertBook, AlertStore, Rule, format_price
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore, Rule, format_price
+from quoteboard.alerts.command import run_alert_command
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.model import Board
 from quoteboard.board.view import BoardWidgets

@@ -30,11 +30,11 @@ from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
 from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
 from quoteboard.feeds.event_watch import EventWatch
+from quoteboard.feeds.source import FeedSource
+from quoteboard.history.recording import Recorder, RecordingError
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.record import Recorder, RecordingError
 from quoteboard.secret import Secret
-from quoteboard.source import FeedSource
 
 if TYPE_CHECKING:
     from quoteboard.server import TestServer

@@ -19,7 +19,7 @@ from quoteboard.board.view import BoardWidgets
 from quoteboard.board.widgets.list_name_screen import ListNameScreen
 from quoteboard.board.widgets.quote_table import SORT_MODES
 from quoteboard.kabu.protocol import SymbolKey
-from quoteboard.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
+from quoteboard.store.watchlist import MAIN, LoadResult, Watchlist, Watchlists, WatchlistStore
 
 __all__ = ["DEMO_WATCHLIST", "ListsController"]
 

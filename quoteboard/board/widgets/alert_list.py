@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList
 
-from quoteboard.alerts import Alert
+from quoteboard.alerts.book import Alert
 
 __all__ = ["AlertList"]
 

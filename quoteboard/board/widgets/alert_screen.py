@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from quoteboard.alerts import RULE_HELP, Rule, parse_rule
+from quoteboard.alerts.book import RULE_HELP, Rule, parse_rule
 from quoteboard.board.widgets.quote_table import format_price
 from quoteboard.kabu.protocol import SymbolKey
 

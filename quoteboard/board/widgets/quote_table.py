@@ -32,7 +32,7 @@ from textual.strip import Strip
 
 from quoteboard.board.model import FLASH_SECONDS, Board, Row
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
+from quoteboard.store.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
 __all__ = [
     "COLUMNS",

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from quoteboard.alerts import Alert
+from quoteboard.alerts.book import Alert
 from quoteboard.board.model import Row
 from quoteboard.board.widgets.alert_list import AlertList
 from quoteboard.board.widgets.depth_view import DepthView

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Final
 
 from rich.cells import cell_len
@@ -16,12 +16,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from quoteboard.feeds.contract import FeedStatus
+from quoteboard.kabu.records import JST
 from quoteboard.kabu.text import printable
 
 __all__ = ["StatusBar", "StatusSnapshot"]
 
 #: Kabu's zone: every time on the board is in it, labelled.
-JST: Final = timezone(timedelta(hours=9), "JST")
 #: Cells the status detail (why a connection failed) keeps, cut at a word, before it is left out.
 DETAIL_ROOM: Final = 24
 #: A live feed with no message for this long is described as quiet.

@@ -1,6 +1,6 @@
 """``quoteboard stream --alerts``: the saved alerts watched headless, each one that fires printed as one
-NDJSON line (:func:`alert_line`: the quote lines' conventions, README's "NDJSON lines") and handed to
-``--alert-command``.
+NDJSON line (:func:`~quoteboard.kabu.records.alert_line`: the quote lines' conventions, README's
+"NDJSON lines") and handed to ``--alert-command``.
 
 For a machine left to watch alone. The alerts are the board's (``alerts.toml``); a fired one is marked
 fired in the file, as the board would, by reading the file again and marking the same armed alert
@@ -14,29 +14,16 @@ from typing import IO
 
 import msgspec
 
-from quoteboard.alert_command import run_alert_command
-from quoteboard.alerts import Alert, AlertBook, AlertStore
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore
+from quoteboard.alerts.command import run_alert_command
+from quoteboard.commands.follow import follow
 from quoteboard.feeds.contract import Feed
 from quoteboard.kabu.protocol import Quote
-from quoteboard.stream import follow, received_at_text
+from quoteboard.kabu.records import alert_line
 
-__all__ = ["alert_line", "stream_alerts"]
+__all__ = ["stream_alerts"]
 
 _encoder = msgspec.json.Encoder()
-
-
-def alert_line(alert: Alert, quote: Quote) -> dict[str, object]:
-    """The NDJSON line of ``alert``, fired by ``quote``: the keys it shares with a quote line
-    (``symbol``, ``exchange``, ``name``, ``time``, ``received_at``) have their types and formats."""
-    return {
-        "symbol": alert.key.code,
-        "exchange": alert.key.exchange,
-        "name": quote.name,
-        "rule": str(alert.rule),
-        "price": alert.fired_price,
-        "time": quote.time,
-        "received_at": received_at_text(quote.received_at),
-    }
 
 
 async def stream_alerts(

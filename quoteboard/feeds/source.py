@@ -126,7 +126,7 @@ class _ReplayServers:
 
 def replay_source(path: Path, speed: float = 1.0, loop: bool = False) -> tuple[FeedSource, Replay]:
     """The source that replays the recording at ``path``, and its first replay, already read through
-    (its symbols, its skipped lines). Raises :class:`~quoteboard.record.RecordingError` for a file
+    (its symbols, its skipped lines). Raises :class:`~quoteboard.history.recording.RecordingError` for a file
     that cannot be replayed."""
     from quoteboard.server.replay import Replay
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from quoteboard import hooks
-from quoteboard.alerts import Alert, alert_record
+from quoteboard.alerts.book import Alert, alert_record
 from quoteboard.hooks import TIMEOUT, program_argv
 
 __all__ = ["ENV_PREFIX", "TIMEOUT", "alert_environment", "parse_command", "program_argv", "run_alert_command"]

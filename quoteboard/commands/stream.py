@@ -3,11 +3,11 @@
 The same feed the board uses; each quote becomes one JSON object on one line. Status changes and
 errors go to stderr as single lines, never a traceback.
 
-``--record FILE`` writes every frame the feed receives to a recording (:mod:`quoteboard.record`) up to
-the quote that reaches ``--count``, so a recording holds exactly what the stream printed (plus any
-undecodable frames in between). ``--replay FILE`` streams a recording through the embedded test
-server, registering the recorded symbols unless ``--symbols`` says otherwise, and ends when the
-recording does (unless ``--loop``).
+``--record FILE`` writes every frame the feed receives to a recording
+(:mod:`quoteboard.history.recording`) up to the quote that reaches ``--count``, so a recording holds
+exactly what the stream printed (plus any undecodable frames in between). ``--replay FILE`` streams a
+recording through the embedded test server, registering the recorded symbols unless ``--symbols``
+says otherwise, and ends when the recording does (unless ``--loop``).
 """
 
 from __future__ import annotations
@@ -18,58 +18,30 @@ import errno
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Final
 
 import msgspec
 
-from quoteboard.feeds.contract import Feed, FeedStatus
+from quoteboard.commands.follow import follow
+from quoteboard.feeds.contract import Feed
+from quoteboard.history.recording import Recorder, RecordingError, check_record_target
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.records import quote_record
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.record import Recorder, RecordingError, check_record_target
 
 if TYPE_CHECKING:
-    from quoteboard.alerts import AlertStore
+    from quoteboard.alerts.book import AlertStore
     from quoteboard.feeds.event_watch import EventWatch
     from quoteboard.feeds.events import Event
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.server.replay import Replay
-    from quoteboard.source import FeedSource
 
-__all__ = ["DEMO_SYMBOLS", "JST", "quote_record", "received_at_text", "run_stream", "stream_quotes"]
+__all__ = ["DEMO_SYMBOLS", "run_stream", "stream_quotes"]
 
 DEMO_SYMBOLS: Final = ("7203@1", "9433@1", "6758@1", "9984@1", "8306@1", "7974@1")
-JST: Final = timezone(timedelta(hours=9), "JST")
 _encoder: Final = msgspec.json.Encoder()
-
-
-def received_at_text(received_at: float) -> str:
-    """``received_at`` of an NDJSON line: ISO 8601 in JST to the millisecond."""
-    return datetime.fromtimestamp(received_at, JST).isoformat(timespec="milliseconds")
-
-
-def quote_record(quote: Quote) -> dict[str, object]:
-    """The NDJSON line of one quote (bid/ask in the usual sense: bid below ask); README's "NDJSON
-    lines" documents every key. Called for every quote printed: kept to one dict, no helper calls."""
-    return {
-        "symbol": quote.symbol,
-        "exchange": quote.exchange,
-        "name": quote.name,
-        "last": quote.last,
-        "change": quote.change,
-        "change_pct": quote.change_pct,
-        "bid": quote.bid,
-        "bid_qty": quote.bid_qty,
-        "ask": quote.ask,
-        "ask_qty": quote.ask_qty,
-        "volume": quote.volume,
-        "vwap": quote.vwap,
-        "high": quote.high,
-        "low": quote.low,
-        "time": quote.time,
-        "received_at": datetime.fromtimestamp(quote.received_at, JST).isoformat(timespec="milliseconds"),
-    }
 
 
 async def stream_quotes(
@@ -118,37 +90,6 @@ async def stream_quotes(
         err.write(f"quoteboard: {others} quotes for symbols not asked for were skipped (the station pushes "
                   "what any program registered on it)\n")  # fmt: skip
     return written
-
-
-async def follow(
-    feed: Feed,
-    done: asyncio.Event,
-    duration: float | None,
-    err: IO[str],
-    until: Awaitable[object] | None = None,
-) -> None:
-    """Run a started feed (its quotes subscribed to) until ``done`` is set, ``duration`` seconds or
-    ``until`` is done, saying its changes of state on ``err``; raises what stopped the feed."""
-
-    def on_status(status: FeedStatus) -> None:
-        if status.state != "connecting" or status.attempt:
-            err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
-            err.flush()
-
-    feed.events.status.subscribe(on_status)
-    runner = asyncio.create_task(feed.run())
-    waiters: set[asyncio.Future[Any]] = {runner, asyncio.create_task(done.wait())}
-    if until is not None:
-        waiters.add(asyncio.ensure_future(until))
-    try:
-        await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-        feed.events.status.unsubscribe(on_status)
-    if runner.done() and not runner.cancelled() and (error := runner.exception()) is not None:
-        raise error
 
 
 async def _replay_over(feed: Feed, replay: Replay) -> None:
@@ -225,7 +166,7 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
                 feed.events.frame.subscribe(recorder.write)
             until = _replay_over(feed, replay) if replay is not None else None
             if book is not None:
-                from quoteboard.alert_stream import stream_alerts
+                from quoteboard.commands.alert_stream import stream_alerts
 
                 await stream_alerts(feed, book, sys.stdout, sys.stderr, store=alerts, command=command,
                                     count=count, duration=duration)  # fmt: skip
@@ -264,12 +205,12 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
     docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
-    ``alert_command`` for each (see :mod:`quoteboard.alert_stream`). ``events``: print the station's
-    changes of state among them (:func:`quoteboard.feeds.events.event_record`), running
+    ``alert_command`` for each (see :mod:`quoteboard.commands.alert_stream`). ``events``: print the
+    station's changes of state among them (:func:`quoteboard.feeds.events.event_record`), running
     ``event_command`` for each."""
     store = None
     if alerts:
-        from quoteboard.alerts import AlertStore
+        from quoteboard.alerts.book import AlertStore
 
         store = AlertStore()
     try:

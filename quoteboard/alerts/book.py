@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, NamedTuple
 
 from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
+from quoteboard.kabu.records import JST
 from quoteboard.store import Loaded, TomlStore
 
 __all__ = [
@@ -144,7 +145,7 @@ class Alert:
 
 def alert_record(alert: Alert) -> dict[str, str]:
     """The fired alert as the command's environment gets it: symbol (``7203@1``), name, rule, price
-    and time, all text (``stream --alerts`` prints :func:`quoteboard.alert_stream.alert_line`)."""
+    and time, all text (``stream --alerts`` prints :func:`quoteboard.kabu.records.alert_line`)."""
     price = alert.fired_price
     return {
         "symbol": str(alert.key),
@@ -283,11 +284,12 @@ class AlertBook:
 
 
 def _fired_at(quote: Quote) -> str:
-    """The quote's own time (Kabu's ``CurrentPriceTime``), else when it was received."""
+    """The quote's own time (Kabu's ``CurrentPriceTime``), else when it was received, in JST like
+    Kabu's own times (the machine's zone would put two clocks hours apart in one file)."""
     if quote.time:
         return quote.time
-    moment = datetime.fromtimestamp(quote.received_at) if quote.received_at else datetime.now()
-    return moment.astimezone().isoformat(timespec="seconds")
+    moment = datetime.fromtimestamp(quote.received_at, JST) if quote.received_at else datetime.now(JST)
+    return moment.isoformat(timespec="seconds")
 
 
 # -- the file ---------------------------------------------------------------------------------------

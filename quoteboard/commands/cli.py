@@ -22,8 +22,8 @@ from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKe
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.nats.link import NatsTarget
-    from quoteboard.source import FeedSource
 
 KEY_ENV = "QUOTEBOARD_KABU_KEY"
 RELAY_PASSWORD_ENV = "QUOTEBOARD_RELAY_PASSWORD"
@@ -100,7 +100,7 @@ def symbol_list(text: str) -> list[SymbolKey]:
 
 def alert_command(text: str) -> list[str]:
     """argparse type for ``--alert-command CMD``: its argv, split by the platform's rules."""
-    from quoteboard.alert_command import parse_command
+    from quoteboard.alerts.command import parse_command
 
     try:
         return parse_command(text)
@@ -209,7 +209,7 @@ def nats_url(text: str) -> str:
 
 def list_name(text: str) -> str:
     """argparse type for ``--list NAME``: a usable watchlist name (checked against no other list)."""
-    from quoteboard.watchlist import Watchlists
+    from quoteboard.store.watchlist import Watchlists
 
     name = text.strip()
     problem = Watchlists({}).problem_with_name(name)
@@ -593,7 +593,7 @@ def resolve_password(
     if os.environ.get(env):
         return Secret(os.environ[env])
     if station is not None:
-        from quoteboard.credentials import stored_password
+        from quoteboard.commands.credentials import stored_password
 
         kept = stored_password(station)
         if kept:
@@ -680,7 +680,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              speed=speed, loop=args.loop, positions=args.positions, day=day,
                              **day_start)  # fmt: skip
     if command == "echo":
-        from quoteboard.echo import run_echo
+        from quoteboard.commands.echo import run_echo
 
         return run_echo(args.url, args.interval, args.count)
     if command == "bench":
@@ -688,11 +688,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_bench(args)
     if command in ("login", "logout"):
-        from quoteboard.credentials import run_login, run_logout
+        from quoteboard.commands.credentials import run_login, run_logout
 
         return (run_login if command == "login" else run_logout)(args.kabu_url)
     password = resolve_password(args.kabu, station=args.kabu_url) if args.kabu is not None else None
-    from quoteboard.source import FeedSource
+    from quoteboard.feeds.source import FeedSource
 
     if command == "relay":
         from quoteboard.relay.runner import run_relay
@@ -732,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "stream":
         if args.alert_command is not None and not args.alerts:
             parser.error("--alert-command with stream needs --alerts (a plain stream prints quotes)")
-        from quoteboard.stream import run_stream
+        from quoteboard.commands.stream import run_stream
 
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
@@ -754,8 +754,8 @@ def _nats_installed() -> bool:
 def _board_nats(given: NatsTarget | None) -> FeedSource | None:
     """The NATS source ``f`` cycles to: --nats, else one the environment names (quietly none if its
     URL is unusable: the board does not need it)."""
+    from quoteboard.feeds.source import FeedSource
     from quoteboard.nats.link import NatsTarget
-    from quoteboard.source import FeedSource
 
     if given is not None:
         return FeedSource.of_nats(given)
@@ -771,8 +771,8 @@ def _board_nats(given: NatsTarget | None) -> FeedSource | None:
 def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:
     """The source replaying ``path`` and the symbols it recorded; None after one line on stderr
     saying why the file cannot be replayed."""
-    from quoteboard.record import RecordingError
-    from quoteboard.source import recorded_symbols, replay_source
+    from quoteboard.feeds.source import recorded_symbols, replay_source
+    from quoteboard.history.recording import RecordingError
 
     try:
         source, replay = replay_source(path, speed, loop)
