@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.feeds.base import BaseFeed
-from quoteboard.feeds.contract import FeedStatus, Refusals
+from quoteboard.feeds.contract import FeedStatus, Refusals, State
 from quoteboard.feeds.kabu import backoff_delay
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.positions import Position, parse_positions
@@ -62,6 +62,10 @@ LEASE_EVERY: Final = 5.0
 #: The relay's status is stale (the relay is gone) after this many of its refresh periods.
 _STATUS_PERIODS: Final = 3.0
 _UNKNOWN_CLIENT: Final = 4001009
+#: The relay's station states that a subscriber shows as they are (the relay itself is fine).
+_STATION_AWAY: Final[frozenset[State]] = frozenset(
+    {"stalled", "reconnecting", "unreachable", "logged_out", "wrong_password", "taken"}
+)
 _decoder: Final = msgspec.json.Decoder()
 _encoder: Final = msgspec.json.Encoder()
 
@@ -349,6 +353,12 @@ class NatsFeed(BaseFeed):
             status = FeedStatus("live", "relay live")
         elif relay is None:
             status = FeedStatus("connecting", "no relay publishes on this NATS server")
+        elif relay.get("upstream") in _STATION_AWAY:
+            # The relay's station is away: said in the station's own state, as a board behind the
+            # relay's HTTP API says it, with the relay's one-line detail.
+            state = relay["upstream"]
+            detail = str(relay.get("detail") or "")
+            status = FeedStatus(state, f"at the relay{': ' + detail if detail else ''}")
         elif relay.get("upstream") != "live":
             status = FeedStatus("connecting", f"relay's station: {relay.get('upstream')}")
         else:

@@ -254,3 +254,27 @@ async def test_the_board_keeps_its_last_prices_muted_while_nats_is_away(station,
                 server.start()
                 await wait_for(pilot, lambda: not app.table.stale, 15, "live again, in colour")
                 await wait_for(pilot, lambda: row.quote is not last, 10, "fresh quotes")
+
+
+async def test_a_nats_feed_says_the_relays_station_is_logged_out_then_live_again(station, nats_server):
+    """The relay's station state reaches a subscriber under its own name (issue 21's vocabulary), not
+    as a generic "connecting": a station logout reads ``logged_out`` at the relay, then ``live``."""
+    async with _relay(station, nats_server.url, []):
+        feed = NatsFeed(NatsTarget.parse(nats_server.url), client_id="watcher")
+        feed.registry.replace_watch([SymbolKey("7203", 1)])
+        await feed.start()
+        states: list[str] = []
+        feed.events.status.subscribe(lambda status: states.append(status.state))
+        run = asyncio.create_task(feed.run())
+        try:
+            await eventually(lambda: feed.status.state == "live", 15, "live")
+            await station.log_out()
+            await eventually(lambda: feed.status.state == "logged_out", 15, "logged_out from the relay")
+            assert feed.status.detail.startswith("at the relay")
+            station.log_in()
+            await eventually(lambda: feed.status.state == "live", 30, "live again after the login")
+        finally:
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+            await feed.close()
+    assert "connecting" not in states[states.index("logged_out") :]
