@@ -23,6 +23,7 @@ import pytest_asyncio
 
 from quoteboard.commands.echo import echo_session
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.kabu.errors import StationUnreachable
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.server import TestServer
@@ -215,3 +216,23 @@ def test_bench_runs_behind_a_dead_proxy(dead_proxy: str) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["messages"] == 2000 and report["raw_msg_s"] > 0 and report["pipeline_msg_s"] > 0
+
+
+async def test_a_socks_proxy_for_a_lan_station_is_said_in_words_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpx needs socksio and websockets python-socks for a SOCKS proxy; neither is a dependency. The
+    # proxy named is on loopback and is never reached: each client refuses before it connects.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in proxy_env("socks5://127.0.0.1:9").items():
+        monkeypatch.setenv(name, value)
+    feed = KabuFeed(LAN_STATION, "pw")
+    try:
+        with pytest.raises(StationUnreachable, match=r"SOCKS proxy: pip install \"httpx\[socks\]\""):
+            await feed.start()
+        await asyncio.wait_for(feed.run(), 10)  # ends by itself, saying why
+        assert feed.status.state == "closed"
+        assert "pip install python-socks" in feed.status.detail
+    finally:
+        await feed.close()

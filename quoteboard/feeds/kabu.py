@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidProxy, InvalidStatus, InvalidURI
 
 from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.contract import STATES, FeedStatus, Refusals, State, Taken
@@ -363,6 +363,12 @@ class KabuFeed(BaseFeed):
         except InvalidURI as exc:
             self._report(FeedStatus("closed", f"bad websocket URL: {exc}"))
             raise
+        except (ImportError, InvalidProxy) as exc:  # a SOCKS proxy without python-socks, a bad proxy URL
+            why = "a SOCKS proxy needs: pip install python-socks" if isinstance(exc, ImportError) else exc
+            self._report(
+                FeedStatus("closed", f"the environment's proxy for {self.ws_url} cannot be used ({why})")
+            )
+            return None, "", False
         # Only connecting is guarded above: an exception raised by a handler (a closed stdout, say)
         # must end run(), not pass for a network failure and reconnect.
         self._ws = ws

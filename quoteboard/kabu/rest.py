@@ -69,13 +69,22 @@ class KabuRest:
         self._issued = False
         #: Called with each token that replaces an earlier one: nothing is registered under it yet.
         self.on_renewed: Callable[[str], object] | None = None
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            transport=transport,
-            headers={"Accept": "application/json"},
-            trust_env=trust_env(self.base_url),  # loopback never through a proxy
-        )
+        settings: dict[str, Any] = {
+            "base_url": self.base_url,
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            "transport": transport,
+            "headers": {"Accept": "application/json"},
+        }
+        try:
+            self._client = httpx.AsyncClient(**settings, trust_env=trust_env(self.base_url))
+        except ImportError:
+            # A SOCKS proxy in the environment for a station beyond loopback, without httpx's SOCKS
+            # support: said at the first call, as a bad URL is (no traceback, nothing sent).
+            self._url_problem = self._url_problem or (
+                'the environment\'s proxy for it is a SOCKS proxy: pip install "httpx[socks]", '
+                "or name the host in NO_PROXY"
+            )
+            self._client = httpx.AsyncClient(**settings, trust_env=False)
 
     def __repr__(self) -> str:  # never the password or the token
         return f"KabuRest({self.base_url!r}, token={'set' if self._token else 'none'})"
