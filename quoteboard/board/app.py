@@ -32,7 +32,6 @@ from quoteboard.board.view import BoardWidgets, Outcome
 from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.board.widgets.register_panel import CodeInput
 from quoteboard.feeds.contract import Feed
-from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
@@ -104,7 +103,7 @@ class QuoteboardApp(App[int]):
         # (A lambda: the lists are made after the feed, which saves them when a symbol is refused.)
         self.feed_control = FeedController(
             self, self.board, self.widgets, sources=sources, max_symbols=max_symbols, record=record,
-            save=lambda: self.watchlists.save(),
+            save=lambda: self.watchlists.save(), event_command=event_command,
         )  # fmt: skip
         self.watchlists = ListsController(
             self, self.board, self.widgets, self.feed_control,
@@ -115,10 +114,6 @@ class QuoteboardApp(App[int]):
             self, self.board, self.widgets, self.feed_control, store=alerts, command=alert_command
         )
         self.positions = PositionsController(self.board, self.feed_control, self.widgets)
-        if event_command is not None:
-            self.feed_control.events = EventWatch(
-                command=event_command, on_failure=self._event_command_failed
-            )
 
     @property
     def feed(self) -> Feed | None:
@@ -221,12 +216,7 @@ class QuoteboardApp(App[int]):
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        await self.feed_control.stop_feed()
-        if self.feed_control.events is not None:
-            await self.feed_control.events.aclose(wait=False)
-
-    def _event_command_failed(self, failure: str) -> None:
-        self.notify(failure, title="event command", severity="error", timeout=15, markup=False)
+        await self.feed_control.shutdown()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While the positions view is shown, the table's own keys would act on rows out of sight.

@@ -42,7 +42,7 @@ import math
 import os
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -243,6 +243,18 @@ class Recorder:
             self.close()
             raise RecordingError(f"recording to {self.path} stopped: {_describe(exc)}") from None
         self.frames += 1
+
+    def writer(self, on_stop: Callable[[str], object]) -> Callable[[bytes | str, float], None]:
+        """:meth:`write` for a frame handler that must not raise: a failure (the disk filled up, say)
+        stops the recording and is handed to ``on_stop`` in words, once."""
+
+        def write(frame: bytes | str, received_at: float) -> None:
+            try:
+                self.write(frame, received_at)
+            except RecordingError as exc:
+                on_stop(str(exc))
+
+        return write
 
     def close(self) -> None:
         """Stop recording and close the file (idempotent)."""

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,11 +67,16 @@ class FeedController:
         max_symbols: int,
         record: Path | None,
         save: Callable[[], None],
+        event_command: list[str] | None = None,
     ) -> None:
         self.host = host
         self.board = board
         #: ``--event-command``'s watch, following whichever feed runs.
-        self.events: EventWatch | None = None
+        self.events = (
+            None
+            if event_command is None
+            else EventWatch(command=event_command, on_failure=self._event_failed)
+        )
         self.table = widgets.table
         self.panel = widgets.panel
         self.status_bar = widgets.status_bar
@@ -158,14 +164,18 @@ class FeedController:
             self._record_path = None
             return
         self._recorder = recorder
+        # A recording that stops (the disk filled up, say) is said: the board goes on without it.
+        stopped = partial(self.host.notify, title="recording stopped", severity="error", timeout=15)
+        feed.events.frame.subscribe(recorder.writer(stopped))
 
-        def record(frame: bytes | str, received_at: float) -> None:
-            try:
-                recorder.write(frame, received_at)
-            except RecordingError as exc:  # the disk filled up, say: the board goes on without it
-                self.host.notify(str(exc), title="recording stopped", severity="error", timeout=15)
+    async def shutdown(self) -> None:
+        """The board is closing: the feed stopped, and the event watch with it."""
+        await self.stop_feed()
+        if self.events is not None:
+            await self.events.aclose(wait=False)
 
-        feed.events.frame.subscribe(record)
+    def _event_failed(self, failure: str) -> None:
+        self.host.notify(failure, title="event command", severity="error", timeout=15, markup=False)
 
     async def stop_feed(self) -> None:
         worker, feed = self._feed_worker, self.feed
