@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, ClassVar, Final, Literal, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -31,141 +31,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quoteboard.board.model import FLASH_SECONDS, Board, Row
+from quoteboard.board.widgets.columns import COLUMNS, GAP, Column, Kind, choose_columns, fit_cell
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.store.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
-__all__ = [
-    "COLUMNS",
-    "SORT_MODES",
-    "Column",
-    "QuoteTable",
-    "choose_columns",
-    "format_price",
-    "truecolor_filters",
-]
+__all__ = ["SORT_MODES", "QuoteTable", "truecolor_filters"]
 
 #: With a sort on live values, the order is recomputed at most this often (rows jumping about
 #: on every tick are unreadable, and each reorder repaints the whole table).
 RESORT_SECONDS: Final = 1.0
-BLANK: Final = "—"
-
-
-def format_price(value: float | None) -> str:
-    return BLANK if value is None else f"{value:,.1f}"
-
-
-def format_signed(value: float | None, suffix: str = "") -> str:
-    return BLANK if value is None else f"{value:+,.2f}{suffix}" if suffix else f"{value:+,.1f}"
-
-
-def format_pct(value: float | None) -> str:
-    return BLANK if value is None else f"{value:+,.2f}%"
-
-
-def format_qty(value: float | None) -> str:
-    return BLANK if value is None else f"{value:,.0f}"
-
-
-def format_time(value: str | None) -> str:
-    # Kabu sends ISO 8601 with the zone ("2026-11-25T09:00:01+09:00"): the board shows HH:MM:SS.
-    if not value:
-        return BLANK
-    _, sep, rest = value.partition("T")
-    return rest[:8] if sep else value[:8]
-
-
-#: How a column's cells are drawn: "code" and "name" are cached per row and per name; "last" takes
-#: the row's move colours (and its flash), "change" the sign's colour, "plain" the row's style.
-Kind = Literal["code", "name", "plain", "last", "change"]
-
-
-def _by_value(value: float | None, row: Row) -> tuple[object, ...]:
-    """Largest first, rows without a value last, ties as added."""
-    return (value is None, -(value or 0.0), row.order)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of the table: the only place that says what a column shows and how."""
-
-    title: str
-    width: int
-    #: Lower shows first on a narrow screen; columns of one priority come and go together.
-    priority: int
-    #: The quote's field the cell shows, and how (unused for "code" and "name", which are drawn
-    #: from the row's key and the quote's name, and cached).
-    field: str = ""
-    format: Callable[[Any], str] = str
-    kind: Kind = "plain"
-    right: bool = True
-    #: Up to this many cells, when the screen has room to spare (the one column that grows).
-    max_width: int | None = None
-    #: The sort mode that orders the rows by this column, and the key it sorts by.
-    sort: SortMode | None = None
-    sort_key: Callable[[Row], tuple[object, ...]] | None = None
-
-
-# Name gets what is left of the width, between these bounds.
-NAME_MIN: Final = 10
-NAME_MAX: Final = 28
-#: In display order. Code and Last always show; then the change, the name, the spread, and so on.
-COLUMNS: Final = (
-    Column("Code", 8, 0, kind="code", right=False, sort="code", sort_key=lambda row: (row.key,)),
-    Column("Name", NAME_MIN, 2, kind="name", right=False, max_width=NAME_MAX),
-    Column("Last", 10, 0, "last", format_price, kind="last"),
-    Column("Chg", 9, 1, "change", format_signed, kind="change"),
-    Column(
-        "Chg%",
-        8,
-        1,
-        "change_pct",
-        format_pct,
-        kind="change",
-        sort="change",
-        sort_key=lambda row: _by_value(row.quote.change_pct if row.quote is not None else None, row),
-    ),
-    Column("Bid", 10, 3, "bid", format_price),
-    Column("Ask", 10, 3, "ask", format_price),
-    Column(
-        "Volume",
-        13,
-        4,
-        "volume",
-        format_qty,
-        sort="volume",
-        sort_key=lambda row: _by_value(row.quote.volume if row.quote is not None else None, row),
-    ),
-    Column("Time", 8, 5, "time", format_time),
-)
-GAP: Final = 1
 #: Name cells kept at most (names seldom change: one a row, normally).
 NAME_CACHE: Final = 200
 _SORT_KEYS: Final = {column.sort: column.sort_key for column in COLUMNS if column.sort and column.sort_key}
-
-
-def choose_columns(width: int, columns: Sequence[Column] = COLUMNS) -> tuple[tuple[Column, int], ...]:
-    """The columns shown in ``width`` cells, in display order, each with its width.
-
-    Whole priorities are taken, best first, while they fit (each column followed by a gap); the
-    lowest always shows, scrolling sideways if it must. What is left goes to the columns that grow.
-    """
-    chosen: set[int] = set()
-    used = 0
-    for priority in sorted({column.priority for column in columns}):
-        group = [i for i, column in enumerate(columns) if column.priority == priority]
-        need = sum(columns[i].width + GAP for i in group)
-        if chosen and used + need > width:
-            break
-        chosen.update(group)
-        used += need
-    shown = []
-    spare = max(0, width - used)
-    for i, column in enumerate(columns):
-        if i in chosen:
-            grow = min(spare, (column.max_width or column.width) - column.width)
-            spare -= grow
-            shown.append((column, column.width + grow))
-    return tuple(shown)
 
 
 def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
@@ -175,22 +52,6 @@ def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
     copy every repainted line (NO_COLOR's and the dim filter, when on, are kept).
     """
     return [line_filter for line_filter in filters if not isinstance(line_filter, ANSIToTruecolor)]
-
-
-def _cell(text: str, width: int, right: bool) -> str:
-    """``text`` padded to ``width`` terminal cells; a longer one (a name) cut at a cell boundary,
-    ending in an ellipsis so that it does not read as whole."""
-    if text.isascii() and text.isprintable() and len(text) <= width:  # the common case, quickly
-        return text.rjust(width) if right else text.ljust(width)
-    cells = cell_len(text)
-    if cells > width:
-        if width <= 0:
-            return ""
-        # A full-width character that would straddle the edge goes, as does a space before "…".
-        cut = set_cell_size(text, width - 1).rstrip(" ") + "…"
-        return cut + " " * (width - cell_len(cut))
-    pad = " " * (width - cells)
-    return pad + text if right else text + pad
 
 
 def _as_added(row: Row) -> tuple[object, ...]:
@@ -623,7 +484,7 @@ class QuoteTable(ScrollView, can_focus=True):
         style = self._style("base") + self._style("header")
         parts = []
         for column, width in self._shown:
-            parts.append(_cell(column.title, width, column.right))
+            parts.append(fit_cell(column.title, width, column.right))
         text = (" " * GAP).join(parts) + " " * GAP
         return Strip([Segment(text, style)], cell_len(text))
 
@@ -637,15 +498,17 @@ class QuoteTable(ScrollView, can_focus=True):
         if code is None:
             width = self._code_width
             # A fired alert's mark takes the cell's last column (a long code loses its end instead).
-            label = _cell(str(row.key), width - 1, False) + "!" if row.key in self._marked else str(row.key)
-            code = self._code_cells[row.key] = _cell(label, width, False) + gap_text
+            label = (
+                fit_cell(str(row.key), width - 1, False) + "!" if row.key in self._marked else str(row.key)
+            )
+            code = self._code_cells[row.key] = fit_cell(label, width, False) + gap_text
         table_width = self._table_width()
         padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
         if quote is None or row.note is not None:
             # (Rare: before the first quote, refused, or past the cap with an old quote.) A refusal
             # is said in words, so the text takes the whole row, not just the Name column.
             text = row.note or "waiting for the first quote…"
-            waiting = _cell(text, table_width - len(code), False)
+            waiting = fit_cell(text, table_width - len(code), False)
             return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])
         direction = row.direction
         if self._stale:  # one muted run: no up, down or flash colours for prices that may be old
@@ -669,7 +532,7 @@ class QuoteTable(ScrollView, can_focus=True):
             if name is None:
                 if len(self._name_cells) >= NAME_CACHE:  # names that keep changing: start again
                     self._name_cells.clear()
-                name = self._name_cells[name_text] = _cell(name_text, self._name_width, False) + gap_text
+                name = self._name_cells[name_text] = fit_cell(name_text, self._name_width, False) + gap_text
             segments.append(Segment(name, base))
         # The rest cell by cell, in runs of one style as one segment: fewer segments for Textual to
         # crop, filter and print. (Styles compare by identity: _paint makes them once.)
@@ -685,7 +548,7 @@ class QuoteTable(ScrollView, can_focus=True):
                 if cell.isascii() and cell.isprintable():
                     text += (cell.rjust(width) if right else cell.ljust(width))[:width] + gap_text
                 else:
-                    text += _cell(cell, width, right) + gap_text
+                    text += fit_cell(cell, width, right) + gap_text
             if style is run_style:
                 run += text
                 continue
