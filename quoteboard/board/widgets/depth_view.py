@@ -25,7 +25,7 @@ from textual.widget import Widget
 
 from quoteboard.board.model import Row
 from quoteboard.board.widgets.columns import format_price, format_qty, format_signed
-from quoteboard.board.widgets.quote_table import truecolor_filters
+from quoteboard.board.widgets.table_lines import truecolor_filters
 from quoteboard.kabu.protocol import Level, SymbolKey
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]
