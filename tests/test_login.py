@@ -15,8 +15,9 @@ from pathlib import Path
 import keyring
 import pytest
 
-from quoteboard.commands.cli import KEY_ENV, main
+from quoteboard.commands.cli import main
 from quoteboard.commands.credentials import SERVICE
+from quoteboard.commands.options import KEY_ENV
 from quoteboard.server import TestServer
 from tests.keyring_backends import MemoryKeyring
 

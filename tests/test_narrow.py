@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.widgets.columns import format_price, format_signed
 from quoteboard.board.widgets.positions_view import POSITION_COLUMNS, choose_position_columns
-from quoteboard.board.widgets.quote_table import format_price, format_signed
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO

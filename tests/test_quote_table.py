@@ -11,8 +11,8 @@ from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.widget import Widget
 
+from quoteboard.board.widgets.columns import COLUMNS, GAP, Column, choose_columns, fit_cell, format_price
 from quoteboard.board.widgets.depth_view import DepthView
-from quoteboard.board.widgets.quote_table import COLUMNS, GAP, Column, _cell, choose_columns, format_price
 from quoteboard.kabu.protocol import SymbolKey
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
 
@@ -88,7 +88,7 @@ async def test_a_style_textual_would_apply_to_the_lines_is_applied(tmp_path: Pat
 )  # fmt: skip
 def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width: int, right: bool) -> None:
     cells = cell_len(text)
-    cell = _cell(text, width, right)
+    cell = fit_cell(text, width, right)
     assert cell_len(cell) == width
     if cells > width:  # cut at a cell boundary, and said to be cut
         cut = cell.rstrip(" ")

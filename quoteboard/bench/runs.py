@@ -29,8 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from quoteboard.alerts.book import AlertBook, Rule
 from quoteboard.board.model import Board
+from quoteboard.feeds.closing import MAX_FRAME
 from quoteboard.feeds.contract import FeedStatus
-from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import Quote, parse_symbol
 

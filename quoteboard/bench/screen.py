@@ -114,6 +114,7 @@ def probe_board(
     """Run the real board on ``base_url`` with a probe; write the measurements to ``out`` and exit."""
     from quoteboard.board.app import QuoteboardApp
     from quoteboard.board.widgets.quote_table import QuoteTable
+    from quoteboard.board.widgets.table_lines import TableLines
     from quoteboard.feeds.source import FeedSource
     from quoteboard.kabu.protocol import SymbolKey, parse_symbol
     from quoteboard.store.watchlist import WatchlistStore
@@ -123,7 +124,7 @@ def probe_board(
     measuring = False
     original = QuoteTable._render_row
 
-    def render_row(self: QuoteTable, row: Any, cursor: bool) -> Any:
+    def render_row(self: TableLines, row: Any, cursor: bool) -> Any:
         strip = original(self, row, cursor)
         quote = row.quote
         # Count each quote once, when its row is first drawn (cursor moves and flash ends redraw it).

@@ -6,29 +6,35 @@ Imports are lazy so ``quoteboard stream`` never loads Textual and ``--help`` ans
 from __future__ import annotations
 
 import argparse
-import datetime
 import io
-import math
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from quoteboard import __version__
-from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL, SymbolKey, parse_symbol
-from quoteboard.secret import Secret
-
-if TYPE_CHECKING:
-    from quoteboard.feeds.source import FeedSource
-    from quoteboard.nats.link import NatsTarget
-
-KEY_ENV = "QUOTEBOARD_KABU_KEY"
-RELAY_PASSWORD_ENV = "QUOTEBOARD_RELAY_PASSWORD"
-#: Marks ``--kabu`` given without a KEY (then the environment or a prompt supplies it).
-ASK = object()
+from quoteboard.commands.options import (
+    ASK,
+    KEY_ENV,
+    RELAY_PASSWORD_ENV,
+    add_event_command,
+    add_feed_options,
+    add_nats_options,
+    add_replay_pacing,
+    add_stall_after,
+    add_station_choice,
+    base_url,
+    clock_time_arg,
+    input_file,
+    list_name,
+    port_number,
+    positive_float,
+    positive_int,
+    ws_url,
+)
+from quoteboard.commands.sources import board_nats, nats_target, open_replay, resolve_password
+from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL
 
 DESCRIPTION = f"""\
 A live quote board for Kabu Station (kabuステーション), with a built-in demo market.
@@ -84,272 +90,6 @@ def keys_help() -> str:
     return "Keys on the board:\n" + "\n".join(f"  {key:<{width}}  {what}" for key, what in help_lines())
 
 
-def symbol_list(text: str) -> list[SymbolKey]:
-    """argparse type for ``--symbols 7203@1,9433``."""
-    keys = []
-    for part in text.split(","):
-        if part.strip():
-            try:
-                keys.append(parse_symbol(part))
-            except ValueError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
-    if not keys:
-        raise argparse.ArgumentTypeError("no symbols given: use codes such as 7203@1,9433")
-    return keys
-
-
-def alert_command(text: str) -> list[str]:
-    """argparse type for ``--alert-command CMD``: its argv, split by the platform's rules."""
-    from quoteboard.alerts.command import parse_command
-
-    try:
-        return parse_command(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def event_command(text: str) -> list[str]:
-    """argparse type for ``--event-command CMD``: its argv, split by the platform's rules."""
-    from quoteboard.hooks import parse_command
-
-    try:
-        return parse_command(text, "--event-command")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _add_event_command(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--event-command",
-        type=event_command,
-        metavar="CMD",
-        help="run CMD when the station's state changes (live, stalled, reconnecting for 30 s, unreachable, "
-        "logged_out, wrong_password, taken), with QUOTEBOARD_EVENT, _PREVIOUS, _DETAIL and _TIME in its "
-        "environment (split like --alert-command, never run through a shell; 10 s at most)",
-    )
-
-
-def positive_int(text: str) -> int:
-    """argparse type for counts and sizes: a whole number above 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def port_number(text: str) -> int:
-    """argparse type for ``--port``: 0-65535, 0 meaning any free port."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535 (0: any free one), got {text!r}")
-    return value
-
-
-def input_file(text: str) -> Path:
-    """argparse type for a file to read (--replay, --positions, --nats-creds): it opens, here and now,
-    so a wrong path is a usage error rather than a failure after the feed has started."""
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot read {text}: it is a directory")
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise argparse.ArgumentTypeError(f"cannot read {text}: no such file") from None
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot read {text}: {exc.strerror or exc}") from None
-    return path
-
-
-def output_file(text: str) -> Path:
-    """argparse type for ``--record FILE``: a file (new or not) in a directory that exists and can be
-    written. What may be appended to is the recorder's business (record.py)."""
-    path = Path(text)
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a file name")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: it is a directory")
-    parent = path.parent
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {parent}")
-    if not os.access(parent, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"cannot write {text}: the directory {parent} is not writable")
-    return path
-
-
-def ws_url(text: str) -> str:
-    """argparse type for echo's URL: ws:// or wss:// with a host."""
-    try:
-        url = urlsplit(text)
-        valid = url.scheme in ("ws", "wss") and bool(url.hostname) and url.port != 0
-    except ValueError:  # a bracket left open, a port that is not a number or out of range
-        valid = False
-    if not valid:
-        raise argparse.ArgumentTypeError(f"expected a ws:// URL such as ws://127.0.0.1:9000/, got {text!r}")
-    return text
-
-
-def nats_url(text: str) -> str:
-    """argparse type for ``--nats URL``: checked here (the target is built once --nats-creds is known).
-    The message never repeats the URL: it may hold a password."""
-    from quoteboard.nats.link import NatsTarget
-
-    try:
-        NatsTarget.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def list_name(text: str) -> str:
-    """argparse type for ``--list NAME``: a usable watchlist name (checked against no other list)."""
-    from quoteboard.store.watchlist import Watchlists
-
-    name = text.strip()
-    problem = Watchlists({}).problem_with_name(name)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(problem)
-    return name
-
-
-def base_url(text: str) -> str:
-    """argparse type for ``--kabu-url``: an http(s) URL with a host, e.g. http://localhost:18080/kabusapi."""
-    text = text.strip()
-    try:
-        url = urlsplit(text)
-        valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
-    except ValueError:  # a bracket left open, a port that is not a number or out of range
-        valid = False
-    if not valid:
-        raise argparse.ArgumentTypeError(f"expected an http:// URL such as {DEFAULT_BASE_URL}, got {text!r}")
-    return text.rstrip("/")
-
-
-def positive_float(text: str) -> float:
-    """argparse type for durations, rates, speeds and intervals: a finite number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def clock_time_arg(text: str) -> datetime.time:
-    """argparse type for a time of day, ``HH:MM`` (24-hour)."""
-    try:
-        return datetime.datetime.strptime(text, "%H:%M").time()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a time of day as HH:MM (07:55), got {text!r}") from None
-
-
-def _add_station_choice(parser: argparse.ArgumentParser, *, required: bool, verb: str) -> Any:
-    """--demo or --kabu [KEY], one of them; returns the group for more choices."""
-    feed = parser.add_mutually_exclusive_group(required=required)
-    feed.add_argument("--demo", action="store_true", help=f"{verb} the embedded simulated market")
-    feed.add_argument(
-        "--kabu",
-        nargs="?",
-        const=ASK,
-        metavar="KEY",
-        help=f"{verb} Kabu Station; KEY is its API password (else ${KEY_ENV}, else the one "
-        "`quoteboard login` kept, else a prompt)",
-    )
-    return feed
-
-
-def _add_nats_options(parser: argparse.ArgumentParser, group: Any, help: str) -> None:
-    """--nats [URL] in ``group`` (without URL: $QUOTEBOARD_NATS_URL, else $NATS_URL) and --nats-creds."""
-    group.add_argument("--nats", nargs="?", const=ASK, type=nats_url, metavar="URL", help=help)
-    parser.add_argument(
-        "--nats-creds",
-        type=input_file,
-        metavar="FILE",
-        help="a NATS .creds file (JWT and NKey) to log in with",
-    )
-
-
-def _add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: bool = False) -> None:
-    feed = _add_station_choice(parser, required=required, verb="use")
-    _add_nats_options(
-        parser,
-        feed,
-        "use the quotes a `quoteboard relay --nats` publishes on this NATS server (nats://[user:pass@]host"
-        ":port, tls:// for TLS; without URL $QUOTEBOARD_NATS_URL or $NATS_URL)",
-    )
-    feed.add_argument(
-        "--replay",
-        type=input_file,
-        metavar="FILE",
-        help="replay a recording made with --record, through the embedded test server, with its "
-        "recorded timing (registers the recorded symbols unless --symbols is given)",
-    )
-    _add_replay_pacing(parser, loop=loop)
-    _add_stall_after(parser)
-    parser.add_argument(
-        "--record",
-        type=output_file,
-        metavar="FILE",
-        help="append every frame received to FILE (NDJSON, one frame per line with its receive time; "
-        "never the password) for a later --replay",
-    )
-    parser.add_argument(
-        "--kabu-url",
-        type=base_url,
-        default=DEFAULT_BASE_URL,
-        metavar="URL",
-        help=f"Kabu Station's API base URL (default {DEFAULT_BASE_URL}; verification: {VERIFY_BASE_URL})",
-    )
-    parser.add_argument(
-        "--symbols",
-        type=symbol_list,
-        default=[],
-        metavar="LIST",
-        help="comma-separated codes, e.g. 7203@1,9433 (a bare code means exchange 1, the TSE)",
-    )
-    parser.add_argument(
-        "--alert-command",
-        type=alert_command,
-        metavar="CMD",
-        help="run CMD when a price alert fires, with QUOTEBOARD_ALERT_SYMBOL, _NAME, _RULE, _PRICE and "
-        "_TIME in its environment (split by this system's rules, cmd.exe's on Windows, but never run "
-        "through a shell; 10 s at most)",
-    )
-    _add_event_command(parser)
-
-
-def _add_stall_after(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--stall-after",
-        type=positive_float,
-        default=30.0,
-        metavar="S",
-        help="with no quote for S seconds, ask the station whether it has newer trades than its PUSH "
-        "socket brought; if so the socket is stalled and reopened (default 30)",
-    )
-
-
-def _add_replay_pacing(parser: argparse.ArgumentParser, *, loop: bool, day: bool = False) -> None:
-    parser.add_argument(
-        "--speed",
-        type=positive_float,
-        metavar="X",
-        help="with --replay: play X times as fast as recorded (default 1; 60 plays an hour a minute)"
-        + ("; with --day: run the station's clock X times as fast" if day else ""),
-    )
-    if loop:
-        parser.add_argument(
-            "--loop", action="store_true", help="with --replay: start over after the last frame"
-        )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quoteboard",
@@ -358,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quoteboard {__version__}")
-    _add_feed_options(parser, required=False)
+    add_feed_options(parser, required=False)
     parser.add_argument(
         "--list",
         type=list_name,
@@ -376,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "changes go to stderr. With --record FILE every frame received up to the last quote printed "
         "is appended to FILE; --replay FILE streams such a recording again and ends with it.",
     )
-    _add_feed_options(stream, required=True, loop=True)
+    add_feed_options(stream, required=True, loop=True)
     stream.add_argument("--count", type=positive_int, metavar="N", help="exit after N quotes")
     stream.add_argument("--duration", type=positive_float, metavar="S", help="exit after S seconds")
     stream.add_argument(
@@ -399,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=RELAY_DESCRIPTION,
     )
-    _add_station_choice(relay, required=True, verb="relay")
+    add_station_choice(relay, required=True, verb="relay")
     relay.add_argument(
         "--kabu-url",
         type=base_url,
@@ -412,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to serve on (default 127.0.0.1; any other needs --password)",
     )
-    _add_stall_after(relay)
+    add_stall_after(relay)
     relay.add_argument("--port", type=port_number, default=18090, help="port (default 18090)")
     relay.add_argument(
         "--password",
@@ -438,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--max-clients", type=positive_int, default=256, metavar="N", help="clients at most (default 256)"
     )
-    _add_nats_options(
+    add_nats_options(
         relay,
         relay,
         "also publish every quote on this NATS server and take registrations there (nats://[user:pass@]"
@@ -452,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="release a NATS client that renewed no lease for S seconds (default 30)",
     )
-    _add_event_command(relay)
+    add_event_command(relay)
 
     serve = commands.add_parser(
         "serve",
@@ -478,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--replay", type=input_file, metavar="FILE", help="push a recording made with --record instead"
     )
-    _add_replay_pacing(serve, loop=True, day=True)
+    add_replay_pacing(serve, loop=True, day=True)
     serve.add_argument(
         "--day",
         action="store_true",
@@ -583,58 +323,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_password(
-    value: object, env: str = KEY_ENV, what: str = "API password", station: str | None = None
-) -> Secret:
-    """A password: given, else the environment variable ``env``, else the one ``quoteboard login``
-    kept for ``station`` (the API password's URL), else a prompt without echo."""
-    if isinstance(value, str):
-        return Secret(value)
-    if os.environ.get(env):
-        return Secret(os.environ[env])
-    if station is not None:
-        from quoteboard.commands.credentials import stored_password
-
-        kept = stored_password(station)
-        if kept:
-            return kept
-    if not sys.stdin.isatty():
-        flag = "--kabu KEY" if env == KEY_ENV else "--password PW"
-        login = ", or keep it with `quoteboard login`" if env == KEY_ENV else ""
-        raise SystemExit(f"quoteboard: no {what}: pass {flag} or set {env}{login}")
-    import getpass
-
-    prompt = "Kabu Station API password: " if env == KEY_ENV else "password for the relay's clients: "
-    try:
-        return Secret(getpass.getpass(prompt))
-    except (EOFError, KeyboardInterrupt):
-        raise SystemExit(f"quoteboard: no {what} given") from None
-
-
-def nats_target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> NatsTarget | None:
-    """The NATS server of --nats [URL] (the environment's without URL) and --nats-creds; None when
-    --nats is not given. A bad URL is a usage error that never repeats a password."""
-    from quoteboard.nats.link import INSTALL_HINT, URL_ENV, NatsTarget
-
-    given = getattr(args, "nats", None)
-    creds = getattr(args, "nats_creds", None)
-    if given is None:
-        if creds is not None:
-            parser.error("--nats-creds goes with --nats")
-        return None
-    if not _nats_installed():
-        parser.exit(1, f"quoteboard: --nats needs the nats extra: {INSTALL_HINT}\n")
-    try:
-        if isinstance(given, str):
-            return NatsTarget.parse(given, creds)
-        target = NatsTarget.from_env(creds)
-    except ValueError as exc:
-        parser.error(f"--nats: {exc}")
-    if target is None:
-        parser.error(f"--nats without URL needs ${URL_ENV} or $NATS_URL")
-    return target
-
-
 def utf8_output() -> None:
     """Make stdout and stderr write UTF-8 to files and pipes, and never crash on a console.
 
@@ -718,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kabu = FeedSource.kabu(args.kabu_url, password)
     recorded = None
     if replay is not None:
-        opened = _open_replay(replay, speed, getattr(args, "loop", False))
+        opened = open_replay(replay, speed, getattr(args, "loop", False))
         if opened is None:
             return 1
         source, recorded = opened
@@ -742,46 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
                      list_name=args.list, alert_command=args.alert_command, event_command=args.event_command,
-                     nats=_board_nats(nats))  # fmt: skip
-
-
-def _nats_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("nats") is not None
-
-
-def _board_nats(given: NatsTarget | None) -> FeedSource | None:
-    """The NATS source ``f`` cycles to: --nats, else one the environment names (quietly none if its
-    URL is unusable: the board does not need it)."""
-    from quoteboard.feeds.source import FeedSource
-    from quoteboard.nats.link import NatsTarget
-
-    if given is not None:
-        return FeedSource.of_nats(given)
-    if not _nats_installed():
-        return None
-    try:
-        target = NatsTarget.from_env()
-    except ValueError:
-        return None
-    return FeedSource.of_nats(target) if target is not None else None
-
-
-def _open_replay(path: Path, speed: float, loop: bool) -> tuple[FeedSource, list[SymbolKey]] | None:
-    """The source replaying ``path`` and the symbols it recorded; None after one line on stderr
-    saying why the file cannot be replayed."""
-    from quoteboard.feeds.source import recorded_symbols, replay_source
-    from quoteboard.history.recording import RecordingError
-
-    try:
-        source, replay = replay_source(path, speed, loop)
-    except RecordingError as exc:
-        print(f"quoteboard: {exc}", file=sys.stderr)
-        return None
-    if replay.skipped:
-        print(f"quoteboard: replay skipped {replay.skipped} bad lines of {path}", file=sys.stderr)
-    return source, recorded_symbols(replay)
+                     nats=board_nats(nats))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,35 +25,28 @@ Kabu specifics that shape this module (see contract/kabusapi/README.md):
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidProxy, InvalidStatus, InvalidURI
 
-from quoteboard.feeds.base import BaseFeed
+from quoteboard.feeds.closing import (
+    MAX_FRAME,
+    TAKEN,
+    closed_on_purpose,
+    describe_close,
+    describe_connect_error,
+    too_big,
+)
 from quoteboard.feeds.contract import STATES, FeedStatus, Refusals, State, Taken
+from quoteboard.feeds.kabu_registering import RegisteringFeed
 from quoteboard.feeds.policy import LOGGED_OUT_CODES, Next, ReconnectPolicy, backoff_delay
 from quoteboard.feeds.watchdog import DEFAULT_STALL_AFTER, Watchdog
-from quoteboard.kabu.errors import (
-    NOT_REGISTERED_CODE,
-    WRONG_PASSWORD_CODE,
-    KabuClientError,
-    KabuError,
-    StationUnreachable,
-)
+from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.net import ws_proxy
-from quoteboard.kabu.protocol import (
-    DEFAULT_BASE_URL,
-    Quote,
-    Rejection,
-    SymbolKey,
-    decode_frame,
-    websocket_url,
-)
+from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, Rejection, decode_frame, websocket_url
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.kabu.text import printable
@@ -67,14 +60,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KabuFeed", "backoff_delay"]
 
-MAX_FRAME: Final = 1 << 20  # 1 MiB; a full board snapshot is about 2 KB
-TAKEN: Final = (
-    "another program is using the station's PUSH socket (Kabu serves one at a time): "
-    "share it with `quoteboard relay`"
-)
 
-
-class KabuFeed(BaseFeed):
+class KabuFeed(RegisteringFeed):
     """A Kabu station (real or simulated): REST calls and the PUSH stream with reconnection.
 
     What it reports goes to the subscribers of its :attr:`events`. It offers the account's
@@ -110,11 +97,6 @@ class KabuFeed(BaseFeed):
         self._relay_said = False
         #: The station logged out or refused the password: a token is asked for before the socket.
         self._away = False
-        #: Back from a logout: the registrations made again are told to ``events.registered``.
-        self._announce = False
-        self._announce_keys: list[SymbolKey] = []
-        #: Why the watched symbols are not all registered while live ("" when they are).
-        self._register_problem = ""
         self.base_url = base_url.rstrip("/")
         try:
             self.ws_url = websocket_url(self.base_url)
@@ -128,12 +110,7 @@ class KabuFeed(BaseFeed):
         #: The socket is being closed to reopen it with a new token: no back-off before that.
         self._moving = False
         self._closing: asyncio.Task[None] | None = None
-        #: A new token since the watched symbols were registered: register them all at the next open.
-        self._register_all = False
         self.rest.on_renewed = self._follow_token
-        self._rng = random.Random()
-        #: Set when a registration found the station unreachable: retried while the socket is up.
-        self._unregistered = asyncio.Event()
         #: Tells a stalled socket from a quiet market (see :meth:`_watch`).
         self.watchdog = Watchdog(stall_after)
         #: ``GET /board`` probes of the watchdog that failed (the station did not answer).
@@ -194,74 +171,6 @@ class KabuFeed(BaseFeed):
         if ws is not None and not self._moving:
             self._moving = True
             self._closing = asyncio.create_task(ws.close(1000, "a new token"))
-
-    async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
-        """PUT /register within the cap; the station's answer goes to the registry."""
-        self.registry.check_room(keys)
-        registered = await self.rest.register(keys)
-        self.registry.station_lists(registered)
-        return registered
-
-    async def register(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
-        """Register ``keys`` at the station and keep them registered across reconnects.
-
-        If the station cannot be reached or fails (a transient error), the error is raised (to be
-        shown) but the keys are watched all the same, and :meth:`run` registers them once the
-        station answers. A refusal (no such symbol, the limit...) watches nothing.
-        """
-        keys = list(keys)
-        try:
-            registered = await self._register(keys)
-        except KabuClientError as exc:
-            if exc.transient:
-                self.registry.watch(keys)
-                self._retry_later()
-            raise
-        self.registry.watch(keys)
-        return registered
-
-    async def unregister(self, keys: Iterable[SymbolKey]) -> list[SymbolKey]:
-        """Stop watching ``keys`` and unregister them at the station. Returns what is still registered.
-
-        A station that had none of them registered (4001020: it restarted, or was logged out, since)
-        is already where the caller wants it: that is not an error.
-        """
-        keys = list(keys)
-        registry = self.registry
-        registry.unwatch(keys)
-        try:
-            registry.station_lists(await self.rest.unregister(keys))
-        except KabuError as exc:
-            if exc.code != NOT_REGISTERED_CODE:
-                raise
-            registry.station_dropped(keys)
-        return registry.registered
-
-    async def fetch_boards(
-        self, keys: Iterable[SymbolKey], on_quote: Callable[[Quote], object], per_second: float = 8.0
-    ) -> list[tuple[SymbolKey, KabuClientError]]:
-        """GET /board for each key, paced under Kabu's ~10 requests/s, handing each to ``on_quote``.
-
-        Kabu pushes nothing after the close or over lunch, so this is how a board opened in the
-        evening shows prices. Returns the keys that failed with their errors (nothing is raised).
-        """
-        failures: list[tuple[SymbolKey, KabuClientError]] = []
-        for i, key in enumerate(keys):
-            if i:
-                await asyncio.sleep(1.0 / per_second)
-            try:
-                quote = await self.rest.board(key)
-            except KabuClientError as exc:
-                failures.append((key, exc))
-                continue
-            self.registry.station_added(key)  # GET /board registers its symbol, at Kabu too
-            quote.received_at = time.time()
-            on_quote(quote)
-        return failures
-
-    def _retry_later(self) -> None:
-        self.registry.station_failed()
-        self._unregistered.set()
 
     # -- PUSH -------------------------------------------------------------------------------------
 
@@ -357,7 +266,7 @@ class KabuFeed(BaseFeed):
             away = isinstance(exc, ConnectionRefusedError | TimeoutError)
             return (
                 policy.failed_to_connect(time.monotonic(), nothing_listens=away),
-                _describe_connect_error(exc),
+                describe_connect_error(exc),
                 False,
             )
         except InvalidURI as exc:
@@ -391,14 +300,14 @@ class KabuFeed(BaseFeed):
                 self.events.registered.publish(announce)
             received = self.received
             closed = await self._pump(ws)
-            on_purpose = _closed_on_purpose(closed)
+            on_purpose = closed_on_purpose(closed)
             delivered = self.received > received and not on_purpose
             step = policy.closed(time.monotonic(), delivered=delivered, on_purpose=on_purpose)
             if on_purpose:
                 self.events.taken.publish(Taken(step.delay is None))
-            if _too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
+            if too_big(closed):  # thrown away like any bad frame, and counted (size: at least)
                 self._reject(Rejection(f"a frame over the {MAX_FRAME:,}-byte limit", MAX_FRAME + 1))
-            return step, _describe_close(closed), delivered
+            return step, describe_close(closed), delivered
         finally:
             registrar.cancel()
             follower.cancel()
@@ -490,62 +399,6 @@ class KabuFeed(BaseFeed):
         self.rejected += 1
         self.events.reject.publish(rejection)
 
-    async def _ensure_registered(self) -> KabuError | None:
-        """After a (re)connect, register again whatever the station may have lost. Returns the
-        refusal of a station logged out or refusing the password (the socket is no use then); any
-        other failure is said in the live status's detail and retried while the socket is up."""
-        registry = self.registry
-        self._register_problem = ""
-        if not registry.watched:
-            return None
-        if self.connections == 1 and not registry.missing() and not self._register_all:
-            return None  # registered just before this first connection
-        self._register_all = False
-        announce, self._announce = self._announce, False
-        try:
-            await self._register_watch()
-            if announce:  # back from a logout: told (once live) like a late registration
-                self._announce_keys = registry.watched
-        except KabuClientError as exc:
-            if _logged_out(exc):
-                self._register_all = True
-                return cast("KabuError", exc)
-            # "live" all the same: the socket streams what the station has registered.
-            self._register_problem = f"re-registering {len(registry.watched)} symbols failed: {exc}"
-            if exc.transient:
-                self._retry_later()
-        return None
-
-    async def _keep_registered(self) -> None:
-        """While the socket is up, register (with back-off) the watched symbols a REST call could not
-        register because the station did not answer or failed: the socket streams only registered
-        symbols. (A station that logs out closes the socket: :meth:`run` finds it logged out then.)"""
-        registry = self.registry
-        attempt = 0
-        while True:
-            await self._unregistered.wait()
-            attempt += 1
-            await asyncio.sleep(backoff_delay(attempt, self._rng))
-            missing = registry.missing()
-            try:
-                if missing:
-                    await self._register(missing)
-            except KabuClientError as exc:
-                if exc.transient:
-                    continue
-                # refused, not unreachable: asking again would not help
-                self._register_problem = f"registering {len(missing)} symbols failed: {exc}"
-                self._report(FeedStatus("live", self._register_problem))
-            else:
-                if self._register_problem and self.status.state == "live":
-                    self._register_problem = ""
-                    self._report(FeedStatus("live"))
-                if missing:
-                    self.events.registered.publish(missing)
-            self._unregistered.clear()
-            registry.retry_due = False
-            attempt = 0
-
     async def _watch(self, ws: ClientConnection) -> None:
         """While ``ws`` is up: with no frame for ``stall_after`` seconds, ask the station for one
         registered symbol's board now and then (:class:`~quoteboard.feeds.watchdog.Watchdog`). Newer
@@ -602,53 +455,9 @@ class KabuFeed(BaseFeed):
             await self.server.aclose()
 
 
-def _logged_out(exc: KabuClientError) -> bool:
-    """The station is not logged in, or refuses the API password: nothing works until it is."""
-    return isinstance(exc, KabuError) and (exc.code in LOGGED_OUT_CODES or exc.code == WRONG_PASSWORD_CODE)
-
-
 def _epoch(iso: object) -> float:
     """An ISO 8601 time from a relay as epoch seconds; now if it is missing or unreadable."""
     try:
         return datetime.fromisoformat(str(iso)).timestamp()
     except ValueError:
         return time.time()
-
-
-def _station_closed(exc: ConnectionClosed) -> bool:
-    """The station sent its close frame first (not an answer to ours)."""
-    return exc.rcvd is not None and (exc.sent is None or bool(exc.rcvd_then_sent))
-
-
-def _closed_on_purpose(exc: ConnectionClosed) -> bool:
-    return _station_closed(exc) and exc.rcvd is not None and exc.rcvd.code == 1000
-
-
-def _too_big(exc: ConnectionClosed) -> bool:
-    return not _station_closed(exc) and exc.sent is not None and exc.sent.code == 1009
-
-
-def _describe_close(exc: ConnectionClosed) -> str:
-    if _station_closed(exc):
-        frame = exc.rcvd
-        assert frame is not None
-        reason = printable(frame.reason)  # the station's words, going to a terminal
-        text = f"closed by the station (code {frame.code}{': ' + reason if reason else ''})"
-        if "superseded" in reason or "new connection" in reason:
-            text += ": another PUSH socket was opened to it, and Kabu serves one at a time"
-        return text
-    if _too_big(exc):
-        return f"a frame over the {MAX_FRAME:,}-byte limit: the feed closed the socket (code 1009)"
-    if exc.sent is not None:
-        reason = f": {exc.sent.reason}" if exc.sent.reason else ""
-        return f"closed by the feed (code {exc.sent.code}{reason})"
-    return "the connection dropped (no close frame)"
-
-
-def _describe_connect_error(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is kabuステーション running with the API enabled?)"
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    text = str(exc) or type(exc).__name__
-    return text

@@ -19,145 +19,53 @@ import asyncio
 import contextlib
 import datetime
 import hmac
-import ipaddress
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
-import msgspec
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
-from quoteboard.feeds.contract import Channel, FeedStatus, Taken, jst_iso
+from quoteboard.feeds.contract import Channel, FeedStatus, Taken
 from quoteboard.feeds.kabu import KabuFeed
-from quoteboard.hosting import FRAMED, PUSH_PATH
-from quoteboard.kabu.codes import ErrorAnswer, error_answer
+from quoteboard.hosting import PUSH_PATH
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
 from quoteboard.kabu.protocol import Quote, SymbolKey, SymbolList
+from quoteboard.relay.answers import (
+    JSON_TYPE,
+    Act,
+    Asker,
+    RelayError,
+    TokenRequest,
+    asker_of,
+    decode_body,
+    json_answer,
+    not_allowed,
+    not_found,
+    path_symbol,
+    peer_of,
+    read_body,
+    regist_list,
+)
 from quoteboard.relay.book import Book, Client, TooManyClients
-from quoteboard.relay.fanout import BEHIND_LIMIT, LatestQueue
+from quoteboard.relay.fanout import BEHIND_LIMIT
+from quoteboard.relay.pacing import Pacer
+from quoteboard.relay.push import PushSocket, drain, send_frames
+from quoteboard.relay.status import status_body
 from quoteboard.secret import Secret
 
-__all__ = ["MAX_BODY", "UPSTREAM_RATE", "Act", "Asker", "RelayApp", "RelayError"]
+__all__ = ["RelayApp", "Say"]
 
-#: Requests a second the relay sends the station, all clients together (Kabu allows about 10).
-UPSTREAM_RATE: Final = 8.0
-#: The largest request body a client may send.
-MAX_BODY: Final = 64 * 1024
-_JSON: Final = "application/json"
 #: Read-only account endpoints, forwarded as they are.
 _ACCOUNT: Final = ("positions", "orders", "wallet/{rest:path}")
 _ORDERS: Final = ("sendorder", "sendorder/future", "sendorder/option", "cancelorder")
 
 Say = Callable[[str], object]
 _T = TypeVar("_T")
-
-
-class RelayError(Exception):
-    """An answer in Kabu's words (:mod:`quoteboard.kabu.codes`): HTTP status, ``{"Code", "Message"}``."""
-
-    def __init__(self, code: int, detail: str = "", *, answer: ErrorAnswer | None = None) -> None:
-        self.answer = answer or error_answer(code, detail)
-        super().__init__(self.answer.message)
-
-    @classmethod
-    def relayed(cls, status: int, code: int, message: str) -> RelayError:
-        """The station's own answer, passed on as it is (its code need not be one the relay uses)."""
-        return cls(code, answer=ErrorAnswer(status, code, message))
-
-    @property
-    def status(self) -> int:
-        return self.answer.status
-
-    @property
-    def code(self) -> int:
-        return self.answer.code
-
-    @property
-    def message(self) -> str:
-        return self.answer.message
-
-    def response(self) -> Response:
-        return Response(self.answer.json(), status_code=self.status, media_type=_JSON)
-
-
-def _answer(body: object, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type=_JSON)
-
-
-class _Token(msgspec.Struct):
-    APIPassword: str
-
-
-#: What a client may ask to do (:meth:`RelayApp.admit` says who may).
-Act = Literal["token", "call", "order", "status", "push"]
-
-
-@dataclass(frozen=True, slots=True)
-class Asker:
-    """Who asks: the token it presents, the password it gives (``POST /token``), whether it is on
-    this machine."""
-
-    token: str | None = None
-    password: str | None = None
-    loopback: bool = False
-
-
-class _Pacer:
-    """Spaces the calls sent to the station, and keeps each client within its fair share of them."""
-
-    def __init__(self, rate: float = UPSTREAM_RATE, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._lock = asyncio.Lock()
-        self._next = 0.0
-        self._recent: dict[str, list[float]] = {}  # client id -> its calls in the last second
-
-    def admit(self, client: Client) -> None:
-        """Count a call of ``client``'s, or raise 429 if it is over its share of the last second."""
-        now = self._clock()
-        for cid in list(self._recent):
-            calls = self._recent[cid] = [t for t in self._recent[cid] if now - t < 1.0]
-            if not calls and cid != client.id:
-                del self._recent[cid]
-        mine = self._recent.setdefault(client.id, [])
-        share = max(1, int(self.rate // max(1, len(self._recent))))
-        if len(mine) >= share:
-            raise RelayError(4001006, f"over this client's share of the station's {self.rate:g} requests "
-                             f"a second ({share} now); try again shortly")  # fmt: skip
-        mine.append(now)
-
-    async def wait_turn(self) -> None:
-        async with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(self._clock(), self._next) + 1.0 / self.rate
-
-
-class _Socket:
-    """One downstream PUSH socket: its client (None: every symbol) and its queue."""
-
-    def __init__(self, websocket: WebSocket, client: Client | None) -> None:
-        self.websocket = websocket
-        self.client = client
-        self.queue = LatestQueue()
-        #: Writes a frame serialized ahead, at once, while the client keeps up: our own server's
-        #: extension (None under another ASGI server: then every frame goes through the queue).
-        framed = websocket.scope.get("extensions", {}).get(FRAMED, {})
-        self.write: Callable[[bytes], bool] | None = framed.get("write")
-        self.stopped = asyncio.Event()
-        self.close_reason = ""
-
-    def stop(self, reason: str) -> None:
-        self.close_reason = reason
-        self.stopped.set()
 
 
 class RelayApp:
@@ -187,7 +95,7 @@ class RelayApp:
         self.allow_orders = allow_orders
         self._say = say
         self._clock = clock
-        self._pacer = _Pacer(clock=clock)
+        self._pacer = Pacer(clock=clock)
         self._lock = asyncio.Lock()  # registrations change the union one at a time
         #: The latest frame of each symbol, the bytes the station pushed (Kabu's are text frames).
         self.latest: dict[SymbolKey, bytes] = {}
@@ -195,10 +103,10 @@ class RelayApp:
         #: Every decoded quote with its frame, after the sockets (the NATS publisher subscribes).
         self.quotes: Channel[[Quote, bytes]] = Channel()
         self._taken = False  # the station's socket was taken: said with the next reconnecting line
-        self._sockets: set[_Socket] = set()
+        self._sockets: set[PushSocket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
-        self._routes: dict[SymbolKey, list[_Socket]] = {}
-        self._firehose: list[_Socket] = []
+        self._routes: dict[SymbolKey, list[PushSocket]] = {}
+        self._firehose: list[PushSocket] = []
         self._symbol_cache: dict[tuple[str, str], tuple[datetime.date, bytes]] = {}
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
@@ -224,7 +132,7 @@ class RelayApp:
             routes.append(Route(f"/kabusapi/{path}", order, methods=["PUT", "POST"]))
         self.asgi = Starlette(
             routes=routes,
-            exception_handlers={404: self._not_found, 405: self._not_allowed},
+            exception_handlers={404: not_found, 405: not_allowed},
         )
         self.asgi.router.redirect_slashes = False  # /sendorder/ is an unknown path, not a redirect
 
@@ -265,7 +173,7 @@ class RelayApp:
             self._say(line)
 
     def _reroute(self) -> None:
-        routes: dict[SymbolKey, list[_Socket]] = {}
+        routes: dict[SymbolKey, list[PushSocket]] = {}
         firehose = []
         for socket in self._sockets:
             if socket.client is None:
@@ -339,7 +247,7 @@ class RelayApp:
 
         async def endpoint(request: Request) -> Response:
             try:
-                client = self.admit(act, _asker(request))
+                client = self.admit(act, asker_of(request))
                 assert client is not None  # a call needs a client's token
                 client.last_call = self._clock()
                 return await handler(request, client)
@@ -350,9 +258,9 @@ class RelayApp:
 
     async def token(self, request: Request) -> Response:
         try:
-            body = await _decode(request, _Token)
-            self.admit("token", _asker(request, password=body.APIPassword))
-            peer = _peer(request)
+            body = await decode_body(request, TokenRequest)
+            self.admit("token", asker_of(request, password=body.APIPassword))
+            peer = peer_of(request)
             try:
                 client = self.book.join(peer, self._clock())
             except TooManyClients as exc:
@@ -360,22 +268,22 @@ class RelayApp:
         except RelayError as exc:
             return exc.response()
         self._say(f"client {client.id} joined from {peer} ({len(self.book.clients)} clients)")
-        return _answer({"ResultCode": 0, "Token": client.token})
+        return json_answer({"ResultCode": 0, "Token": client.token})
 
     async def register(self, request: Request, client: Client) -> Response:
-        keys = (await _decode(request, SymbolList)).keys()
+        keys = (await decode_body(request, SymbolList)).keys()
         await self.add_symbols(client, keys)
-        return _regist_list(client)
+        return regist_list(client)
 
     async def unregister(self, request: Request, client: Client) -> Response:
-        keys = (await _decode(request, SymbolList)).keys()
+        keys = (await decode_body(request, SymbolList)).keys()
         await self.remove_symbols(client, keys)
-        return _regist_list(client)
+        return regist_list(client)
 
     async def unregister_all(self, request: Request, client: Client) -> Response:
         async with self._lock:
             await self._let_go(f"client {client.id} (unregister/all)", self.book.unregister_all(client))
-        return _regist_list(client)
+        return regist_list(client)
 
     # -- registrations, whoever asks (the REST API above, NATS requests: .publisher) -------------------
 
@@ -445,22 +353,24 @@ class RelayApp:
         self._say(f"{who}: unregistered {_names(keys)} at the station ({self.book.count()})")
 
     async def board(self, request: Request, client: Client) -> Response:
-        key = _symbol(request)
+        key = path_symbol(request)
         frame = self.latest.get(key)
         if frame is not None:
-            return Response(frame, media_type=_JSON)
-        return Response(await self._registering_get(client, key, f"/board/{key}", "board"), media_type=_JSON)
+            return Response(frame, media_type=JSON_TYPE)
+        return Response(
+            await self._registering_get(client, key, f"/board/{key}", "board"), media_type=JSON_TYPE
+        )
 
     async def symbol(self, request: Request, client: Client) -> Response:
-        key = _symbol(request)
+        key = path_symbol(request)
         addinfo = request.query_params.get("addinfo", "true")
         today = datetime.date.today()
         cached = self._symbol_cache.get((str(key), addinfo))
         if cached is not None and cached[0] == today:
-            return Response(cached[1], media_type=_JSON)
+            return Response(cached[1], media_type=JSON_TYPE)
         body = await self._registering_get(client, key, f"/symbol/{key}?addinfo={addinfo}", "symbol")
         self._symbol_cache[(str(key), addinfo)] = (today, body)
-        return Response(body, media_type=_JSON)
+        return Response(body, media_type=JSON_TYPE)
 
     async def _registering_get(self, client: Client, key: SymbolKey, path: str, what: str) -> bytes:
         """GET ``path`` of the station, which registers ``key`` as it answers (Kabu does so for
@@ -485,75 +395,37 @@ class RelayApp:
         path = request.url.path.removeprefix("/kabusapi")
         query = f"?{request.url.query}" if request.url.query else ""
         answer = await self._upstream(client, lambda: self.feed.rest.call("GET", path + query))
-        return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
+        return Response(answer.content, status_code=answer.status_code, media_type=JSON_TYPE)
 
     async def order(self, request: Request, client: Client) -> Response:
-        body = await _read(request)
+        body = await read_body(request)
         path = request.url.path.removeprefix("/kabusapi")
         method = request.method
         answer = await self._upstream(client, lambda: self.feed.rest.call(method, path, content=body))
         self._say(f"client {client.id} sent {request.method} {path}")
-        return Response(answer.content, status_code=answer.status_code, media_type=_JSON)
+        return Response(answer.content, status_code=answer.status_code, media_type=JSON_TYPE)
 
     async def status(self, request: Request) -> Response:
         """The relay's state: never a password or a token; who may see it: :meth:`admit`."""
         try:
-            self.admit("status", _asker(request))
+            self.admit("status", asker_of(request))
         except RelayError as exc:
             return exc.response()
-        status = self.feed.status
-        now = self._clock()
-        return _answer(
-            {
-                "station": {
-                    "state": status.state,
-                    "since": jst_iso(status.since),
-                    "detail": " ".join(status.detail.split()),
-                    "connections": self.feed.connections,
-                },
-                "clients": [
-                    {
-                        "id": client.id,
-                        "peer": client.peer,
-                        "symbols": [str(key) for key in client.symbols],
-                        "sockets": client.sockets,
-                        "dropped": client.dropped
-                        + sum(s.queue.dropped for s in self._sockets if s.client is client),
-                        "idle_s": round(now - client.last_call, 1),
-                    }
-                    for client in self.book.clients
-                ],
-                "symbols": [str(key) for key in self.book.union],
-                "limit": self.book.limit,
-                "firehose_sockets": sum(1 for s in self._sockets if s.client is None),
-            }
-        )
-
-    @staticmethod
-    async def _not_found(request: Request, exc: Exception) -> Response:
-        path = request.url.path
-        return RelayError(4001012, f"no such endpoint at this relay: {path}").response()
-
-    @staticmethod
-    async def _not_allowed(request: Request, exc: Exception) -> Response:
-        response = RelayError(4001014).response()
-        if isinstance(exc, HTTPException) and exc.headers:
-            response.headers.update(exc.headers)
-        return response
+        return json_answer(status_body(self.feed, self.book, self._sockets, self._clock()))
 
     # -- the PUSH sockets ----------------------------------------------------------------------------
 
     async def push(self, websocket: WebSocket) -> None:
         refusal = ""
         try:
-            client = self.admit("push", _asker(websocket))
+            client = self.admit("push", asker_of(websocket))
         except RelayError as exc:
             client, refusal = None, exc.message
         await websocket.accept()
         if refusal:  # accepted first, so that the client reads why
             await websocket.close(1008, refusal)
             return
-        socket = _Socket(websocket, client)
+        socket = PushSocket(websocket, client)
         self._sockets.add(socket)
         if client is not None:
             client.sockets += 1
@@ -563,8 +435,8 @@ class RelayApp:
             if key in self.latest:  # what a client joining after the close still wants to see
                 socket.queue.put(key, self.latest[key])
         tasks = [
-            asyncio.create_task(self._send(socket)),
-            asyncio.create_task(_drain(websocket)),
+            asyncio.create_task(send_frames(socket)),
+            asyncio.create_task(drain(websocket)),
             asyncio.create_task(socket.stopped.wait()),
         ]
         try:
@@ -585,16 +457,6 @@ class RelayApp:
                 client.sockets -= 1
                 client.dropped += socket.queue.dropped
                 client.last_call = self._clock()
-
-    async def _send(self, socket: _Socket) -> None:
-        queue, websocket = socket.queue, socket.websocket
-        while True:
-            frame = await queue.get()
-            try:
-                # A text frame, as the station sent it (ASGI takes text as str).
-                await websocket.send_text(frame.decode("utf-8", "replace"))
-            except (WebSocketDisconnect, RuntimeError):
-                return
 
     async def watch_sockets(self) -> None:
         """Close the sockets that stayed behind too long, saying why (runs with the relay)."""
@@ -621,66 +483,5 @@ class RelayApp:
                     await self._flush_unwanted("clean-up")
 
 
-def _asker(connection: HTTPConnection, password: str | None = None) -> Asker:
-    """Who asks on ``connection``: its token (the header; a socket may say ``?token=``), where from."""
-    token = connection.headers.get("X-API-KEY")
-    if not token and isinstance(connection, WebSocket):
-        token = connection.query_params.get("token")
-    return Asker(token=token, password=password, loopback=_from_loopback(connection))
-
-
-def _from_loopback(connection: HTTPConnection) -> bool:
-    try:
-        return connection.client is not None and ipaddress.ip_address(connection.client.host).is_loopback
-    except ValueError:
-        return False
-
-
-def _peer(request: Request) -> str:
-    return f"{request.client.host}:{request.client.port}" if request.client else "?"
-
-
-async def _read(request: Request) -> bytes:
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > MAX_BODY:
-        raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise RelayError(4001015, f"at most {MAX_BODY // 1024} KB")
-    return body
-
-
-async def _decode(request: Request, kind: type[_T]) -> _T:
-    body = await _read(request)
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise RelayError(4001011, str(exc)) from None
-    except msgspec.DecodeError:
-        raise RelayError(4001011, "the body is not JSON") from None
-
-
-def _symbol(request: Request) -> SymbolKey:
-    code, sep, exchange = request.path_params["symbol"].partition("@")
-    if not code or not sep or not exchange.isdigit():
-        raise RelayError(4001005, "the symbol is CODE@EXCHANGE, e.g. 7203@1")
-    return SymbolKey(code, int(exchange))
-
-
-def _regist_list(client: Client) -> Response:
-    return _answer({"RegistList": [{"Symbol": k.code, "Exchange": k.exchange} for k in client.symbols]})
-
-
 def _names(keys: Any) -> str:
     return ", ".join(str(key) for key in keys)
-
-
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, until it goes: that is how a close is seen."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return

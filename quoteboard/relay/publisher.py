@@ -53,7 +53,8 @@ from quoteboard.nats.wire import (
     regist_list_body,
     snapshot_value,
 )
-from quoteboard.relay.app import RelayApp, RelayError
+from quoteboard.relay.answers import RelayError
+from quoteboard.relay.app import RelayApp
 from quoteboard.relay.book import Client, TooManyClients
 
 if TYPE_CHECKING:

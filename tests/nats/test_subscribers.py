@@ -15,7 +15,7 @@ import httpx
 import pytest_asyncio
 
 from quoteboard.board.app import QuoteboardApp
-from quoteboard.board.widgets.quote_table import format_price
+from quoteboard.board.widgets.columns import format_price
 from quoteboard.feeds.nats import NatsFeed
 from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import Quote, SymbolKey

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from quoteboard.feeds.source import FeedSource
-from quoteboard.relay.app import Asker, RelayError
+from quoteboard.relay.answers import Asker, RelayError
 from quoteboard.relay.runner import RelayServer
 from quoteboard.server import TestServer
 from tests.relay.support import Kabu

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from quoteboard.board.model import Board
-from quoteboard.feeds.kabu import MAX_FRAME, KabuFeed
+from quoteboard.feeds.closing import MAX_FRAME
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import Rejection, SymbolKey, decode_frame
 from quoteboard.server import TestServer
 from tests.app_support import make_app, screen_text, table_lines, wait_for

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from quoteboard.alerts.book import RULE_HELP, Rule, parse_rule
-from quoteboard.board.widgets.quote_table import format_price
+from quoteboard.board.widgets.columns import format_price
 from quoteboard.kabu.protocol import SymbolKey
 
 __all__ = ["AlertScreen"]

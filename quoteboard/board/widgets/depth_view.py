@@ -24,7 +24,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from quoteboard.board.model import Row
-from quoteboard.board.widgets.quote_table import format_price, format_qty, format_signed, truecolor_filters
+from quoteboard.board.widgets.columns import format_price, format_qty, format_signed
+from quoteboard.board.widgets.table_lines import truecolor_filters
 from quoteboard.kabu.protocol import Level, SymbolKey
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]

@@ -16,7 +16,7 @@ from typing import Final
 
 from textual.containers import Horizontal, Vertical
 
-from quoteboard.board.widgets.quote_table import COLUMNS, GAP
+from quoteboard.board.widgets.columns import COLUMNS, GAP
 
 __all__ = ["SIDE_BY_SIDE_FROM", "BottomBars", "MainRow", "SideColumn", "TopBar"]
 

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from quoteboard.board.positions import PositionBook
-from quoteboard.board.widgets.quote_table import BLANK, format_price, format_qty
+from quoteboard.board.widgets.columns import BLANK, format_price, format_qty
 
 __all__ = ["PositionsView"]
 

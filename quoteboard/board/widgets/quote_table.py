@@ -4,225 +4,41 @@ Textual's stock DataTable re-renders every visible cell on each ``update_cell`` 
 #6457), too much at Kabu's pace on a full list. This table is a ScrollView on the line API instead:
 each row's :class:`~textual.strip.Strip` is cached and rebuilt only when the board marks the row dirty,
 and only that row's line is refreshed. The app drains ``Board.take_dirty()`` once a frame, so a flood
-of quotes for one symbol costs one repaint (the latest quote wins).
-
-Cells are plain :class:`~rich.segment.Segment` text, never markup: a symbol name such as ``[red]`` is
-shown as typed. Widths are counted in terminal cells, so full-width Japanese names align.
+of quotes for one symbol costs one repaint (the latest quote wins). How a row is drawn is in
+:mod:`quoteboard.board.widgets.table_lines`; this module says which rows, in which order, and when.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any, ClassVar, Final, Literal, NamedTuple
+from collections.abc import Iterable
+from typing import ClassVar, Final
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.filter import ANSIToTruecolor, LineFilter
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
 from quoteboard.board.model import FLASH_SECONDS, Board, Row
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.board.widgets.columns import COLUMNS, GAP, choose_columns
+from quoteboard.board.widgets.table_lines import TableLines
+from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.store.watchlist import SORT_MODES, SortMode  # the saved sort is one of these
 
-__all__ = [
-    "COLUMNS",
-    "SORT_MODES",
-    "Column",
-    "QuoteTable",
-    "choose_columns",
-    "format_price",
-    "truecolor_filters",
-]
+__all__ = ["SORT_MODES", "QuoteTable"]
 
 #: With a sort on live values, the order is recomputed at most this often (rows jumping about
 #: on every tick are unreadable, and each reorder repaints the whole table).
 RESORT_SECONDS: Final = 1.0
-BLANK: Final = "—"
-
-
-def format_price(value: float | None) -> str:
-    return BLANK if value is None else f"{value:,.1f}"
-
-
-def format_signed(value: float | None, suffix: str = "") -> str:
-    return BLANK if value is None else f"{value:+,.2f}{suffix}" if suffix else f"{value:+,.1f}"
-
-
-def format_pct(value: float | None) -> str:
-    return BLANK if value is None else f"{value:+,.2f}%"
-
-
-def format_qty(value: float | None) -> str:
-    return BLANK if value is None else f"{value:,.0f}"
-
-
-def format_time(value: str | None) -> str:
-    # Kabu sends ISO 8601 with the zone ("2026-11-25T09:00:01+09:00"): the board shows HH:MM:SS.
-    if not value:
-        return BLANK
-    _, sep, rest = value.partition("T")
-    return rest[:8] if sep else value[:8]
-
-
-#: How a column's cells are drawn: "code" and "name" are cached per row and per name; "last" takes
-#: the row's move colours (and its flash), "change" the sign's colour, "plain" the row's style.
-Kind = Literal["code", "name", "plain", "last", "change"]
-
-
-def _by_value(value: float | None, row: Row) -> tuple[object, ...]:
-    """Largest first, rows without a value last, ties as added."""
-    return (value is None, -(value or 0.0), row.order)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of the table: the only place that says what a column shows and how."""
-
-    title: str
-    width: int
-    #: Lower shows first on a narrow screen; columns of one priority come and go together.
-    priority: int
-    #: The quote's field the cell shows, and how (unused for "code" and "name", which are drawn
-    #: from the row's key and the quote's name, and cached).
-    field: str = ""
-    format: Callable[[Any], str] = str
-    kind: Kind = "plain"
-    right: bool = True
-    #: Up to this many cells, when the screen has room to spare (the one column that grows).
-    max_width: int | None = None
-    #: The sort mode that orders the rows by this column, and the key it sorts by.
-    sort: SortMode | None = None
-    sort_key: Callable[[Row], tuple[object, ...]] | None = None
-
-
-# Name gets what is left of the width, between these bounds.
-NAME_MIN: Final = 10
-NAME_MAX: Final = 28
-#: In display order. Code and Last always show; then the change, the name, the spread, and so on.
-COLUMNS: Final = (
-    Column("Code", 8, 0, kind="code", right=False, sort="code", sort_key=lambda row: (row.key,)),
-    Column("Name", NAME_MIN, 2, kind="name", right=False, max_width=NAME_MAX),
-    Column("Last", 10, 0, "last", format_price, kind="last"),
-    Column("Chg", 9, 1, "change", format_signed, kind="change"),
-    Column(
-        "Chg%",
-        8,
-        1,
-        "change_pct",
-        format_pct,
-        kind="change",
-        sort="change",
-        sort_key=lambda row: _by_value(row.quote.change_pct if row.quote is not None else None, row),
-    ),
-    Column("Bid", 10, 3, "bid", format_price),
-    Column("Ask", 10, 3, "ask", format_price),
-    Column(
-        "Volume",
-        13,
-        4,
-        "volume",
-        format_qty,
-        sort="volume",
-        sort_key=lambda row: _by_value(row.quote.volume if row.quote is not None else None, row),
-    ),
-    Column("Time", 8, 5, "time", format_time),
-)
-GAP: Final = 1
-#: Name cells kept at most (names seldom change: one a row, normally).
-NAME_CACHE: Final = 200
 _SORT_KEYS: Final = {column.sort: column.sort_key for column in COLUMNS if column.sort and column.sort_key}
-
-
-def choose_columns(width: int, columns: Sequence[Column] = COLUMNS) -> tuple[tuple[Column, int], ...]:
-    """The columns shown in ``width`` cells, in display order, each with its width.
-
-    Whole priorities are taken, best first, while they fit (each column followed by a gap); the
-    lowest always shows, scrolling sideways if it must. What is left goes to the columns that grow.
-    """
-    chosen: set[int] = set()
-    used = 0
-    for priority in sorted({column.priority for column in columns}):
-        group = [i for i, column in enumerate(columns) if column.priority == priority]
-        need = sum(columns[i].width + GAP for i in group)
-        if chosen and used + need > width:
-            break
-        chosen.update(group)
-        used += need
-    shown = []
-    spare = max(0, width - used)
-    for i, column in enumerate(columns):
-        if i in chosen:
-            grow = min(spare, (column.max_width or column.width) - column.width)
-            spare -= grow
-            shown.append((column, column.width + grow))
-    return tuple(shown)
-
-
-def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
-    """The app's line filters but ANSIToTruecolor, for a widget whose styles are all from CSS.
-
-    Outside an ANSI theme those are truecolor, which the filter leaves as they are; it would only
-    copy every repainted line (NO_COLOR's and the dim filter, when on, are kept).
-    """
-    return [line_filter for line_filter in filters if not isinstance(line_filter, ANSIToTruecolor)]
-
-
-def _cell(text: str, width: int, right: bool) -> str:
-    """``text`` padded to ``width`` terminal cells; a longer one (a name) cut at a cell boundary,
-    ending in an ellipsis so that it does not read as whole."""
-    if text.isascii() and text.isprintable() and len(text) <= width:  # the common case, quickly
-        return text.rjust(width) if right else text.ljust(width)
-    cells = cell_len(text)
-    if cells > width:
-        if width <= 0:
-            return ""
-        # A full-width character that would straddle the edge goes, as does a space before "…".
-        cut = set_cell_size(text, width - 1).rstrip(" ") + "…"
-        return cut + " " * (width - cell_len(cut))
-    pad = " " * (width - cells)
-    return pad + text if right else text + pad
 
 
 def _as_added(row: Row) -> tuple[object, ...]:
     return (row.order,)
 
 
-#: Which of a row's three styles (its own, Last's, the change's) a kind of cell takes.
-_PAINT_INDEX: Final[dict[Kind, int]] = {"code": 0, "name": 0, "plain": 0, "last": 1, "change": 2}
-
-
-class _Step(NamedTuple):
-    """A data cell as a row is drawn: the quote's field, its text, its width and side."""
-
-    field: Callable[[Quote], Any]
-    format: Callable[[Any], str]
-    width: int
-    right: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Paint:
-    """A row's styles over its base style (the cursor's or not)."""
-
-    base: Style
-    up: Style
-    down: Style
-    flash_up: Style
-    flash_down: Style
-    muted: Style
-
-
-class QuoteTable(ScrollView, can_focus=True):
+class QuoteTable(TableLines, can_focus=True):
     """The live table of the board's rows, in a chosen sort order, with a row cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -272,42 +88,13 @@ class QuoteTable(ScrollView, can_focus=True):
             return self.table
 
     sort_mode: var[SortMode] = var("added")
-    cursor_key: var[SymbolKey | None] = var(None, init=False)
 
     def __init__(self, board: Board, *, name: str | None = None, id: str | None = None) -> None:
-        super().__init__(name=name, id=id)
-        self.board = board
-        self._order: list[SymbolKey] = []
+        super().__init__(board, name=name, id=id)
         self._index: dict[SymbolKey, int] = {}
-        self._cache: dict[SymbolKey, Strip] = {}
         self._flash_until: dict[SymbolKey, float] = {}
-        self._styles: dict[str, Style] = {}
-        self._paints: dict[bool, _Paint] = {}
-        #: The header and the blank line, as drawn (by header?, scroll_x, width, full width).
-        self._fixed_lines: dict[tuple[bool, int, int, int], Strip] = {}
-        #: Each row's Code cell, and each name's Name cell, padded: they seldom change.
-        self._code_cells: dict[SymbolKey, str] = {}
-        self._name_cells: dict[str, str] = {}
-        #: The columns shown at this width, with their widths (chosen again on resize only).
-        self._shown = choose_columns(0)
-        #: The data cells, in runs of one style: (index into the row's styles, cells).
-        self._plan: tuple[tuple[int, tuple[_Step, ...]], ...] = ()
-        self._code_width = self._name_width = self._width_shown = 0
-        self._plan_for(self._shown)
-        #: Cells of a row: the table, padded to the width it scrolls in. A row's strip holds these
-        #: and then the scrollbar gutter's, so that Textual, which wants a line as wide as the
-        #: content region, neither extends nor crops it (each would make another Strip).
-        self._row_width = self._table_width()
-        self._gutter = 0
         self._sorted_at = 0.0
         self._last_cursor_index = 0
-        #: Rows marked for a fired alert: their Code cell ends in "!".
-        self._marked: set[SymbolKey] = set()
-        #: The feed is not live (reconnecting, its server or relay away): prices are the last known,
-        #: drawn muted so that they do not pass for live ones.
-        self._stale = False
-        #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
-        self.rows_rendered = 0
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -443,35 +230,6 @@ class QuoteTable(ScrollView, can_focus=True):
         if 0 <= index < len(self._order):
             self.cursor_key = self._order[index]
 
-    # -- rendering -------------------------------------------------------------------------------
-
-    def _table_width(self) -> int:
-        return self._width_shown
-
-    @property
-    def shown_columns(self) -> list[str]:
-        """The titles of the columns shown at this width."""
-        return [column.title for column, _ in self._shown]
-
-    def _plan_for(self, shown: tuple[tuple[Column, int], ...]) -> None:
-        self._shown = shown
-        self._width_shown = sum(width + GAP for _, width in shown)
-        widths = {column.kind: width for column, width in shown}
-        self._code_width, self._name_width = widths.get("code", 0), widths.get("name", 0)
-        # Adjacent cells of one style are drawn as one run, their gaps in it (Chg and Chg%), so that
-        # they print as one segment; the gap after a run takes the row's style (a flash ends).
-        plan: list[tuple[int, list[_Step]]] = []
-        for column, width in shown:
-            if column.kind in ("code", "name"):
-                continue
-            step = _Step(attrgetter(column.field), column.format, width, column.right)
-            paint = _PAINT_INDEX[column.kind]
-            if plan and plan[-1][0] == paint:
-                plan[-1][1].append(step)
-            else:
-                plan.append((paint, [step]))
-        self._plan = tuple((paint, tuple(steps)) for paint, steps in plan)
-
     def on_resize(self) -> None:
         content_width = self.scrollable_content_region.width
         shown = choose_columns(content_width)
@@ -486,239 +244,3 @@ class QuoteTable(ScrollView, can_focus=True):
             self._code_cells.clear()
             self._name_cells.clear()
         self._resort()
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        return truecolor_filters(super().get_line_filters())
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self.forget_styles()
-
-    def forget_styles(self) -> None:
-        """Drop every resolved style and cached row, and repaint: the CSS variables changed (the
-        colour palette), which Textual does not always report as a style update of this widget."""
-        self._styles.clear()
-        self._paints.clear()
-        self._fixed_lines.clear()
-        self._cache.clear()
-        self.refresh()
-
-    def _style(self, name: str) -> Style:
-        # DOMNode.rich_style walks every ancestor's styles, too slow for every cell: resolve each style
-        # once, until the CSS or the theme changes (notify_style_update clears this cache).
-        style = self._styles.get(name)
-        if style is None:
-            if name == "base":
-                style = self.rich_style
-            elif name == "gutter":
-                # What Textual pads a short line with: the widget's background over its parent's.
-                base_background, background = self.background_colors
-                style = Style(bgcolor=(base_background + background).rich_color)
-            elif name == "cursor-row":
-                style = self.rich_style + self._style("cursor")
-            else:
-                style = self.get_component_rich_style(f"quote-table--{name}", partial=True)
-            self._styles[name] = style
-        return style
-
-    def _refresh_index(self, index: int) -> None:
-        self._refresh_indexes((index,))
-
-    def _refresh_indexes(self, indexes: Iterable[int]) -> None:
-        """Refresh the visible lines of these rows, adjacent rows as one region (one call)."""
-        top = round(self.scroll_y) - 1
-        height = self.size.height
-        lines = sorted(y for y in (index - top for index in indexes) if 1 <= y < height)
-        if not lines:
-            return
-        width = self.size.width
-        regions = []
-        start = previous = lines[0]
-        for y in lines[1:]:
-            if y != previous + 1:
-                regions.append(Region(0, start, width, previous - start + 1))
-                start = y
-            previous = y
-        regions.append(Region(0, start, width, previous - start + 1))
-        self.refresh(*regions)
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """The table's lines straight from its row cache, when Textual has nothing to add to them.
-
-        Textual would pass every line the screen repaints through its generic styling (borders,
-        padding, tint, opacity: the table has none of them) and copy it into a new Strip; at
-        Kabu's pace that was a tenth of the board's CPU. With any of those styles set, Textual's
-        own rendering is used, which calls :meth:`render_line`.
-        """
-        if not self._plain():
-            return super().render_lines(crop)
-        width = self.scrollable_content_region.width
-        full = self.size.width
-        scroll_x, top = round(self.scroll_x), round(self.scroll_y)
-        order, cache, line = self._order, self._cache, self._line
-        count = len(order)
-        strips = []
-        for y in crop.line_range:
-            # The common case inline (a cached row as wide as the line, not scrolled sideways): this
-            # runs for every line of the table each time the screen repaints any of them.
-            index = top + y - 1
-            strip = cache.get(order[index]) if y and index < count and not scroll_x else None
-            if strip is None or strip.cell_length != full:
-                strip = line(y, width, full, scroll_x, top)
-            strips.append(strip)
-        filters = self.get_line_filters()
-        if filters:
-            _, background = self.background_colors
-            for line_filter in filters:
-                strips = [strip.apply_filter(line_filter, background) for strip in strips]
-        x1, x2 = crop.column_span
-        if x1 or x2 != full:
-            strips = [strip.crop(x1, x2) for strip in strips]
-        return strips
-
-    def render_line(self, y: int) -> Strip:
-        width, full = self.scrollable_content_region.width, self.content_region.width
-        return self._line(y, width, full, round(self.scroll_x), round(self.scroll_y))
-
-    def _plain(self) -> bool:
-        """Whether Textual's rendering of the lines would leave them as they are."""
-        styles = self.styles
-        return (
-            not any(styles.gutter)  # padding, border
-            and not any(edge for edge, _ in styles.outline)
-            and not styles.tint.a
-            and styles.text_opacity == 1.0
-            and self.opacity == 1.0
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-        )
-
-    def _line(self, y: int, width: int, full: int, scroll_x: int, top: int) -> Strip:
-        """Line ``y``, ``full`` cells wide: the table's ``width`` cells scrolled by ``scroll_x``, then
-        the scrollbar gutter, as Textual pads a line (with the widget's background)."""
-        index = top + y - 1
-        if y == 0 or index >= len(self._order):  # the header, or a line under the last row
-            which = (y == 0, scroll_x, width, full)
-            strip = self._fixed_lines.get(which)
-            if strip is None:
-                base = self._style("base")
-                strip = (
-                    self._header().crop_extend(scroll_x, scroll_x + width, base)
-                    if y == 0
-                    else Strip.blank(width, base)
-                )
-                strip = self._fixed_lines[which] = strip.adjust_cell_length(full, self._style("gutter"))
-            return strip
-        key = self._order[index]
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._cache[key] = self._render_row(self.board.rows[key], key == self.cursor_key)
-        if scroll_x == 0 and strip.cell_length == full:
-            return strip  # as wide as Textual wants it: the common case, nothing to make
-        base = self._style("cursor-row" if key == self.cursor_key else "base")
-        return strip.crop_extend(scroll_x, scroll_x + width, base).adjust_cell_length(
-            full, self._style("gutter")
-        )
-
-    def _header(self) -> Strip:
-        style = self._style("base") + self._style("header")
-        parts = []
-        for column, width in self._shown:
-            parts.append(_cell(column.title, width, column.right))
-        text = (" " * GAP).join(parts) + " " * GAP
-        return Strip([Segment(text, style)], cell_len(text))
-
-    def _render_row(self, row: Row, cursor: bool) -> Strip:
-        self.rows_rendered += 1
-        paint = self._paint(cursor)
-        base = paint.base
-        quote = row.quote
-        gap_text = " " * GAP
-        code = self._code_cells.get(row.key)
-        if code is None:
-            width = self._code_width
-            # A fired alert's mark takes the cell's last column (a long code loses its end instead).
-            label = _cell(str(row.key), width - 1, False) + "!" if row.key in self._marked else str(row.key)
-            code = self._code_cells[row.key] = _cell(label, width, False) + gap_text
-        table_width = self._table_width()
-        padding = " " * (self._row_width - table_width)  # out to the width the table scrolls in
-        if quote is None or row.note is not None:
-            # (Rare: before the first quote, refused, or past the cap with an old quote.) A refusal
-            # is said in words, so the text takes the whole row, not just the Name column.
-            text = row.note or "waiting for the first quote…"
-            waiting = _cell(text, table_width - len(code), False)
-            return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])
-        direction = row.direction
-        if self._stale:  # one muted run: no up, down or flash colours for prices that may be old
-            last_style = change_style = paint.muted
-            base = paint.muted
-        elif row.flashing(time.monotonic()):
-            last_style = paint.flash_up if direction > 0 else paint.flash_down
-        else:
-            last_style = paint.up if direction > 0 else paint.down if direction < 0 else base
-        change = quote.change
-        if not self._stale:
-            change_style = (paint.up if change > 0 else paint.down) if change else base
-        segments = [Segment(code, base)]
-        if self._name_width:
-            # The code and the name are segments of their own: a name may hold full-width
-            # characters, and an SVG screenshot places each segment at its cell and squeezes the
-            # text within it, so a name run together with its neighbours would overlap them
-            # wherever the font's full-width glyphs are not exactly two cells wide.
-            name_text = quote.name or ""
-            name = self._name_cells.get(name_text)
-            if name is None:
-                if len(self._name_cells) >= NAME_CACHE:  # names that keep changing: start again
-                    self._name_cells.clear()
-                name = self._name_cells[name_text] = _cell(name_text, self._name_width, False) + gap_text
-            segments.append(Segment(name, base))
-        # The rest cell by cell, in runs of one style as one segment: fewer segments for Textual to
-        # crop, filter and print. (Styles compare by identity: _paint makes them once.)
-        styles = (base, last_style, change_style)
-        run, run_style = "", base
-        for paint_index, steps in self._plan:
-            style = styles[paint_index]
-            # (A loop, not a comprehension, and _cell's common case inline: on Python 3.11 each
-            # would be a function call more per cell.)
-            text = ""
-            for field, format_, width, right in steps:
-                cell = format_(field(quote))
-                if cell.isascii() and cell.isprintable():
-                    text += (cell.rjust(width) if right else cell.ljust(width))[:width] + gap_text
-                else:
-                    text += _cell(cell, width, right) + gap_text
-            if style is run_style:
-                run += text
-                continue
-            if run:
-                segments.append(Segment(run, run_style))
-            if style is base:
-                run, run_style = text, base
-            else:  # the gap after the run is the row's: a flash's background ends with the cell
-                segments.append(Segment(text[:-GAP], style))
-                run, run_style = gap_text, base
-        run += padding  # (the run is the row's style here: the last gap is never joined)
-        if run:
-            segments.append(Segment(run, run_style))
-        return self._strip(segments)
-
-    def _paint(self, cursor: bool) -> _Paint:
-        """The styles of a row, each with the row's base under it, made once per style change."""
-        paint = self._paints.get(cursor)
-        if paint is None:
-            base = self._style("cursor-row" if cursor else "base")
-            paint = self._paints[cursor] = _Paint(
-                base=base,
-                up=base + self._style("up"),
-                down=base + self._style("down"),
-                flash_up=base + self._style("flash-up"),
-                flash_down=base + self._style("flash-down"),
-                muted=base + self._style("muted"),
-            )
-        return paint
-
-    def _strip(self, segments: list[Segment]) -> Strip:
-        """A row's strip: its ``_row_width`` cells, then the scrollbar gutter's, which lie under the
-        scrollbar or show the widget's background like the rest of it (never the cursor's)."""
-        if self._gutter:
-            segments.append(Segment(" " * self._gutter, self._style("gutter")))
-        return Strip(segments, self._row_width + self._gutter)
