@@ -246,14 +246,7 @@ class _Stock:
         """The closing auction: one last trade at the best quote on the side with more waiting."""
         price = self.bid if sum(self.bid_sizes) >= sum(self.ask_sizes) else tick_up(self.bid)
         qty = TRADING_UNIT * int(self.lots * self.rng.uniform(20, 60) + 1)
-        self.last = price
-        self.last_time = self.quote_time = stamp
-        self.volume += qty
-        self.turnover += price * qty
-        if price > self.high:
-            self.high, self.high_time = price, stamp
-        if price < self.low:
-            self.low, self.low_time = price, stamp
+        self._trade(price, qty, stamp)
         self.status = ITAYOSE_CLOSE
         self.price_status = ITAYOSE
         self.sign = AFTER_CLOSE_QUOTE
@@ -280,6 +273,10 @@ class _Stock:
 
         self.status = UP if price > self.last else DOWN if price < self.last else SAME
         self.price_status = CURRENT
+        self._trade(price, qty, stamp)
+
+    def _trade(self, price: int, qty: int, stamp: str) -> None:
+        """A trade of ``qty`` at ``price``: the last price, the day's volume, turnover, high and low."""
         self.last = price
         self.last_time = self.quote_time = stamp
         self.volume += qty
