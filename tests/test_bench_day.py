@@ -15,14 +15,13 @@ import sys
 import pytest
 
 from quoteboard.bench.day import QUICK, Plan, Received, Step, _at, _Played, _report, _resumed
-from quoteboard.cli import main
 
 DAY_KEYS = {
     "speed": float, "messages": int, "faults": dict, "resumed_max_s": float, "rss_growth_mb_relay": float,
     "rss_growth_mb_board": float, "lost": int, "final_ok": bool,
 }  # fmt: skip
 CLIENTS = {"board", "stream", "plain"}
-BOARD = {"full": False, "size": [200, 64]}
+BOARD = {"full": False, "terminal": "tmux 200x64"}
 
 
 def test_bench_day_quick_plays_the_day_through_a_relay_to_three_clients_and_reports_json_last():
@@ -91,9 +90,13 @@ def test_resumed_ignores_frames_sent_before_the_faults_end_even_if_they_arrive_a
     assert _resumed(got, sent, [10.0]) == [pytest.approx(10.5)]
 
 
-def test_bench_day_with_another_benchmark_exits_2_with_one_line(capsys):
-    assert main(["bench", "--day", "--relay"]) == 2
-    err = capsys.readouterr().err
+def test_bench_day_with_another_benchmark_exits_2_with_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "quoteboard", "bench", "--day", "--relay"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2
+    err = result.stderr
     assert (
         err.startswith("quoteboard bench: --day, --relay, --nats and --tui are separate")
         and err.count("\n") == 1

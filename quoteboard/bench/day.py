@@ -2,8 +2,9 @@
 
 The test station (``serve --day``, in a process of its own) plays the TSE day from 07:55 to 15:35 JST
 at ``speed`` times real time, ``rate`` frames a second while anything is pushed; ``quoteboard relay``
-(another process) is its one PUSH client; behind the relay, three clients at once: the board in a
-real terminal (tmux; headless without it), ``quoteboard stream`` and a plain websockets client. The
+is its one PUSH client; behind the relay, three clients at once: the board (``quoteboard --kabu``)
+in a real terminal (tmux; headless without it), ``quoteboard stream`` and a plain websockets client,
+each run by its command as a user would. The
 day's faults are injected through ``POST /serve/fault``; the station restart is its process ended
 (no close frame) and a new one started on the same port, its clock carrying on where the first
 one's would be (both count station time from one wall-clock epoch).
@@ -37,8 +38,16 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .common import START_TIMEOUT, machine, symbols
-from .dayparts import Received, board_window, plain_client, read_board, read_stream, station_main
-from .processes import PASSWORD, Child, ChildError, relay_main, report
+from .dayparts import (
+    Received,
+    board_window,
+    plain_client,
+    read_board,
+    read_stream,
+    relay_process,
+    station_main,
+)
+from .processes import PASSWORD, Child, ChildError, report
 
 __all__ = ["DAY", "QUICK", "Plan", "day_bench", "run_day_bench"]
 
@@ -279,8 +288,7 @@ async def _day(plan: Plan, tmp: Path, say: Callable[[str], object]) -> dict[str,
     try:
         station_url = await station.start(None, FIRST_BASE)
         async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-            with Child("the relay", relay_main, station_url, plan.stall_after) as relay:
-                _, relay_url, relay_ws = await _expect(relay, "ready", "start")
+            with relay_process(station_url, plan.stall_after, tmp) as (relay_pid, relay_url, relay_ws):
                 say(
                     f"station {station_url}, relay {relay_url}: starting the board, stream and a plain client"
                 )
@@ -288,16 +296,17 @@ async def _day(plan: Plan, tmp: Path, say: Callable[[str], object]) -> dict[str,
                 stream = await _stream(relay_url, keys, tmp)
                 tasks.append(asyncio.create_task(read_stream(stream, got["stream"])))
                 capacity = int(plan.rate * plan.length_s * 1.5) + 10_000
-                with board_window(relay_url, keys, board_dir, capacity) as last_words:
+                with board_window(relay_url, keys, board_dir, capacity) as (last_words, terminal):
                     await _all_joined(http, relay_url, 3, tasks, last_words, board_dir)
                     epoch = time.time() + 0.2
                     station.run_from(epoch)
                     say(f"the day runs {plan.length_s:.0f} s from {plan.start:%H:%M} at {plan.speed:g}x")
                     board_pid = int((board_dir / "board.pid").read_text(encoding="utf-8"))
-                    watched = [psutil.Process(relay.pid), psutil.Process(board_pid)]
+                    watched = [psutil.Process(relay_pid), psutil.Process(board_pid)]
                     played = await _play(plan, epoch, station, http, watched, say)
                     close = (await http.get(f"http://127.0.0.1:{station.port}/serve/day")).json()["close"]
                     board = await read_board(board_dir, got["board"], last_words)
+                    board["terminal"] = terminal
                 await station.end()
     finally:
         for task in tasks:
@@ -387,7 +396,7 @@ def _report(
         "stall_after_s": plan.stall_after,
         "restart_s": plan.restart_s,
         "board_recorder_full": board["full"],
-        "board_size": board["size"],
+        "board_terminal": board["terminal"],
         "fault_log": log,
         **machine(),
     }

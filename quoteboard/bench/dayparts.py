@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 
+from .common import START_TIMEOUT
 from .processes import PASSWORD, ChildError, quiet_teardown
 from .screen import _TMUX, SIZE, _last_words, _quote
 
@@ -41,11 +42,14 @@ __all__ = [
     "probe_board",
     "read_board",
     "read_stream",
+    "relay_process",
     "station_main",
 ]
 
 _SEQ: Final = re.compile(r'"BidQty":(\d+)')
 _QTY: Final = re.compile(rb'"BidQty":[^,}]*')
+HEADLESS: Final = "textual.drivers.headless_driver:HeadlessDriver"
+_RELAY_URLS: Final = re.compile(r"base URL (\S+), PUSH (\S+)")
 
 
 # -- the station, in its own process ---------------------------------------------------------------------
@@ -198,19 +202,21 @@ async def read_stream(process: asyncio.subprocess.Process, got: Received) -> Non
         got.last[f"{record['symbol']}@{record['exchange']}"] = record["last"]
 
 
-def probe_board(base_url: str, keys: list[str], out: Path, capacity: int, headless: bool) -> None:
-    """The real board on the relay, noting every quote it applies (frame number, receive time) in
-    arrays made full size up front (their growth is not the board's); written to ``out`` once the
-    file ``out/stop`` appears."""
-    from quoteboard.board.app import QuoteboardApp
+def probe_board(base_url: str, keys: list[str], out: Path, capacity: int) -> None:
+    """The board as ``quoteboard --kabu`` runs it on the relay, noting every quote it applies (frame
+    number, receive time) in arrays made full size up front (their growth is not the board's);
+    written to ``out`` once the file ``out/stop`` appears, and the process ends there."""
+    import runpy
+    import threading
+
     from quoteboard.board.model import Board
-    from quoteboard.kabu.protocol import Quote, parse_symbol
-    from quoteboard.source import FeedSource
-    from quoteboard.watchlist import WatchlistStore
+
+    if TYPE_CHECKING:
+        from quoteboard.kabu.protocol import Quote
 
     seqs, times = array("d", bytes(8 * capacity)), array("d", bytes(8 * capacity))
     noted = 0
-    last: dict[str, float | None] = {key: None for key in keys}
+    last: dict[str, float | None] = dict.fromkeys(keys)
     original = Board.apply
 
     def apply(self: Board, quote: Quote) -> bool:
@@ -221,32 +227,47 @@ def probe_board(base_url: str, keys: list[str], out: Path, capacity: int, headle
         last[f"{quote.symbol}@{quote.exchange or 1}"] = quote.last
         return original(self, quote)
 
+    def until_stop() -> None:
+        while not (out / "stop").exists():
+            time.sleep(0.2)
+        (out / "seqs.bin").write_bytes(seqs[:noted].tobytes())
+        (out / "times.bin").write_bytes(times[:noted].tobytes())
+        (out / "board.partial").write_text(
+            json.dumps({"last": last, "full": noted >= capacity}), encoding="utf-8"
+        )
+        (out / "board.partial").replace(out / "board.json")
+        os._exit(0)  # the day is over: no goodbye needed, and the terminal is the bench's own
+
     # The probe wraps the model's apply in this process only (the board's, spawned for the bench).
     Board.apply = apply  # type: ignore[method-assign]
     (out / "board.pid").write_text(str(os.getpid()), encoding="utf-8")
+    threading.Thread(target=until_stop, daemon=True).start()
+    sys.argv = ["quoteboard", "--kabu", PASSWORD, "--kabu-url", base_url, "--symbols", ",".join(keys)]
+    runpy.run_module("quoteboard", run_name="__main__", alter_sys=True)
 
-    class ProbedBoard(QuoteboardApp):
-        async def on_mount(self) -> None:
-            self.run_worker(self._until_stop(), exit_on_error=False)
 
-        async def _until_stop(self) -> None:
-            while not (out / "stop").exists():
-                await asyncio.sleep(0.2)
-            (out / "seqs.bin").write_bytes(seqs[:noted].tobytes())
-            (out / "times.bin").write_bytes(times[:noted].tobytes())
-            result = {"last": last, "full": noted >= capacity, "size": list(self.size)}
-            (out / "board.partial").write_text(json.dumps(result), encoding="utf-8")
-            (out / "board.partial").replace(out / "board.json")
-            self.exit(0)
-
-    app = ProbedBoard(
-        sources=[FeedSource.kabu(base_url, PASSWORD)],
-        symbols=[parse_symbol(key) for key in keys],
-        store=WatchlistStore(out / "watchlist.toml"),
-        max_symbols=len(keys),
-        tune_gc=True,
-    )
-    app.run(headless=headless, size=SIZE if headless else None)
+@contextlib.contextmanager
+def relay_process(station_url: str, stall_after: float, tmp: Path) -> Iterator[tuple[int, str, str]]:
+    """``quoteboard relay`` on the station, on a free port: its pid, base URL and PUSH URL."""
+    log = tmp / "relay.out"
+    command = [sys.executable, "-m", "quoteboard", "relay", "--kabu", PASSWORD, "--kabu-url", station_url,
+               "--port", "0", "--stall-after", f"{stall_after:g}"]  # fmt: skip
+    env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": str(tmp)}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (found := _RELAY_URLS.search(log.read_text(encoding="utf-8", errors="replace"))):
+            if process.poll() is not None or time.monotonic() > deadline:
+                lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+                raise ChildError(f"the relay did not start: {lines[-1] if lines else 'it said nothing'}")
+            time.sleep(0.1)
+        yield process.pid, found[1], found[2]
+    finally:
+        process.kill()
+        process.wait()
 
 
 async def read_board(out: Path, got: Received, last_words: Callable[[], str]) -> dict[str, Any]:
@@ -268,12 +289,14 @@ async def read_board(out: Path, got: Received, last_words: Callable[[], str]) ->
 
 
 @contextlib.contextmanager
-def board_window(base_url: str, keys: list[str], out: Path, capacity: int) -> Iterator[Callable[[], str]]:
-    """The probed board in a tmux window (headless without tmux); yields what its pane last said."""
+def board_window(
+    base_url: str, keys: list[str], out: Path, capacity: int
+) -> Iterator[tuple[Callable[[], str], str]]:
+    """The probed board in a tmux window (Textual's headless driver without tmux); yields a function
+    giving what its pane last said, and which terminal it is."""
     use_tmux = shutil.which("tmux") is not None
-    mode = "terminal" if use_tmux else "headless"
     command = [sys.executable, "-m", "quoteboard.bench.dayparts", "--probe", base_url, ",".join(keys),
-               str(out), str(capacity), mode]  # fmt: skip
+               str(out), str(capacity)]  # fmt: skip
     session = f"quoteboard-bench-day-{os.getpid()}"
     process = None
     if use_tmux:
@@ -285,10 +308,13 @@ def board_window(base_url: str, keys: list[str], out: Path, capacity: int) -> It
             check=True,
         )
     else:
-        env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": str(out)}
+        env = {**os.environ, "QUOTEBOARD_CONFIG_DIR": str(out), "TEXTUAL_DRIVER": HEADLESS}
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
-        yield (lambda: _last_words(session)) if use_tmux else (lambda: "the headless board exited")
+        if use_tmux:
+            yield (lambda: _last_words(session)), f"tmux {SIZE[0]}x{SIZE[1]}"
+        else:
+            yield (lambda: "the headless board said nothing"), "headless"
     finally:
         if use_tmux:
             subprocess.run([*_TMUX, "kill-session", "-t", session], check=False, capture_output=True)
@@ -298,5 +324,5 @@ def board_window(base_url: str, keys: list[str], out: Path, capacity: int) -> It
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:
-    _base, _keys, _out, _capacity, _mode = sys.argv[2:]
-    probe_board(_base, _keys.split(","), Path(_out), int(_capacity), _mode == "headless")
+    _base, _keys, _out, _capacity = sys.argv[2:]
+    probe_board(_base, _keys.split(","), Path(_out), int(_capacity))

@@ -165,16 +165,12 @@ def upstream_main(conn: Connection, rate: float) -> None:
 # -- what is measured: the relay, or the bare broadcaster ------------------------------------------------
 
 
-def relay_main(conn: Connection, upstream_url: str, stall_after: float | None = None) -> None:
-    import dataclasses
-
+def relay_main(conn: Connection, upstream_url: str) -> None:
     from quoteboard.relay.runner import RelayServer
     from quoteboard.source import FeedSource
 
     async def main() -> None:
         source = FeedSource.kabu(upstream_url, PASSWORD)
-        if stall_after is not None:  # bench --day: the watchdog's silence, shorter than a day's stall
-            source = dataclasses.replace(source, stall_after=stall_after)
         async with RelayServer(source, port=0, say=lambda line: None) as relay:
             conn.send(("ready", relay.base_url, relay.websocket_url))
             await _until_parent_goes(conn)
