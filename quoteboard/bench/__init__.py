@@ -40,6 +40,14 @@ NO_RSS: Final = "no psutil and no /proc/self/statm on this system"
 
 def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
+    if getattr(args, "day", False):
+        if args.relay or args.tui or args.bench_nats:
+            print("quoteboard bench: --day, --relay, --nats and --tui are separate benchmarks: choose one",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        from .day import run_day_bench
+
+        return run_day_bench(args)
     if getattr(args, "bench_nats", False):
         if args.relay or args.tui:
             print("quoteboard bench: --nats, --relay and --tui are separate benchmarks: choose one",

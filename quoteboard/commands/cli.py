@@ -320,6 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="--relay, --nats: turns of each kind (default 2)",
     )
+    bench.add_argument(
+        "--day",
+        action="store_true",
+        help="play a trading day with its faults through a relay to the board, stream and a plain client",
+    )
+    bench.add_argument(
+        "--speed",
+        type=positive_float,
+        metavar="X",
+        help="--day: times real time (default 120: 4 minutes; --quick: 600)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="--day: a short day for tests (600x from 12:20, 20 s)"
+    )
     return parser
 
 
