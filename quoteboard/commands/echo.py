@@ -1,4 +1,4 @@
-"""``quoteboard echo``: the tutorial's echo client (wseclient) on websockets' asyncio API.
+"""``quoteboard echo``: a client for serve's echo server on websockets' asyncio API.
 
 Sends a numbered test message every interval and prints each echo with its round-trip time.
 """

@@ -1,4 +1,4 @@
-"""``quoteboard serve``: the tutorial's echo server and a Kabu-compatible station on one port.
+"""``quoteboard serve``: a WebSocket echo server and a Kabu-compatible station on one port.
 
 The station speaks the vendor's contract (the official OpenAPI spec in ``contract/kabusapi``), in
 Kabu's own field names, so quoteboard's client is tested against Kabu rather than against itself:

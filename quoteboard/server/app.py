@@ -1,4 +1,4 @@
-"""The test server's ASGI app: the tutorial's echo socket and a Kabu-compatible station on one port.
+"""The test server's ASGI app: a WebSocket echo socket and a Kabu-compatible station on one port.
 
 Routes:
 
