@@ -110,16 +110,22 @@ def output_file(text: str) -> Path:
     return path
 
 
-def ws_url(text: str) -> str:
-    """argparse type for echo's URL: ws:// or wss:// with a host."""
+def _url(text: str, schemes: tuple[str, ...], expected: str) -> str:
+    """``text`` if it is a URL of one of ``schemes`` with a host (and a port other than 0); else a usage
+    error saying what was ``expected``."""
     try:
         url = urlsplit(text)
-        valid = url.scheme in ("ws", "wss") and bool(url.hostname) and url.port != 0
+        valid = url.scheme in schemes and bool(url.hostname) and url.port != 0
     except ValueError:  # a bracket left open, a port that is not a number or out of range
         valid = False
     if not valid:
-        raise argparse.ArgumentTypeError(f"expected a ws:// URL such as ws://127.0.0.1:9000/, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return text
+
+
+def ws_url(text: str) -> str:
+    """argparse type for echo's URL: ws:// or wss:// with a host."""
+    return _url(text, ("ws", "wss"), "a ws:// URL such as ws://127.0.0.1:9000/")
 
 
 def nats_url(text: str) -> str:
@@ -147,15 +153,7 @@ def list_name(text: str) -> str:
 
 def base_url(text: str) -> str:
     """argparse type for ``--kabu-url``: an http(s) URL with a host, e.g. http://localhost:18080/kabusapi."""
-    text = text.strip()
-    try:
-        url = urlsplit(text)
-        valid = url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
-    except ValueError:  # a bracket left open, a port that is not a number or out of range
-        valid = False
-    if not valid:
-        raise argparse.ArgumentTypeError(f"expected an http:// URL such as {DEFAULT_BASE_URL}, got {text!r}")
-    return text.rstrip("/")
+    return _url(text.strip(), ("http", "https"), f"an http:// URL such as {DEFAULT_BASE_URL}").rstrip("/")
 
 
 def positive_float(text: str) -> float:
