@@ -103,6 +103,7 @@ class RelayApp:
         #: Every decoded quote with its frame, after the sockets (the NATS publisher subscribes).
         self.quotes: Channel[[Quote, bytes]] = Channel()
         self._taken = False  # the station's socket was taken: said with the next reconnecting line
+        self._last_line = ""
         self._sockets: set[PushSocket] = set()
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
         self._routes: dict[SymbolKey, list[PushSocket]] = {}
@@ -170,7 +171,10 @@ class RelayApp:
             if status.state == "reconnecting" and taken:
                 line += (": another program may have opened the station's PUSH socket; the relay takes it "
                          "back: point that program at the relay")  # fmt: skip
-            self._say(line)
+            # A station away for an hour is asked again every 10 s: one line while nothing changes.
+            if line != self._last_line:
+                self._say(line)
+            self._last_line = line
 
     def _reroute(self) -> None:
         routes: dict[SymbolKey, list[PushSocket]] = {}

@@ -86,10 +86,14 @@ async def test_through_a_relay_a_logout_keeps_client_sockets_open_and_quotes_com
     source = FeedSource.kabu
     async with (
         TestServer(seed=5, rate_limit=None, rate=50, password="pw") as station,
-        RelayServer(source(station.base_url, "pw"), port=0, say=lambda _: None) as relay,
+        RelayServer(source(station.base_url, "pw"), port=0, say=(said := []).append) as relay,
     ):
         assert relay.feed is not None
         relay.feed.policy.fast_cadence = FAST
+        away: list[str] = []  # the relay's feed reports logged_out at each quiet try
+        relay.feed.events.status.subscribe(
+            lambda s: away.append(s.state) if s.state == "logged_out" else None
+        )
         behind = KabuFeed(relay.base_url, "pw", relay_poll=0.05)
         behind.registry.replace_watch([SymbolKey("9433")])
         await behind.start()
@@ -114,6 +118,9 @@ async def test_through_a_relay_a_logout_keeps_client_sockets_open_and_quotes_com
                     # The board behind the relay says the relay's station state, not its socket's.
                     await wait_until(lambda: behind.status.state == "logged_out", what="logged_out behind")
                     assert behind.status.detail.startswith("at the relay")
+                    await wait_until(lambda: len(away) >= 3, what="the station asked again")
+                    # Asked again and again, the same state is one line of the relay's, not one a try.
+                    assert sum(line.startswith("station logged_out") for line in said) == 1, said
                     station.log_in()
                     frames = await frames_of(ws, 1, timeout=10)  # the same socket, no call of ours
                     assert frames[0]["Symbol"] == "7203"
