@@ -25,10 +25,16 @@ async def follow(
     """Run a started feed (its quotes subscribed to) until ``done`` is set, ``duration`` seconds or
     ``until`` is done, saying its changes of state on ``err``; raises what stopped the feed."""
 
+    said = ""
+
     def on_status(status: FeedStatus) -> None:
-        if status.state != "connecting" or status.attempt:
-            err.write(f"quoteboard: {feed.name} feed {status.describe()}\n")
+        nonlocal said
+        line = f"quoteboard: {feed.name} feed {status.describe()}\n"
+        # A station away for long is asked again every few seconds: one line while nothing changes.
+        if (status.state != "connecting" or status.attempt) and line != said:
+            err.write(line)
             err.flush()
+            said = line
 
     feed.events.status.subscribe(on_status)
     runner = asyncio.create_task(feed.run())

@@ -4,10 +4,12 @@ a restart ridden through, a wrong password, and the relay's clients through a st
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import datetime
 
 import httpx
 
+from quoteboard.commands.follow import follow
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.feeds.policy import ReconnectPolicy
 from quoteboard.feeds.source import FeedSource
@@ -129,3 +131,26 @@ async def test_through_a_relay_a_logout_keeps_client_sockets_open_and_quotes_com
                     assert behind.connections == 1  # its socket stayed open throughout
         finally:
             await log.stop()
+
+
+async def test_streams_lines_say_a_long_logout_once_not_at_each_try():
+    async with TestServer(seed=1, rate_limit=None, rate=50) as server:
+        feed = fast_feed(server.base_url)
+        await feed.start()
+        tries: list[str] = []
+        feed.events.status.subscribe(lambda s: tries.append(s.state) if s.state == "logged_out" else None)
+        err, done = io.StringIO(), asyncio.Event()
+        following = asyncio.create_task(follow(feed, done, None, err))
+        try:
+            await wait_until(lambda: feed.status.state == "live", what="live")
+            await server.log_out()
+            await wait_until(lambda: len(tries) >= 4, what="the station asked again")
+            server.log_in()
+            await wait_until(lambda: feed.status.state == "live", what="live again")
+        finally:
+            done.set()
+            await following
+            await feed.close()
+    lines = err.getvalue().splitlines()
+    assert sum("feed logged_out" in line for line in lines) == 1, lines
+    assert lines[-1].endswith("feed live"), lines
