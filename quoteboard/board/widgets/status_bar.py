@@ -168,11 +168,16 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.snapshot: StatusSnapshot | None = None
+        self._shown: Text | None = None
 
     def show(self, snap: StatusSnapshot) -> None:
         self.snapshot = snap
+        text = status_text(snap, width=self.size.width or None)
+        if text == self._shown:  # a repaint redraws the footer and the containers around it too
+            return
+        self._shown = text
         # One line, always: no layout pass, which would lay the whole screen out again every second.
-        self.update(status_text(snap, width=self.size.width or None), layout=False)
+        self.update(text, layout=False)
 
     def on_resize(self) -> None:
         if self.snapshot is not None:
