@@ -50,6 +50,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   a WebSocket echo client for serve's echo server
   quoteboard bench                  how much feed this machine can take
+  quoteboard history list           the tick store: import, export, list the days held
   quoteboard login                  keep the API password in this system's credential store
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
@@ -268,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"the station the password is for (default {DEFAULT_BASE_URL}; one password per URL)",
         )
 
+    from quoteboard.commands.history import add_history_parser
+
+    add_history_parser(commands)
+
     bench = commands.add_parser(
         "bench",
         help="measure how many quotes a second this machine can take",
@@ -392,6 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quoteboard.bench import run_bench
 
         return run_bench(args)
+    if command == "history":
+        from quoteboard.commands.history import run_history
+
+        return run_history(args, parser)
     if command in ("login", "logout"):
         from quoteboard.commands.credentials import run_login, run_logout
 

@@ -47,6 +47,7 @@ __all__ = [
     "DEMO_FILE",
     "PRICE_SCALE",
     "STATION_FILE",
+    "VWAP_PER_PRICE",
     "VWAP_SCALE",
     "DayHeld",
     "StoreCandles",
@@ -66,6 +67,8 @@ DEMO_FILE: Final = "demo-ticks.sqlite3"
 #: Prices (and bid/ask distances) are stored in hundredths, the VWAP in ten-thousandths.
 PRICE_SCALE: Final = 100
 VWAP_SCALE: Final = 10_000
+#: A price in the VWAP's scale is the stored price times this.
+VWAP_PER_PRICE: Final = VWAP_SCALE // PRICE_SCALE
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _JST_MS: Final = 9 * 3600 * 1000
 _DAY_MS: Final = 86_400_000
@@ -355,7 +358,7 @@ def decode_tick(
         time=t / 1000,
         price=price / PRICE_SCALE,
         volume=volume,
-        vwap=None if vwap is None else (price * (VWAP_SCALE // PRICE_SCALE) + vwap) / VWAP_SCALE,
+        vwap=None if vwap is None else (price * VWAP_PER_PRICE + vwap) / VWAP_SCALE,
         bid=None if bid is None else (price - bid) / PRICE_SCALE,
         ask=None if ask is None else (price + ask) / PRICE_SCALE,
     )

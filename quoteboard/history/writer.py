@@ -30,6 +30,7 @@ from quoteboard.history.candles import Tick
 from quoteboard.history.source import tick_of
 from quoteboard.history.store import (
     PRICE_SCALE,
+    VWAP_PER_PRICE,
     VWAP_SCALE,
     StoreError,
     day_range_ms,
@@ -53,7 +54,6 @@ DEFAULT_KEEP_DAYS: Final = 20
 MAX_PENDING: Final = 500_000
 _JST_MS: Final = 9 * 3600 * 1000
 _DAY_MS: Final = 86_400_000
-_VWAP_PER_PRICE: Final = VWAP_SCALE // PRICE_SCALE
 
 TickRow = tuple[int, int, int, "float | None", "int | None", "int | None", "int | None"]
 MinuteRow = tuple[int, int, int, int, int, int, float, float, "int | None", int, float]
@@ -163,7 +163,7 @@ class Symbol:
 def encode(tick: Tick) -> tuple[int, int, float | None, int | None, int | None, int | None]:
     """A tick's stored columns: time in ms, price in hundredths, the VWAP, bid and ask as distances."""
     price = round(tick.price * PRICE_SCALE)
-    vwap = None if tick.vwap is None else round(tick.vwap * VWAP_SCALE) - price * _VWAP_PER_PRICE
+    vwap = None if tick.vwap is None else round(tick.vwap * VWAP_SCALE) - price * VWAP_PER_PRICE
     bid = None if tick.bid is None else price - round(tick.bid * PRICE_SCALE)
     ask = None if tick.ask is None else round(tick.ask * PRICE_SCALE) - price
     return round(tick.time * 1000), price, tick.volume, vwap, bid, ask
@@ -183,6 +183,8 @@ class Ingest:
         self.minutes: list[MinuteRow] = []
         self.touched: dict[int, Symbol] = {}
         self.counts: collections.Counter[tuple[int, int]] = collections.Counter()
+        #: Every (day, symbol id) written since this was made.
+        self.days_written: set[tuple[int, int]] = set()
         self.stored = 0
 
     def symbol(self, key: tuple[str, int]) -> Symbol:
@@ -204,7 +206,7 @@ class Ingest:
         if kept is None:
             return False
         self.rows.append((symbol.sym, kept, price, volume, vwap, bid, ask))
-        closed = symbol.add(kept, price, volume, None if vwap is None else vwap + price * _VWAP_PER_PRICE)
+        closed = symbol.add(kept, price, volume, None if vwap is None else vwap + price * VWAP_PER_PRICE)
         if closed is not None:
             self.minutes.append(closed)
         self.touched[symbol.sym] = symbol
@@ -230,6 +232,7 @@ class Ingest:
         )
         written = len(self.rows)
         self.stored += written
+        self.days_written.update(self.counts)
         self.rows, self.minutes = [], []
         self.touched.clear()
         self.counts.clear()
