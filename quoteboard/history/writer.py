@@ -20,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import operator
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from quoteboard.history.candles import Tick
-from quoteboard.history.source import tick_of
+from quoteboard.history.source import station_time, tick_of
 from quoteboard.history.store import (
     PRICE_SCALE,
     VWAP_PER_PRICE,
@@ -50,8 +52,19 @@ __all__ = ["COMMIT_INTERVAL", "DEFAULT_KEEP_DAYS", "MAX_PENDING", "Ingest", "Tic
 COMMIT_INTERVAL: Final = 0.5
 #: Trading days kept (days that hold ticks); older ones are deleted when the writer starts.
 DEFAULT_KEEP_DAYS: Final = 20
-#: Quotes waiting for the thread beyond which new ones are dropped (a disk far slower than the feed).
-MAX_PENDING: Final = 500_000
+#: Quotes waiting for the thread beyond which new ones are dropped and it is said (a feed far beyond
+#: what the thread takes while the feed runs; about 40 MB of them).
+MAX_PENDING: Final = 200_000
+#: The share of each commit interval the thread works while the feed runs, so that it never takes
+#: the interpreter from the feed: some 10,000 quotes a second, 80 times Kabu at its peak. Past that
+#: the quotes wait (and are written flat out on close).
+DUTY: Final = 0.06
+#: Quotes taken from the queue between two looks at the clock.
+CHUNK: Final = 500
+#: What the event loop keeps of a quote for the thread: a small tuple rather than the whole board.
+_FIELDS: Final = operator.attrgetter("symbol", "exchange", "last", "time", "volume", "vwap", "bid", "ask")
+Fields = tuple[str, "int | None", "float | None", "str | None", "float | None", "float | None",
+               "float | None", "float | None"]  # fmt: skip
 _JST_MS: Final = 9 * 3600 * 1000
 _DAY_MS: Final = 86_400_000
 
@@ -160,15 +173,6 @@ class Symbol:
             self.day = (self.minute * 60_000 + _JST_MS) // _DAY_MS
 
 
-def encode(tick: Tick) -> tuple[int, int, float | None, int | None, int | None, int | None]:
-    """A tick's stored columns: time in ms, price in hundredths, the VWAP, bid and ask as distances."""
-    price = round(tick.price * PRICE_SCALE)
-    vwap = None if tick.vwap is None else round(tick.vwap * VWAP_SCALE) - price * VWAP_PER_PRICE
-    bid = None if tick.bid is None else price - round(tick.bid * PRICE_SCALE)
-    ask = None if tick.ask is None else round(tick.ask * PRICE_SCALE) - price
-    return round(tick.time * 1000), price, tick.volume, vwap, bid, ask
-
-
 class Ingest:
     """Ticks to rows for one connection: symbol ids, each symbol's state, the pending rows.
 
@@ -186,6 +190,7 @@ class Ingest:
         #: Every (day, symbol id) written since this was made.
         self.days_written: set[tuple[int, int]] = set()
         self.stored = 0
+        self._times: dict[str, int] = {}
 
     def symbol(self, key: tuple[str, int]) -> Symbol:
         held = self.symbols.get(key)
@@ -200,24 +205,62 @@ class Ingest:
 
     def add(self, key: tuple[str, int], tick: Tick) -> bool:
         """Take one tick of ``key``; False when it is skipped."""
-        t, price, volume, vwap, bid, ask = encode(tick)
-        symbol = self.symbol(key)
-        kept = symbol.accept(t, price, volume)
-        if kept is None:
-            return False
-        self.rows.append((symbol.sym, kept, price, volume, vwap, bid, ask))
-        closed = symbol.add(kept, price, volume, None if vwap is None else vwap + price * VWAP_PER_PRICE)
-        if closed is not None:
-            self.minutes.append(closed)
-        self.touched[symbol.sym] = symbol
-        self.counts[((kept + _JST_MS) // _DAY_MS, symbol.sym)] += 1
-        return True
+        return self._keep(
+            key, round(tick.time * 1000), tick.price, tick.volume, tick.vwap, tick.bid, tick.ask
+        )
 
     def add_quote(self, quote: Quote) -> bool:
         tick = tick_of(quote)
         if tick is None:
             return False
         return self.add((quote.symbol, 1 if quote.exchange is None else quote.exchange), tick)
+
+    def add_fields(self, fields: Fields) -> bool:
+        """:meth:`add_quote` for what :meth:`TickWriter.write` kept of a quote, without making the
+        quote and its tick again; each station time is read once (Kabu's have whole seconds, so
+        many quotes share one)."""
+        code, exchange, last, when, volume, vwap, bid, ask = fields
+        if last is None or when is None:
+            return False
+        t = self._times.get(when)
+        if t is None:
+            seconds = station_time(when)
+            if seconds is None:
+                return False
+            if len(self._times) >= 4096:
+                self._times.clear()
+            t = self._times[when] = round(seconds * 1000)
+        return self._keep((code, 1 if exchange is None else exchange), t, last, volume, vwap, bid, ask)
+
+    def _keep(
+        self,
+        key: tuple[str, int],
+        t: int,
+        last: float,
+        volume: float | None,
+        vwap: float | None,
+        bid: float | None,
+        ask: float | None,
+    ) -> bool:
+        """The stored columns: time in ms, price in hundredths, the VWAP, bid and ask as distances."""
+        symbol = self.symbols.get(key) or self.symbol(key)
+        price = round(last * PRICE_SCALE)
+        kept = symbol.accept(t, price, volume)
+        if kept is None:
+            return False
+        scaled = None if vwap is None else round(vwap * VWAP_SCALE)
+        self.rows.append((
+            symbol.sym, kept, price, volume,
+            None if scaled is None else scaled - price * VWAP_PER_PRICE,
+            None if bid is None else price - round(bid * PRICE_SCALE),
+            None if ask is None else round(ask * PRICE_SCALE) - price,
+        ))  # fmt: skip
+        closed = symbol.add(kept, price, volume, scaled)
+        if closed is not None:
+            self.minutes.append(closed)
+        self.touched[symbol.sym] = symbol
+        self.counts[((kept + _JST_MS) // _DAY_MS, symbol.sym)] += 1
+        return True
 
     def flush(self) -> int:
         """Write the pending rows (in the caller's transaction); returns how many ticks."""
@@ -290,7 +333,7 @@ class TickWriter:
         #: Ticks committed, and quotes dropped because the thread fell behind.
         self.stored = 0
         self.dropped = 0
-        self._pending: collections.deque[Quote] = collections.deque()
+        self._pending: collections.deque[Fields] = collections.deque()
         self._wake = threading.Event()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -300,9 +343,12 @@ class TickWriter:
     def write(self, quote: Quote) -> None:
         """Queue one quote (the feed's quote channel calls this for every quote: keep it cheap)."""
         if len(self._pending) < MAX_PENDING and self.failed is None:
-            self._pending.append(quote)
-        else:
-            self.dropped += 1
+            self._pending.append(_FIELDS(quote))  # (no copy of the book: a few words a quote)
+            return
+        self.dropped += 1
+        if self.dropped == 1 and self.failed is None:
+            self.on_note(f"history behind: more than {MAX_PENDING:,} quotes wait for {self.path}; "
+                         "those beyond are not kept")  # fmt: skip
 
     def attach(self, channel: Channel[[Quote]]) -> None:
         """Subscribe :meth:`write` to a quote channel (``feed.events.quote``) and start."""
@@ -352,9 +398,8 @@ class TickWriter:
                 self._wake.wait(self.interval)
                 self._wake.clear()
                 stopping = self._closing
-                quotes = self._take()
-                if quotes:
-                    self._commit(ingest, quotes)
+                # Flat out once closing: nothing is left to give the interpreter to.
+                self._commit(ingest, None if stopping else self.interval * DUTY)
                 if stopping:
                     break
         except sqlite3.Error as exc:
@@ -367,17 +412,21 @@ class TickWriter:
             return
         db.close()
 
-    def _take(self) -> list[Quote]:
+    def _commit(self, ingest: Ingest, budget: float | None) -> None:
+        """One transaction: the queued quotes, or those ``budget`` seconds of work take."""
         pending = self._pending
-        # popleft is atomic: the event loop may append while this runs.
-        return [pending.popleft() for _ in range(len(pending))]
-
-    def _commit(self, ingest: Ingest, quotes: Iterable[Quote]) -> None:
+        if not pending:
+            return
         db = ingest.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for quote in quotes:
-                ingest.add_quote(quote)
+            start = time.perf_counter()
+            while pending:
+                # popleft is atomic: the event loop may append while this runs.
+                for fields in [pending.popleft() for _ in range(min(CHUNK, len(pending)))]:
+                    ingest.add_fields(fields)
+                if budget is not None and time.perf_counter() - start >= budget:
+                    break
             self.stored += ingest.flush()
             db.execute("COMMIT")
         except BaseException:

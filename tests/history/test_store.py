@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from quoteboard.history import store as store_module
+from quoteboard.history import writer as writer_module
 from quoteboard.history.candles import INTERVALS, Tick, build_candles, jst_day
 from quoteboard.history.source import tick_of
 from quoteboard.history.store import StoreCandles, TickStore, data_dir, store_path
@@ -165,3 +166,16 @@ def test_a_full_disk_is_said_once_and_history_stops(tmp_path, monkeypatch) -> No
     assert "\n" not in errors[0]
     writer.write(quote("7203", OPEN, 1, 1))  # the feed goes on: nothing is queued any more
     assert writer.failed == errors[0]
+
+
+def test_quotes_beyond_what_may_wait_are_dropped_and_said_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(writer_module, "MAX_PENDING", 3)
+    notes: list[str] = []
+    writer = TickWriter(tmp_path / "ticks.sqlite3", on_error=notes.append)  # not started: nothing drains
+    for second in range(5):
+        writer.write(quote("7203", OPEN + timedelta(seconds=second), 100 + second, 10 * second))
+    assert writer.dropped == 2
+    assert len(notes) == 1 and notes[0].startswith("history behind: more than 3 quotes wait for ")
+    writer.start()
+    writer.close()
+    assert writer.stored == 3  # those that waited are written
