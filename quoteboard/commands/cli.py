@@ -334,13 +334,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="play a trading day with its faults through a relay to the board, stream and a plain client",
     )
     bench.add_argument(
+        "--history",
+        action="store_true",
+        help="benchmark the tick store: write rate, cost to the ingest, bytes a tick, a day of candles",
+    )
+    bench.add_argument(
         "--speed",
         type=positive_float,
         metavar="X",
         help="--day: times real time (default 120: 4 minutes; --quick: 600)",
     )
     bench.add_argument(
-        "--quick", action="store_true", help="--day: a short day for tests (600x from 12:20, 20 s)"
+        "--quick",
+        action="store_true",
+        help="--day: a short day for tests (600x from 12:20, 20 s); --history: a 10-minute day",
     )
     return parser
 
