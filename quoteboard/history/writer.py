@@ -56,9 +56,9 @@ DEFAULT_KEEP_DAYS: Final = 20
 #: what the thread takes while the feed runs; about 40 MB of them).
 MAX_PENDING: Final = 200_000
 #: The share of each commit interval the thread works while the feed runs, so that it never takes
-#: the interpreter from the feed: some 10,000 quotes a second, 80 times Kabu at its peak. Past that
+#: the interpreter from the feed: some 5,000 quotes a second, 40 times Kabu at its peak. Past that
 #: the quotes wait (and are written flat out on close).
-DUTY: Final = 0.06
+DUTY: Final = 0.03
 #: Quotes taken from the queue between two looks at the clock.
 CHUNK: Final = 500
 #: What the event loop keeps of a quote for the thread: a small tuple rather than the whole board.
@@ -342,7 +342,7 @@ class TickWriter:
 
     def write(self, quote: Quote) -> None:
         """Queue one quote (the feed's quote channel calls this for every quote: keep it cheap)."""
-        if len(self._pending) < MAX_PENDING and self.failed is None:
+        if len(self._pending) < MAX_PENDING:
             self._pending.append(_FIELDS(quote))  # (no copy of the book: a few words a quote)
             return
         self.dropped += 1
@@ -437,7 +437,15 @@ class TickWriter:
     def _fail(self, message: str) -> None:
         if self.failed is None:
             self.failed = message
-            self._tell(self.on_error, message)
+            self._tell(self._stopped, message)
+
+    def _stopped(self, message: str) -> None:
+        """History is off: no more quotes are taken (on the event loop, as the channel is)."""
+        if self._channel is not None:
+            self._channel.unsubscribe(self.write)
+            self._channel = None
+        self._pending.clear()
+        self.on_error(message)
 
     def _tell(self, to: Callable[[str], object], message: str) -> None:
         loop = self._loop
