@@ -7,7 +7,7 @@
   the flood server) with a tick writer subscribed to the quotes as the board's, over the same
   pipeline without it, in alternating turns of one run (the best of each).
 - ``bytes_per_tick``: a full day of 50 symbols at Kabu's peak (2.5 quotes a second each, every one
-  kept, over the 5 hours of trading), written as the writer writes it, a commit per second of the
+  kept, over the 5.5 hours of trading), written as the writer writes it, a commit per second of the
   day, then the file's bytes (write-ahead log checkpointed) over the ticks.
 - ``candles_query_ms``: from that store, a whole day of 1-minute candles of one symbol as a chart asks
   for them (:meth:`~quoteboard.history.store.TickStore.candles`: a new connection each time); the
