@@ -1,9 +1,11 @@
 """Writing the tick store: quotes in from the event loop, rows out to SQLite from one thread.
 
-:class:`TickWriter` subscribes to a feed's quote channel; the event loop only appends each quote to a
-queue. A thread takes them at least every :data:`COMMIT_INTERVAL` seconds, keeps the quotes whose
-price or cumulative volume changed (:func:`~quoteboard.history.source.tick_of`), and commits them
-with their minutes' candles in one transaction: a crash loses at most the last interval.
+:class:`TickWriter` subscribes to a feed's quote channel; the event loop only appends each quote's
+stored fields to a queue. A thread takes them every :data:`COMMIT_INTERVAL` seconds, keeps the quotes
+whose price or cumulative volume changed (as :func:`~quoteboard.history.source.tick_of` reads them),
+and commits them with their minutes' candles in one transaction: a crash loses at most the last
+interval. While the feed runs the thread works at most :data:`DUTY` of the time, so a flood far beyond
+Kabu's pace waits in the queue rather than slow the feed (and a crash then loses what waits).
 
 A store that cannot be written (a full disk, another program holding its write lock, a damaged
 file) is said once, through ``on_error``, and the writer stops: the program goes on without history.
@@ -46,7 +48,7 @@ from quoteboard.kabu.protocol import Quote
 if TYPE_CHECKING:
     from quoteboard.feeds.contract import Channel
 
-__all__ = ["COMMIT_INTERVAL", "DEFAULT_KEEP_DAYS", "MAX_PENDING", "Ingest", "TickWriter", "prune"]
+__all__ = ["COMMIT_INTERVAL", "DEFAULT_KEEP_DAYS", "DUTY", "MAX_PENDING", "Ingest", "TickWriter", "prune"]
 
 #: Seconds between commits: what a crash of the writer can lose at most.
 COMMIT_INTERVAL: Final = 0.5
@@ -377,10 +379,6 @@ class TickWriter:
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
-    def flush_now(self) -> None:
-        """Ask the thread to commit now rather than at its next interval (tests, a clean exit)."""
-        self._wake.set()
-
     # ----------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -409,6 +407,10 @@ class TickWriter:
             if is_damage(exc):
                 with contextlib.suppress(OSError):
                     move_aside(self.path)
+            return
+        except Exception as exc:  # a bug: said like the rest, rather than a traceback on the board
+            self._fail(f"history off: unexpected error: {type(exc).__name__}: {exc}")
+            db.close()
             return
         db.close()
 
