@@ -1,8 +1,9 @@
 """``quoteboard bench --history``: what the tick store costs and holds.
 
-- ``write_ticks_per_s``: quotes handed to a :class:`~quoteboard.history.writer.TickWriter` as a feed
-  hands them, every one a tick to keep (50 symbols, each quote moving its price or volume), until
-  its thread has committed the last: the store's own ingest, batched as it commits.
+- ``write_ticks_per_s``: quotes through the writer's own path (:class:`~quoteboard.history.writer.Ingest`,
+  a transaction for each 5,000), every one a tick to keep (50 symbols, each quote moving its price or
+  volume): the store's ingest flat out, as the writer's thread goes on close or after a backlog
+  (while a feed runs it takes at most :data:`~quoteboard.history.writer.DUTY` of the time).
 - ``ingest_ratio_with_store``: the ingest benchmark's pipeline (:func:`.runs.run_pipeline`, against
   the flood server) with a tick writer subscribed to the quotes as the board's, over the same
   pipeline without it, in alternating turns of one run (the best of each).
@@ -33,7 +34,7 @@ from typing import Any, Final
 
 from quoteboard.history.candles import Tick, jst_day
 from quoteboard.history.store import TickStore, open_for_writing
-from quoteboard.history.writer import Ingest, TickWriter
+from quoteboard.history.writer import FIELDS, Ingest
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import JST
 
@@ -45,6 +46,7 @@ PER_SECOND: Final = 2.5
 #: 09:00-11:30 and 12:30-15:30.
 SESSIONS: Final = (("09:00", "11:30"), ("12:30", "15:30"))
 WRITE_QUOTES: Final = 200_000
+WRITE_BATCH: Final = 5_000
 ROUNDS: Final = 3
 #: Turns of the ingest with and without the store: its runs vary most on a shared machine.
 INGEST_ROUNDS: Final = 5
@@ -165,16 +167,21 @@ def _write_rate(path: Path, quotes: int) -> float:
                                volume=tick.volume, vwap=tick.vwap, bid=tick.bid, ask=tick.ask))  # fmt: skip
         if len(batch) >= quotes:
             break
-    errors: list[str] = []
-    writer = TickWriter(path, on_error=errors.append)
-    writer.start()
-    start = time.perf_counter()
-    for quote in batch:
-        writer.write(quote)
-    writer.close()
-    elapsed = time.perf_counter() - start
-    if errors or writer.stored != len(batch):
-        raise RuntimeError(f"the writer kept {writer.stored} of {len(batch)} ticks: {errors}")
+    db, _ = open_for_writing(path)
+    ingest = Ingest(db)
+    try:
+        start = time.perf_counter()
+        for first in range(0, len(batch), WRITE_BATCH):
+            db.execute("BEGIN IMMEDIATE")
+            for quote in batch[first : first + WRITE_BATCH]:
+                ingest.add_fields(FIELDS(quote))
+            ingest.flush()
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+    finally:
+        db.close()
+    if ingest.stored != len(batch):
+        raise RuntimeError(f"the writer kept {ingest.stored} of {len(batch)} ticks")
     return len(batch) / elapsed
 
 

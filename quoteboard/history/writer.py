@@ -1,7 +1,7 @@
 """Writing the tick store: quotes in from the event loop, rows out to SQLite from one thread.
 
-:class:`TickWriter` subscribes to a feed's quote channel; the event loop only appends each quote's
-stored fields to a queue. A thread takes them every :data:`COMMIT_INTERVAL` seconds, keeps the quotes
+:class:`TickWriter` subscribes a bounded queue's ``append`` to a feed's quote channel: the event loop
+does nothing else for the store. A thread takes them every :data:`COMMIT_INTERVAL` seconds, keeps the quotes
 whose price or cumulative volume changed (as :func:`~quoteboard.history.source.tick_of` reads them),
 and commits them with their minutes' candles in one transaction: a crash loses at most the last
 interval. While the feed runs the thread works at most :data:`DUTY` of the time, so a flood far beyond
@@ -48,23 +48,32 @@ from quoteboard.kabu.protocol import Quote
 if TYPE_CHECKING:
     from quoteboard.feeds.contract import Channel
 
-__all__ = ["COMMIT_INTERVAL", "DEFAULT_KEEP_DAYS", "DUTY", "MAX_PENDING", "Ingest", "TickWriter", "prune"]
+__all__ = [
+    "COMMIT_INTERVAL",
+    "DEFAULT_KEEP_DAYS",
+    "DUTY",
+    "FIELDS",
+    "MAX_PENDING",
+    "Ingest",
+    "TickWriter",
+    "prune",
+]
 
 #: Seconds between commits: what a crash of the writer can lose at most.
 COMMIT_INTERVAL: Final = 0.5
 #: Trading days kept (days that hold ticks); older ones are deleted when the writer starts.
 DEFAULT_KEEP_DAYS: Final = 20
-#: Quotes waiting for the thread beyond which new ones are dropped and it is said (a feed far beyond
-#: what the thread takes while the feed runs; about 40 MB of them).
-MAX_PENDING: Final = 200_000
+#: Quotes that may wait for the thread (80 s of Kabu at its peak, some 40 MB); beyond that the oldest
+#: go, and it is said once (a feed far beyond what the thread takes while the feed runs).
+MAX_PENDING: Final = 10_000
 #: The share of each commit interval the thread works while the feed runs, so that it never takes
 #: the interpreter from the feed: some 5,000 quotes a second, 40 times Kabu at its peak. Past that
 #: the quotes wait (and are written flat out on close).
 DUTY: Final = 0.03
 #: Quotes taken from the queue between two looks at the clock.
 CHUNK: Final = 500
-#: What the event loop keeps of a quote for the thread: a small tuple rather than the whole board.
-_FIELDS: Final = operator.attrgetter("symbol", "exchange", "last", "time", "volume", "vwap", "bid", "ask")
+#: What the thread keeps of a quote: a small tuple rather than the whole board.
+FIELDS: Final = operator.attrgetter("symbol", "exchange", "last", "time", "volume", "vwap", "bid", "ask")
 Fields = tuple[str, "int | None", "float | None", "str | None", "float | None", "float | None",
                "float | None", "float | None"]  # fmt: skip
 _JST_MS: Final = 9 * 3600 * 1000
@@ -332,29 +341,25 @@ class TickWriter:
         self.interval = interval
         #: Why the store is off (None while it works).
         self.failed: str | None = None
-        #: Ticks committed, and quotes dropped because the thread fell behind.
+        #: Ticks committed; whether quotes were lost because the thread fell behind.
         self.stored = 0
-        self.dropped = 0
-        self._pending: collections.deque[Fields] = collections.deque()
+        self.behind = False
+        self._pending: collections.deque[Quote] = collections.deque(maxlen=MAX_PENDING)
         self._wake = threading.Event()
         self._closing = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._channel: Channel[[Quote]] | None = None
+        self._append = self._pending.append
 
     def write(self, quote: Quote) -> None:
-        """Queue one quote (the feed's quote channel calls this for every quote: keep it cheap)."""
-        if len(self._pending) < MAX_PENDING:
-            self._pending.append(_FIELDS(quote))  # (no copy of the book: a few words a quote)
-            return
-        self.dropped += 1
-        if self.dropped == 1 and self.failed is None:
-            self.on_note(f"history behind: more than {MAX_PENDING:,} quotes wait for {self.path}; "
-                         "those beyond are not kept")  # fmt: skip
+        """Queue one quote (what :meth:`attach` subscribes does the same, with no Python call)."""
+        self._pending.append(quote)
 
     def attach(self, channel: Channel[[Quote]]) -> None:
-        """Subscribe :meth:`write` to a quote channel (``feed.events.quote``) and start."""
-        channel.subscribe(self.write)
+        """Subscribe the queue to a quote channel (``feed.events.quote``) and start."""
+        # The deque's own append, a C call per quote: the feed's hot path pays nothing more.
+        channel.subscribe(self._append)
         self._channel = channel
         self.start()
 
@@ -369,7 +374,7 @@ class TickWriter:
     def close(self) -> None:
         """Write what is queued and stop (blocks until the thread has committed)."""
         if self._channel is not None:
-            self._channel.unsubscribe(self.write)
+            self._channel.unsubscribe(self._append)
             self._channel = None
         self._closing = True
         self._wake.set()
@@ -419,14 +424,18 @@ class TickWriter:
         pending = self._pending
         if not pending:
             return
+        if len(pending) == pending.maxlen and not self.behind:
+            self.behind = True
+            self._tell(self.on_note, f"history behind: {MAX_PENDING:,} quotes wait for {self.path}; "
+                                     "older ones are not kept while the feed is this fast")  # fmt: skip
         db = ingest.db
         db.execute("BEGIN IMMEDIATE")
         try:
             start = time.perf_counter()
             while pending:
                 # popleft is atomic: the event loop may append while this runs.
-                for fields in [pending.popleft() for _ in range(min(CHUNK, len(pending)))]:
-                    ingest.add_fields(fields)
+                for quote in [pending.popleft() for _ in range(min(CHUNK, len(pending)))]:
+                    ingest.add_fields(FIELDS(quote))
                 if budget is not None and time.perf_counter() - start >= budget:
                     break
             self.stored += ingest.flush()
@@ -444,7 +453,7 @@ class TickWriter:
     def _stopped(self, message: str) -> None:
         """History is off: no more quotes are taken (on the event loop, as the channel is)."""
         if self._channel is not None:
-            self._channel.unsubscribe(self.write)
+            self._channel.unsubscribe(self._append)
             self._channel = None
         self._pending.clear()
         self.on_error(message)

@@ -168,14 +168,15 @@ def test_a_full_disk_is_said_once_and_history_stops(tmp_path, monkeypatch) -> No
     assert writer.failed == errors[0]
 
 
-def test_quotes_beyond_what_may_wait_are_dropped_and_said_once(tmp_path, monkeypatch) -> None:
+def test_a_full_queue_keeps_the_latest_quotes_and_is_said_once(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(writer_module, "MAX_PENDING", 3)
     notes: list[str] = []
     writer = TickWriter(tmp_path / "ticks.sqlite3", on_error=notes.append)  # not started: nothing drains
     for second in range(5):
         writer.write(quote("7203", OPEN + timedelta(seconds=second), 100 + second, 10 * second))
-    assert writer.dropped == 2
-    assert len(notes) == 1 and notes[0].startswith("history behind: more than 3 quotes wait for ")
     writer.start()
     writer.close()
-    assert writer.stored == 3  # those that waited are written
+    assert writer.behind and writer.stored == 3
+    assert len(notes) == 1 and notes[0].startswith("history behind: 3 quotes wait for ")
+    kept = TickStore(tmp_path / "ticks.sqlite3").ticks(TOYOTA, jst_day(OPEN.timestamp()))
+    assert [t.price for t in kept] == [102, 103, 104]
