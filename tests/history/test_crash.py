@@ -24,9 +24,9 @@ writer = TickWriter(Path(sys.argv[1]), on_error=lambda line: print("error", line
 writer.start()
 n = 0
 while True:
-    for _ in range(12):  # some 1,000 quotes a second: 8 times Kabu at its peak
+    for _ in range(6):  # some 500 quotes a second: 4 times Kabu at its peak
         n += 1  # each quote moves the cumulative volume: every one is a tick to keep
-        writer.write(quote("7203" if n % 2 else "9433", OPEN + timedelta(seconds=n // 12), 1000 + n % 7, n))
+        writer.write(quote("7203" if n % 2 else "9433", OPEN + timedelta(seconds=n // 6), 1000 + n % 7, n))
     print(n, flush=True)
     time.sleep(0.01)
 """
