@@ -63,7 +63,12 @@ def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPa
 
 
 def options(parser: argparse.ArgumentParser) -> set[str]:
-    return {flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")}
+    """A command's options, with those of its own actions (``history import``...) if it has some."""
+    flags = {flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")}
+    if parser is not PARSER:
+        for action in subparsers(parser).values():
+            flags |= options(action)
+    return flags
 
 
 PARSER = build_parser()

@@ -40,6 +40,14 @@ NO_RSS: Final = "no psutil and no /proc/self/statm on this system"
 
 def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
+    if getattr(args, "history", False):
+        if args.relay or args.tui or args.bench_nats or getattr(args, "day", False):
+            print("quoteboard bench: --history, --day, --relay, --nats and --tui are separate benchmarks: "
+                  "choose one", file=sys.stderr)  # fmt: skip
+            return 2
+        from .history import run_history_bench
+
+        return run_history_bench(args)
     if getattr(args, "day", False):
         if args.relay or args.tui or args.bench_nats:
             print("quoteboard bench: --day, --relay, --nats and --tui are separate benchmarks: choose one",

@@ -21,6 +21,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -32,6 +33,7 @@ from quoteboard.board.model import Board
 from quoteboard.feeds.closing import MAX_FRAME
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.history.writer import TickWriter
 from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import Quote, parse_symbol
 
@@ -145,10 +147,13 @@ async def run_pipeline(
     progress: Progress,
     alerts: AlertBook | None = None,
     kind: str = "pipeline",
+    store: Path | None = None,
 ) -> RunResult:
     """quoteboard's ingest path as the board runs it: ``Feed.run`` hands each quote to
     ``Board.apply``, and a timer drains the dirty rows every :data:`TICK` like the screen does.
     With ``alerts``, each quote is then checked against them, as the board's quote watcher does.
+    With ``store``, a tick writer keeps them in that file, as a board on a station does (its thread
+    catches up after the run, not timed).
 
     The feed watches nothing, so it makes no REST call; the flood server closes the socket after
     ``messages`` frames, which ``Feed.run`` reports as reconnecting: that ends the run.
@@ -190,6 +195,10 @@ async def run_pipeline(
         feed.events.quote.subscribe(alerts.check)
     feed.events.reject.subscribe(board.reject)
     feed.events.status.subscribe(on_status)
+    writer = None
+    if store is not None:
+        writer = TickWriter(store, on_error=lambda line: None)
+        writer.attach(feed.events.quote)
     gc.collect()
     rss_before = rss_bytes()
     run = asyncio.create_task(feed.run(), name="bench-feed")
@@ -207,6 +216,8 @@ async def run_pipeline(
             task.cancel()
         await asyncio.gather(run, ticker, end, return_exceptions=True)
         await feed.close()
+        if writer is not None:
+            await writer.aclose()
     if board.received != messages or live_at is None:
         detail = feed.status.detail or feed.status.state
         raise BenchError(

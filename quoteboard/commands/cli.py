@@ -20,12 +20,14 @@ from quoteboard.commands.options import (
     RELAY_PASSWORD_ENV,
     add_event_command,
     add_feed_options,
+    add_history_options,
     add_nats_options,
     add_replay_pacing,
     add_stall_after,
     add_station_choice,
     base_url,
     clock_time_arg,
+    history_options,
     input_file,
     list_name,
     port_number,
@@ -48,6 +50,7 @@ A live quote board for Kabu Station (kabuステーション), with a built-in de
   quoteboard serve                  the test server alone: echo + a Kabu-compatible market
   quoteboard echo                   a WebSocket echo client for serve's echo server
   quoteboard bench                  how much feed this machine can take
+  quoteboard history list           the tick store: import, export, list the days held
   quoteboard login                  keep the API password in this system's credential store
 
 Record during the day with --record FILE (the board or stream), replay in the evening with
@@ -193,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="release a NATS client that renewed no lease for S seconds (default 30)",
     )
     add_event_command(relay)
+    add_history_options(relay)
 
     serve = commands.add_parser(
         "serve",
@@ -265,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"the station the password is for (default {DEFAULT_BASE_URL}; one password per URL)",
         )
 
+    from quoteboard.commands.history import add_history_parser
+
+    add_history_parser(commands)
+
     bench = commands.add_parser(
         "bench",
         help="measure how many quotes a second this machine can take",
@@ -326,13 +334,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="play a trading day with its faults through a relay to the board, stream and a plain client",
     )
     bench.add_argument(
+        "--history",
+        action="store_true",
+        help="benchmark the tick store: write rate, cost to the ingest, bytes a tick, a day of candles",
+    )
+    bench.add_argument(
         "--speed",
         type=positive_float,
         metavar="X",
         help="--day: times real time (default 120: 4 minutes; --quick: 600)",
     )
     bench.add_argument(
-        "--quick", action="store_true", help="--day: a short day for tests (600x from 12:20, 20 s)"
+        "--quick",
+        action="store_true",
+        help="--day: a short day for tests (600x from 12:20, 20 s); --history: a 10-minute day",
     )
     return parser
 
@@ -389,6 +404,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quoteboard.bench import run_bench
 
         return run_bench(args)
+    if command == "history":
+        from quoteboard.commands.history import run_history
+
+        return run_history(args, parser)
     if command in ("login", "logout"):
         from quoteboard.commands.credentials import run_login, run_logout
 
@@ -415,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             nats=nats,
             nats_lease=args.nats_lease,
             event_command=args.event_command,
+            history=history_options(args),
         )
 
     kabu = FeedSource.kabu(args.kabu_url, password)
@@ -439,12 +459,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
                           alert_command=args.alert_command, events=args.events,
-                          event_command=args.event_command)  # fmt: skip
+                          event_command=args.event_command, history=history_options(args))  # fmt: skip
     from quoteboard.board.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
                      list_name=args.list, alert_command=args.alert_command, event_command=args.event_command,
-                     nats=board_nats(nats))  # fmt: skip
+                     nats=board_nats(nats), history=history_options(args))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

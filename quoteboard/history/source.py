@@ -15,7 +15,7 @@ from quoteboard.history.candles import Candle, Interval, Tick
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import JST
 
-__all__ = ["CandleSource", "History", "tick_of"]
+__all__ = ["CandleSource", "History", "station_time", "tick_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +39,25 @@ def tick_of(quote: Quote) -> Tick | None:
     before the open, a symbol just registered), or with a time that is not ISO 8601."""
     if quote.last is None or quote.time is None:
         return None
-    try:
-        when = datetime.fromisoformat(quote.time)
-    except ValueError:
+    when = station_time(quote.time)
+    if when is None:
         return None
-    if when.tzinfo is None:  # Kabu's times carry +09:00; a bare one is JST all the same
-        when = when.replace(tzinfo=JST)
     return Tick(
-        time=when.timestamp(),
+        time=when,
         price=quote.last,
         volume=quote.volume,
         vwap=quote.vwap,
         bid=quote.bid,
         ask=quote.ask,
     )
+
+
+def station_time(text: str) -> float | None:
+    """A station's time (ISO 8601) as epoch seconds, None if it is not one."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:  # Kabu's times carry +09:00; a bare one is JST all the same
+        when = when.replace(tzinfo=JST)
+    return when.timestamp()
