@@ -4,52 +4,21 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
-import msgspec
 import pytest
 
 from quoteboard.commands.candle_stream import stream_candles
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.source import tick_of
-from quoteboard.history.wire import CandleLine
 from quoteboard.kabu.protocol import Quote, SymbolKey
-from quoteboard.kabu.records import JST
 from quoteboard.server import TestServer
 from quoteboard.server.clock import StationClock, today_at
+from tests.candle_support import by_minute, candle_line
 from tests.record_support import record
 from tests.test_cli import quoteboard
 
 KEYS = [SymbolKey("7203", 1), SymbolKey("6758", 1)]
-
-
-def candle_line(text: str) -> CandleLine:
-    """One line of ``stream --candles``, decoded strictly (no missing, unknown or mistyped key)."""
-    line = msgspec.json.decode(text, type=CandleLine)
-    start = datetime.fromisoformat(line.start)
-    assert start.utcoffset() == timedelta(hours=9), f"start {line.start} is not JST"
-    assert line.low <= min(line.open, line.close) <= max(line.open, line.close) <= line.high
-    return line
-
-
-def by_minute(quotes: list[Quote]) -> dict[tuple[SymbolKey, str], tuple[float, ...]]:
-    """Independent of the builder: each symbol's distinct (price, volume) ticks grouped by their JST
-    minute, as open, high, low, close and the rise of the cumulative volume over the minute before."""
-    out: dict[tuple[SymbolKey, str], tuple[float, ...]] = {}
-    last: dict[SymbolKey, tuple[float, float | None]] = {}
-    cumulative: dict[SymbolKey, float] = {}
-    for quote in quotes:
-        tick = tick_of(quote)
-        if tick is None or last.get(quote.key) == (tick.price, tick.volume):
-            continue
-        last[quote.key] = (tick.price, tick.volume)
-        minute = datetime.fromtimestamp(tick.time, JST).replace(second=0).isoformat()
-        before = cumulative.get(quote.key, 0.0)
-        cumulative[quote.key] = tick.volume or 0.0
-        o, h, lo, _, volume = out.get((quote.key, minute), (tick.price, tick.price, tick.price, 0, 0.0))
-        volume += (tick.volume or 0.0) - before
-        out[(quote.key, minute)] = (o, max(h, tick.price), min(lo, tick.price), tick.price, volume)
-    return out
 
 
 async def test_candles_of_a_live_station_close_on_its_clock_and_match_its_quotes():
@@ -70,7 +39,7 @@ async def test_candles_of_a_live_station_close_on_its_clock_and_match_its_quotes
     assert len(lines) == 6
     # Closed before the stream ended (by the next bucket's tick or the station's clock): each is
     # whole, as an independent grouping of the same quotes by minute says.
-    expected = by_minute(quotes)
+    expected = by_minute([(q.key, tick_of(q)) for q in quotes])
     previous: dict[SymbolKey, float] = {}
     for line in lines:
         key = SymbolKey(line.symbol, line.exchange)

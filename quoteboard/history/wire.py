@@ -20,7 +20,7 @@ from quoteboard.history.source import History
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.records import JST
 
-__all__ = ["candle_record", "candle_subject", "decode_history", "encode_candle", "history_body"]
+__all__ = ["CandleLine", "candle_record", "decode_history", "encode_candle", "history_body"]
 
 _encoder: Final = msgspec.json.Encoder()
 
@@ -82,11 +82,6 @@ def candle_record(key: SymbolKey, candle: Candle) -> dict[str, object]:
 
 def encode_candle(key: SymbolKey, candle: Candle) -> bytes:
     return _encoder.encode(candle_record(key, candle))
-
-
-def candle_subject(key: SymbolKey, interval: Interval) -> str:
-    """The NATS subject a relay publishes ``key``'s closed candles of ``interval`` on."""
-    return f"kabu.candle.{interval}.{key.exchange}.{key.code}"
 
 
 def history_body(history: History, day: date | None = None) -> dict[str, object]:

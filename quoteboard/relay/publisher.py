@@ -6,6 +6,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
 
 - ``kabu.quote.<exchange>.<code>``: the quote as JSON, the keys of ``stream``'s NDJSON.
 - ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact).
+- ``kabu.candle.<interval>.<exchange>.<code>``: each closed candle of every interval (1m, 5m, 15m, 1h,
+  1d), ``stream --candles``'s line, closed as ``stream --candles`` closes them
+  (:class:`~quoteboard.history.closing.CandleCloser`: the next bucket's tick or the station's clock).
 - KV ``kabu_quotes``, key ``<exchange>.<code>`` (history 1): the latest quote, with its frame under
   ``"frame"``, for a subscriber's snapshot. Written at most every :data:`KV_EVERY` seconds per symbol
   (the latest wins) and without waiting for JetStream's acknowledgement, so a 1000 msg/s feed costs
@@ -35,6 +38,9 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.feeds.contract import jst_iso
+from quoteboard.history.candles import INTERVALS
+from quoteboard.history.closing import CandleCloser, Closed
+from quoteboard.history.wire import encode_candle
 from quoteboard.kabu.codes import error_answer
 from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.nats.link import NatsTarget, connect
@@ -46,6 +52,7 @@ from quoteboard.nats.wire import (
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
+    candle_subject,
     encode_quote,
     frame_subject,
     kv_key,
@@ -67,6 +74,8 @@ __all__ = ["DEFAULT_NATS_LEASE", "KV_EVERY", "NatsPublisher"]
 DEFAULT_NATS_LEASE: Final = 30.0
 #: Seconds between the stores of the latest quotes in KV.
 KV_EVERY: Final = 0.2
+#: Seconds between looks at the station's clock for candles whose time is over.
+CANDLES_EVERY: Final = 0.5
 #: Messages held while the NATS server is away; older ones give way (the KV keeps the latest).
 BACKLOG: Final = 20_000
 _MAX_ID: Final = 64
@@ -106,6 +115,7 @@ class NatsPublisher:
         self._wake = asyncio.Event()
         self._latest: dict[SymbolKey, tuple[bytes, bytes]] = {}  # not yet in KV: record, frame
         self._clients: dict[str, Client] = {}  # NATS client id -> its client in the relay's book
+        self._candles = CandleCloser(INTERVALS)
         self._tasks: list[asyncio.Task[None]] = []
         #: Changes with every start: subscribers seeing a new one register again at once.
         self.instance = secrets.token_hex(6)
@@ -141,9 +151,11 @@ class NatsPublisher:
             asyncio.create_task(self._store_latest(), name="nats-kv"),
             asyncio.create_task(self._keep_status(), name="nats-status"),
             asyncio.create_task(self._keep_leases(), name="nats-leases"),
+            asyncio.create_task(self._close_candles(), name="nats-candles"),
         ]
         self._say(
-            f"publishing on NATS {self.target.shown()} (kabu.quote.>, kabu.frame.>, KV {QUOTES_BUCKET})"
+            f"publishing on NATS {self.target.shown()} (kabu.quote.>, kabu.frame.>, kabu.candle.>, "
+            f"KV {QUOTES_BUCKET})"
         )
 
     async def aclose(self) -> None:
@@ -192,7 +204,19 @@ class NatsPublisher:
         out.append((quote_subject(key), record))
         out.append((frame_subject(key), frame))
         self._latest[key] = (record, frame)
+        self._publish_candles(self._candles.add(quote))
         self._wake.set()
+
+    def _publish_candles(self, closed: list[Closed]) -> None:
+        for key, candle in closed:
+            self._out.append((candle_subject(key, candle.interval), encode_candle(key, candle)))
+        if closed:
+            self._wake.set()
+
+    async def _close_candles(self) -> None:
+        while True:
+            await asyncio.sleep(CANDLES_EVERY)
+            self._publish_candles(self._candles.due())
 
     async def _pump(self) -> None:
         out, wake = self._out, self._wake
