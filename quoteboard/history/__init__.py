@@ -1,1 +1,3 @@
-"""What happened to the quotes: the recording file format (recording); the tick store will live here."""
+"""What happened to the quotes: the recording file format (recording), candles (candles), where a
+chart's history comes from (source), and the tick store (store: the file and its readers; writer:
+the thread that fills it)."""
