@@ -4,7 +4,8 @@
 code and exchange as a quote line has them, the interval, ``start`` in ISO 8601 JST, open, high, low,
 close, volume, the candle's own VWAP (None when nothing traded in it), the station's day VWAP at its
 last tick and the count of its ticks. :func:`history_body` is a day's candles as the relay answers
-them (``/relay/candles``, ``kabu.ctl.candles``); :func:`decode_history` reads that answer back.
+them (``/relay/candles``, ``kabu.ctl.candles``), with ``since``, the time of the day's first tick held
+(ISO 8601 JST to the millisecond); :func:`decode_history` reads that answer back.
 Pure functions: no I/O.
 """
 
@@ -51,8 +52,8 @@ class HistoryBody(msgspec.Struct, forbid_unknown_fields=True):
     candles: list[CandleLine]
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, JST).isoformat(timespec="seconds")
+def _iso(epoch: float, timespec: str = "seconds") -> str:
+    return datetime.fromtimestamp(epoch, JST).isoformat(timespec=timespec)
 
 
 def _epoch(text: str) -> float:
@@ -94,7 +95,7 @@ def history_body(history: History, day: date | None = None) -> dict[str, object]
         "exchange": history.key.exchange,
         "interval": history.interval,
         "date": day.isoformat() if day is not None else None,
-        "since": _iso(history.since) if history.since is not None else None,
+        "since": _iso(history.since, "milliseconds") if history.since is not None else None,
         "candles": [candle_record(history.key, candle) for candle in history.candles],
     }
 
