@@ -18,7 +18,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
   answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
   (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released;
   ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
-  (read only: nothing else of the account is forwarded on NATS).
+  (read only: nothing else of the account is forwarded on NATS). ``kabu.ctl.candles``
+  (``{"Symbol", "Exchange", "interval", "date"?}``, no client needed) answers what
+  ``GET /relay/candles`` answers (:mod:`.candles`).
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -45,6 +47,7 @@ from quoteboard.kabu.codes import error_answer
 from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.nats.link import NatsTarget, connect
 from quoteboard.nats.wire import (
+    CTL_CANDLES,
     CTL_LEASE,
     CTL_POSITIONS,
     CTL_REGISTER,
@@ -63,6 +66,7 @@ from quoteboard.nats.wire import (
 from quoteboard.relay.answers import RelayError
 from quoteboard.relay.app import RelayApp
 from quoteboard.relay.book import Client, TooManyClients
+from quoteboard.relay.candles import answer_candles
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -87,6 +91,13 @@ _encoder: Final = msgspec.json.Encoder()
 class _Request(msgspec.Struct):
     client: str
     Symbols: list[SymbolEntry] = []
+
+
+class _CandlesRequest(msgspec.Struct):
+    Symbol: str
+    Exchange: int
+    interval: str | None = None
+    date: str | None = None
 
 
 class NatsPublisher:
@@ -142,6 +153,7 @@ class NatsPublisher:
             (CTL_UNREGISTER, self._on_unregister),
             (CTL_LEASE, self._on_lease),
             (CTL_POSITIONS, self._on_positions),
+            (CTL_CANDLES, self._on_candles),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
@@ -360,6 +372,21 @@ class NatsPublisher:
             return msgspec.Raw(answer.content)  # the station's answer as it came
 
         await self._answer(msg, positions)
+
+    async def _on_candles(self, msg: Msg) -> None:
+        """The candles of a symbol: a read of the relay's store, for anyone (no client is made)."""
+        try:
+            try:
+                request = msgspec.json.decode(msg.data, type=_CandlesRequest)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise RelayError(4001011, str(exc)) from None
+            key = SymbolKey(request.Symbol, request.Exchange)
+            body: Any = await answer_candles(self.relay.history, key, request.interval, request.date)
+        except RelayError as exc:
+            body = exc.answer.body()
+        if msg.reply:
+            with contextlib.suppress(Exception):  # the requester is gone: no one to tell
+                await msg.respond(_encoder.encode(body))
 
     async def _keep_leases(self) -> None:
         while True:
