@@ -8,8 +8,11 @@ from datetime import datetime
 import httpx
 import pytest
 
+from quoteboard.feeds.source import FeedSource
+from quoteboard.history.remote import RelayCandles, served_history
 from quoteboard.history.store import StoreCandles
 from quoteboard.history.wire import decode_history
+from quoteboard.kabu.errors import KabuError
 from quoteboard.kabu.records import JST
 from tests.relay.candles_support import KEY, PASSWORD, day_of_candles, relay_with_history
 from tests.relay.support import Kabu
@@ -38,6 +41,20 @@ async def test_the_relay_answers_the_candles_its_store_holds(tmp_path):
         assert decode_history(five.content, KEY, "5m") == await StoreCandles(store).candles(KEY, "5m")
         empty = (await kabu.call("GET", f"{url}?interval=1m&date=2001-01-05")).json()
         assert (empty["candles"], empty["since"], empty["date"]) == ([], None, "2001-01-05")
+
+
+async def test_a_board_behind_the_relay_reads_the_relays_candles_through_its_own_token(tmp_path):
+    store = tmp_path / "ticks.sqlite3"
+    async with relay_with_history(store) as relay, FeedSource.kabu(relay.base_url, PASSWORD).open() as feed:
+        feed.registry.replace_watch([KEY])
+        assert await feed.start() == []
+        held = await day_of_candles(relay, store)
+        via_relay, history = await served_history(feed, FeedSource.kabu(relay.base_url, PASSWORD))
+        assert via_relay and isinstance(history, RelayCandles)
+        assert await history.candles(KEY, "1m") == held
+        with pytest.raises(KabuError) as refused:
+            await history.candles(KEY._replace(code="72-03"), "1m")
+        assert refused.value.code == 4001005
 
 
 @pytest.mark.parametrize(

@@ -29,15 +29,17 @@ from quoteboard.board.view import BoardWidgets, Outcome
 from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
-from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
+from quoteboard.feeds.contract import Channel, Feed, FeedStatus
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.recording import Recorder, RecordingError
+from quoteboard.history.remote import served_history
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
+    from quoteboard.history.source import CandleSource
     from quoteboard.server import TestServer
 
 __all__ = ["OVER_CAP_NOTE", "FeedController"]
@@ -103,6 +105,7 @@ class FeedController:
         #: "positions"). The station gets the union, the list on screen first (see watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        self.history: CandleSource | None = None  # the chart's: a tick store's or served (None: the board's)
 
     @property
     def source(self) -> FeedSource:
@@ -140,14 +143,13 @@ class FeedController:
         self._feed_worker = self.spawn(self._run_feed(feed), "feed")
         for started in self.started:
             started()
-        if not self.source.embedded:
-            self.spawn(self._ask_if_relay(feed), "relay?")
+        self.spawn(self._ask_if_relay(feed), "relay?")
         self.update_status()
 
     async def _ask_if_relay(self, feed: Feed) -> None:
-        """A Kabu URL may be a quoteboard relay's: the status bar says so (then the board shares the
-        station with other programs rather than taking its one socket)."""
-        self._via_relay = isinstance(feed, RelayAware) and await feed.relay_status() is not None
+        """A Kabu URL may be a quoteboard relay's: the status bar says so (the board shares the station
+        with other programs), and the chart reads the relay's history, as on NATS (served_history)."""
+        self._via_relay, self.history = await served_history(feed, self.source)
         self.update_status()
 
     def spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
