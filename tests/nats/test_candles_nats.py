@@ -4,12 +4,14 @@ real test station whose day runs fast, checked against the quotes it published."
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import time
 from typing import Any
 
 import nats
 
+from quoteboard.commands.candle_stream import stream_candles
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.source import tick_of
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -66,3 +68,24 @@ async def test_the_relay_publishes_each_closed_candle_once_matching_its_quotes(n
     for line in lines[:4]:
         assert (line.symbol, line.exchange, line.interval) == ("7203", 1, "1m")
         assert (line.open, line.high, line.low, line.close, line.volume) == expected[(KEY, line.start)]
+
+
+async def test_stream_candles_behind_the_relay_and_on_nats_match_the_quotes_each_saw(nats_server: NatsServer):
+    clock = StationClock(today_at(time(9, 1)), speed=120.0)
+    async with TestServer(seed=4, rate_limit=None, day=clock, rate=40) as station:
+        target = NatsTarget.parse(nats_server.url)
+        async with RelayServer(FeedSource.kabu(station.base_url, "pw"), port=0, say=lambda _: None,
+                               nats=target) as relay:  # fmt: skip
+            for source in (FeedSource.kabu(relay.base_url, "pw"), FeedSource.of_nats(target)):
+                async with source.open() as feed:
+                    feed.registry.replace_watch([KEY])
+                    assert await feed.start() == []
+                    quotes: list[Quote] = []
+                    feed.events.quote.subscribe(quotes.append)
+                    out = io.StringIO()
+                    assert await stream_candles(feed, ["1m"], out, io.StringIO(), count=3, duration=30) == 3
+                expected = by_minute([(q.key, tick_of(q)) for q in quotes])
+                for line in map(candle_line, out.getvalue().splitlines()):
+                    assert (line.open, line.high, line.low, line.close, line.volume) == expected[
+                        (KEY, line.start)
+                    ], source.kind
