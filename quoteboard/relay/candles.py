@@ -4,7 +4,7 @@ and NATS ``kabu.ctl.candles``, both answered by :func:`answer_candles` from the 
 The answer is :func:`~quoteboard.history.wire.history_body`'s JSON: ``{symbol, exchange, interval,
 date, since, candles: [...]}``, each candle ``stream --candles``'s line. A bad code, interval or date
 is refused in Kabu's words (4001005), as the station refuses a bad parameter; a relay that keeps no
-history says so (4001008).
+history says so (4001008), and one whose store cannot be read says why (4001001).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from quoteboard.history.candles import INTERVALS, Interval
+from quoteboard.history.store import StoreError
 from quoteboard.history.wire import history_body
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.relay.answers import RelayError, json_answer, path_symbol
@@ -61,7 +62,7 @@ async def answer_candles(
         raise RelayError(4001008, "this relay keeps no history (it was started with --no-history)")
     try:
         history = await source.candles(key, checked_interval, asked)
-    except Exception as exc:  # the store's own failure, whatever it is: the client is told
+    except StoreError as exc:  # damaged, say: the client is told, the relay goes on
         raise RelayError(4001001, f"the relay's history cannot be read: {exc}") from None
     return history_body(history, asked)
 

@@ -85,3 +85,16 @@ async def test_candles_need_a_clients_token_and_a_relay_with_history(tmp_path):
             none = await kabu.call("GET", url)
     assert none.status_code == 403 and none.json()["Code"] == 4001008
     assert "keeps no history" in none.json()["Message"]
+
+
+async def test_a_store_that_cannot_be_read_is_one_kabu_error_and_the_relay_goes_on(tmp_path):
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database at all" * 100)
+    async with relay_with_history(tmp_path / "t.sqlite3", history=False) as relay:
+        relay.relay.history = StoreCandles(damaged)
+        async with Kabu(relay, PASSWORD) as kabu:
+            answer = await kabu.call("GET", f"{origin(relay)}/relay/candles/7203@1?interval=1m")
+            said = answer.json()
+            assert answer.status_code == 500 and said["Code"] == 4001001
+            assert "cannot be read" in said["Message"] and "damaged.sqlite3" in said["Message"]
+            assert await kabu.register("7203") == ["7203@1"]  # the relay itself goes on
