@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from quoteboard.server import TestServer
@@ -15,3 +16,10 @@ async def server() -> AsyncIterator[TestServer]:
     no REST rate limit. One per test."""
     async with TestServer(seed=1, rate_limit=None) as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _tick_store_apart(monkeypatch, tmp_path_factory) -> None:
+    """Every tick store a test writes (its own process or a command it runs) goes to a directory of
+    its own, never the user's data directory."""
+    monkeypatch.setenv("QUOTEBOARD_DATA_DIR", str(tmp_path_factory.mktemp("data")))

@@ -39,6 +39,7 @@ from quoteboard.store.settings import Settings, SettingsStore
 from quoteboard.store.watchlist import Watchlists, WatchlistStore
 
 if TYPE_CHECKING:
+    from quoteboard.history.keeping import HistoryOptions
     from quoteboard.server import TestServer
 
 __all__ = ["QuoteboardApp"]
@@ -89,6 +90,7 @@ class QuoteboardApp(App[int]):
         alert_command: list[str] | None = None,
         settings: SettingsStore | None = None,
         event_command: list[str] | None = None,
+        history: HistoryOptions | None = None,
     ) -> None:
         super().__init__()
         #: None: a board that neither reads nor writes the settings file (tests, a replay's).
@@ -103,7 +105,7 @@ class QuoteboardApp(App[int]):
         # (A lambda: the lists are made after the feed, which saves them when a symbol is refused.)
         self.feed_control = FeedController(
             self, self.board, self.widgets, sources=sources, max_symbols=max_symbols, record=record,
-            save=lambda: self.watchlists.save(), event_command=event_command,
+            save=lambda: self.watchlists.save(), event_command=event_command, history=history,
         )  # fmt: skip
         self.watchlists = ListsController(
             self, self.board, self.widgets, self.feed_control,

@@ -14,6 +14,7 @@ from typing import Any
 from quoteboard.alerts.book import AlertStore
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.feeds.source import FeedSource
+from quoteboard.history.keeping import HistoryOptions
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.store.settings import SettingsStore
@@ -34,11 +35,12 @@ def board_app(
     alert_command: list[str] | None = None,
     event_command: list[str] | None = None,
     nats: FeedSource | None = None,
+    history: HistoryOptions | None = None,
 ) -> QuoteboardApp:
     """The board on ``source``, ``f`` switching to ``kabu`` (or to the demo, from Kabu) and back;
     with ``nats`` (a NATS source), ``f`` cycles demo → Kabu → NATS. ``recorded`` are a replay's
     symbols: shown unless ``symbols`` are given, and the saved watchlist is left alone.
-    ``list_name`` is the watchlist to open (made if new)."""
+    ``list_name`` is the watchlist to open (made if new); ``history`` None writes no tick store."""
     if source.kind == "nats":
         sources = [source, FeedSource("demo"), kabu]
     else:
@@ -53,7 +55,7 @@ def board_app(
     alerts = AlertStore() if recorded is None else None
     return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
                          alerts=alerts, alert_command=alert_command, list_name=list_name,
-                         settings=settings, event_command=event_command)  # fmt: skip
+                         settings=settings, event_command=event_command, history=history)  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

@@ -20,12 +20,14 @@ from quoteboard.commands.options import (
     RELAY_PASSWORD_ENV,
     add_event_command,
     add_feed_options,
+    add_history_options,
     add_nats_options,
     add_replay_pacing,
     add_stall_after,
     add_station_choice,
     base_url,
     clock_time_arg,
+    history_options,
     input_file,
     list_name,
     port_number,
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="release a NATS client that renewed no lease for S seconds (default 30)",
     )
     add_event_command(relay)
+    add_history_options(relay)
 
     serve = commands.add_parser(
         "serve",
@@ -424,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             nats=nats,
             nats_lease=args.nats_lease,
             event_command=args.event_command,
+            history=history_options(args),
         )
 
     kabu = FeedSource.kabu(args.kabu_url, password)
@@ -450,12 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
                           alert_command=args.alert_command, events=args.events,
-                          event_command=args.event_command, candles=args.candles)  # fmt: skip
+                          event_command=args.event_command, history=history_options(args),
+                          candles=args.candles)  # fmt: skip
     from quoteboard.board.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,
                      list_name=args.list, alert_command=args.alert_command, event_command=args.event_command,
-                     nats=board_nats(nats))  # fmt: skip
+                     nats=board_nats(nats), history=history_options(args))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

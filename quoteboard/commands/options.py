@@ -259,6 +259,31 @@ def add_feed_options(parser: argparse.ArgumentParser, *, required: bool, loop: b
         "through a shell; 10 s at most)",
     )
     add_event_command(parser)
+    add_history_options(parser)
+
+
+def add_history_options(parser: argparse.ArgumentParser) -> None:
+    """--keep-days N and --no-history: the tick store of a process holding the station's socket."""
+    parser.add_argument(
+        "--keep-days",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="keep the tick store's latest N trading days (days that hold ticks; default 20)",
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="write no tick store (by default every quote that moved is kept for charts and export, "
+        "when this process holds the station's socket)",
+    )
+
+
+def history_options(args: argparse.Namespace) -> Any:
+    """The :class:`~quoteboard.history.keeping.HistoryOptions` of --keep-days, None for --no-history."""
+    from quoteboard.history.keeping import HistoryOptions
+
+    return None if args.no_history else HistoryOptions(keep_days=args.keep_days)
 
 
 def add_stall_after(parser: argparse.ArgumentParser) -> None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from quoteboard.feeds.events import Event
     from quoteboard.feeds.source import FeedSource
     from quoteboard.history.candles import Interval
+    from quoteboard.history.keeping import HistoryOptions
     from quoteboard.server.replay import Replay
 
 __all__ = ["DEMO_SYMBOLS", "run_stream", "stream_quotes"]
@@ -105,7 +106,8 @@ async def _replay_over(feed: Feed, replay: Replay) -> None:
 async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[SymbolKey] | None,
                   count: int | None, duration: float | None, record: Path | None,
                   alerts: AlertStore | None = None, command: list[str] | None = None,
-                  events: EventWatch | None = None, candles: Interval | None = None) -> int:  # fmt: skip
+                  events: EventWatch | None = None, history: HistoryOptions | None = None,
+                  candles: Interval | None = None) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
 
     book = None
@@ -142,7 +144,7 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
         except RecordingError as exc:
             sys.stderr.write(f"quoteboard: {exc}\n")
             return 1
-    async with source.open() as feed, _watching(feed, events):
+    async with source.open() as feed, _watching(feed, events), _keeping(feed, source, history):
         feed.registry.replace_watch(keys)
         try:
             refused = await feed.start()
@@ -193,6 +195,23 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
 
 
 @contextlib.asynccontextmanager
+async def _keeping(feed: Feed, source: FeedSource, options: HistoryOptions | None) -> AsyncIterator[None]:
+    """The tick store written for the block, when this process holds the station's socket."""
+    from quoteboard.history.keeping import HistoryKeeper
+
+    def say(text: str) -> None:
+        sys.stderr.write(f"quoteboard: {text}\n")
+        sys.stderr.flush()
+
+    keeper = HistoryKeeper(options, on_error=say)
+    await keeper.keep(feed, source.kind)
+    try:
+        yield
+    finally:
+        await keeper.stop()
+
+
+@contextlib.asynccontextmanager
 async def _watching(feed: Feed, events: EventWatch | None) -> AsyncIterator[None]:
     """``events`` watching ``feed`` for the block, its commands waited for after it."""
     if events is None:
@@ -208,13 +227,15 @@ async def _watching(feed: Feed, events: EventWatch | None) -> AsyncIterator[None
 def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | None, duration: float | None,
                recorded: list[SymbolKey] | None = None, record: Path | None = None, alerts: bool = False,
                alert_command: list[str] | None = None, events: bool = False,
-               event_command: list[str] | None = None, candles: Interval | None = None) -> int:  # fmt: skip
+               event_command: list[str] | None = None, history: HistoryOptions | None = None,
+               candles: Interval | None = None) -> int:  # fmt: skip
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
     docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
     ``alert_command`` for each (see :mod:`quoteboard.commands.alert_stream`). ``events``: print the
     station's changes of state among them (:func:`quoteboard.feeds.events.event_record`), running
-    ``event_command`` for each. ``candles``: print closed candles of that interval instead of quotes
+    ``event_command`` for each. ``history``: the tick store's options (None: no store written).
+    ``candles``: print closed candles of that interval instead of quotes
     (:mod:`quoteboard.commands.candle_stream`)."""
     store = None
     if alerts:
@@ -224,7 +245,19 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
     try:
         watch = _event_watch(events, event_command)
         return asyncio.run(
-            _stream(source, symbols, recorded, count, duration, record, store, alert_command, watch, candles)
+            _stream(
+                source,
+                symbols,
+                recorded,
+                count,
+                duration,
+                record,
+                store,
+                alert_command,
+                watch,
+                history,
+                candles,
+            )
         )
     except KeyboardInterrupt:
         return 130

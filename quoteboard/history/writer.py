@@ -292,6 +292,7 @@ class TickWriter:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._channel: Channel[[Quote]] | None = None
 
     def write(self, quote: Quote) -> None:
         """Queue one quote (the feed's quote channel calls this for every quote: keep it cheap)."""
@@ -303,6 +304,7 @@ class TickWriter:
     def attach(self, channel: Channel[[Quote]]) -> None:
         """Subscribe :meth:`write` to a quote channel (``feed.events.quote``) and start."""
         channel.subscribe(self.write)
+        self._channel = channel
         self.start()
 
     def start(self) -> None:
@@ -315,6 +317,9 @@ class TickWriter:
 
     def close(self) -> None:
         """Write what is queued and stop (blocks until the thread has committed)."""
+        if self._channel is not None:
+            self._channel.unsubscribe(self.write)
+            self._channel = None
         self._closing = True
         self._wake.set()
         if self._thread is not None:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.feeds.source import FeedSource
+from quoteboard.history.keeping import HistoryKeeper, HistoryOptions
+from quoteboard.history.store import StoreCandles
 from quoteboard.hosting import BindError, EmbeddedServer
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.net import is_loopback
@@ -59,6 +61,7 @@ class RelayServer(EmbeddedServer):
         nats: NatsTarget | None = None,
         nats_lease: float = 30.0,
         event_command: list[str] | None = None,
+        history: HistoryOptions | None = None,
     ) -> None:
         super().__init__(host, port)
         if not is_loopback(host) and not password:
@@ -86,6 +89,10 @@ class RelayServer(EmbeddedServer):
         self._tasks: list[asyncio.Task[None]] = []
         # --event-command: its failures are relay lines like any other.
         self.events = EventWatch(command=event_command, on_failure=say) if event_command else None
+        # The relay holds the station's socket: it writes the tick store (its failure on stderr).
+        self._keeper = HistoryKeeper(history, on_error=_to_stderr)
+        #: The candles of the store this relay writes (None: --no-history).
+        self.history: StoreCandles | None = None
 
     def __repr__(self) -> str:  # never a password
         return f"RelayServer({self.source!r}, {self.host}:{self.port})"
@@ -107,6 +114,7 @@ class RelayServer(EmbeddedServer):
                 "chain; point its clients at it instead"
             )
         feed.give_way = False  # the relay is the station's one client: it keeps the socket
+        self.history = await self._keeper.keep(feed, self.source.kind)
         if self.events is not None:
             self.events.attach(feed)
         upstream_password = self.source.password if not self.source.embedded else None
@@ -120,16 +128,19 @@ class RelayServer(EmbeddedServer):
             behind_limit=self._behind_limit,
         )
         self.asgi = self.relay.asgi
+        self.relay.history = self.history  # what /relay/candles and kabu.ctl.candles read
         try:
             await feed.start()
         except KabuClientError as exc:
             if not exc.transient:  # a wrong password, the API off: no use relaying nothing
+                await self._keeper.stop()
                 await feed.close()
                 raise RelayStartError(f"the station refused: {exc}") from None
             self._say(f"station: {exc}; retrying")
         try:
             await super().__aenter__()
         except BaseException:
+            await self._keeper.stop()
             await feed.close()
             raise
         relay = self.relay
@@ -166,6 +177,7 @@ class RelayServer(EmbeddedServer):
         self.publisher = publisher
 
     async def _stop_early(self) -> None:
+        await self._keeper.stop()
         await super().aclose()
         if self.feed is not None:
             await self.feed.close()
@@ -181,10 +193,15 @@ class RelayServer(EmbeddedServer):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._keeper.stop()
         await super().aclose()
         if self.feed is not None:
             await self.feed.close()
             self.feed = None
+
+
+def _to_stderr(text: str) -> None:
+    print(f"quoteboard relay: {text}", file=sys.stderr, flush=True)
 
 
 def _same_place(base_url: str, host: str, port: int) -> bool:

@@ -69,14 +69,14 @@ async def test_a_board_behind_the_relay_reads_the_relays_candles_through_its_own
     ],
 )
 async def test_a_bad_code_interval_or_date_is_kabus_parameter_error(tmp_path, path, code, words):
-    async with relay_with_history(tmp_path / "t.sqlite3") as relay, Kabu(relay, PASSWORD) as kabu:
+    async with relay_with_history(tmp_path / "ticks.sqlite3") as relay, Kabu(relay, PASSWORD) as kabu:
         answer = await kabu.call("GET", f"{origin(relay)}/relay/candles/{path}")
     assert answer.status_code == 400
     assert answer.json()["Code"] == code and words in answer.json()["Message"], answer.text
 
 
 async def test_candles_need_a_clients_token_and_a_relay_with_history(tmp_path):
-    async with relay_with_history(tmp_path / "t.sqlite3", history=False) as relay:
+    async with relay_with_history(tmp_path / "ticks.sqlite3", history=False) as relay:
         url = f"{origin(relay)}/relay/candles/7203@1?interval=1m"
         async with httpx.AsyncClient() as plain:
             anonymous = await plain.get(url)
@@ -90,7 +90,7 @@ async def test_candles_need_a_clients_token_and_a_relay_with_history(tmp_path):
 async def test_a_store_that_cannot_be_read_is_one_kabu_error_and_the_relay_goes_on(tmp_path):
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(b"not a database at all" * 100)
-    async with relay_with_history(tmp_path / "t.sqlite3", history=False) as relay:
+    async with relay_with_history(tmp_path / "ticks.sqlite3", history=False) as relay:
         relay.relay.history = StoreCandles(damaged)
         async with Kabu(relay, PASSWORD) as kabu:
             answer = await kabu.call("GET", f"{origin(relay)}/relay/candles/7203@1?interval=1m")

@@ -17,13 +17,13 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from textual.app import App
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from quoteboard.board.controllers.keeping import FeedKeeping
 from quoteboard.board.model import Board
 from quoteboard.board.view import BoardWidgets, Outcome
 from quoteboard.board.widgets.password_screen import PasswordScreen
@@ -32,14 +32,14 @@ from quoteboard.board.widgets.status_bar import StatusSnapshot
 from quoteboard.feeds.contract import Channel, Feed, FeedStatus
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.source import FeedSource
-from quoteboard.history.recording import Recorder, RecordingError
+from quoteboard.history.keeping import HistoryOptions
 from quoteboard.history.remote import served_history
+from quoteboard.history.source import CandleSource
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
-    from quoteboard.history.source import CandleSource
     from quoteboard.server import TestServer
 
 __all__ = ["OVER_CAP_NOTE", "FeedController"]
@@ -70,6 +70,7 @@ class FeedController:
         record: Path | None,
         save: Callable[[], None],
         event_command: list[str] | None = None,
+        history: HistoryOptions | None = None,
     ) -> None:
         self.host = host
         self.board = board
@@ -85,8 +86,10 @@ class FeedController:
         self._save = save
         self._sources = list(sources)
         self._source_index = 0
-        self._record_path = record
-        self._recorder: Recorder | None = None
+        self._keeping = FeedKeeping(host, record, history)
+        #: Where a chart reads this feed's candles (None: nowhere): the tick store this board writes,
+        #: or behind a relay (or on NATS) the relay's (served_history).
+        self.history: CandleSource | None = None
         self.max_symbols = max_symbols
         self.feed: Feed | None = None
         self._feed_worker: Worker[None] | None = None
@@ -105,7 +108,6 @@ class FeedController:
         #: "positions"). The station gets the union, the list on screen first (see watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
-        self.history: CandleSource | None = None  # the chart's: a tick store's or served (None: the board's)
 
     @property
     def source(self) -> FeedSource:
@@ -136,10 +138,11 @@ class FeedController:
         feed.events.reject.subscribe(self.board.reject)
         feed.events.registered.subscribe(lambda keys: self._registered_late(feed, keys))
         feed.events.refused.subscribe(self._refused_by_station)
-        if self._record_path is not None:
-            self._start_recording(feed)
+        self._keeping.record(feed)
         self.feed = feed
         self._via_relay = False
+        self.history = None
+        self.spawn(self._keep_history(feed), "history")
         self._feed_worker = self.spawn(self._run_feed(feed), "feed")
         for started in self.started:
             started()
@@ -149,26 +152,16 @@ class FeedController:
     async def _ask_if_relay(self, feed: Feed) -> None:
         """A Kabu URL may be a quoteboard relay's: the status bar says so (the board shares the station
         with other programs), and the chart reads the relay's history, as on NATS (served_history)."""
-        self._via_relay, self.history = await served_history(feed, self.source)
+        self._via_relay, served = await served_history(feed, self.source)
+        self.history = served or self.history  # else the tick store's, if this board writes one
         self.update_status()
 
     def spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
         """A worker of the current feed: cancelled with it, so it never acts on the next feed."""
         return self.host.run_worker(work, name=name, group=self._group, exit_on_error=False)
 
-    def _start_recording(self, feed: Feed) -> None:
-        """Append every frame ``feed`` receives to the --record file (a new header per feed)."""
-        assert self._record_path is not None
-        try:
-            recorder = Recorder(self._record_path, feed.registry.watched, source=feed.name)
-        except RecordingError as exc:
-            self.host.notify(str(exc), title="not recording", severity="error", timeout=15)
-            self._record_path = None
-            return
-        self._recorder = recorder
-        # A recording that stops (the disk filled up, say) is said: the board goes on without it.
-        stopped = partial(self.host.notify, title="recording stopped", severity="error", timeout=15)
-        feed.events.frame.subscribe(recorder.writer(stopped))
+    async def _keep_history(self, feed: Feed) -> None:
+        self.history = await self._keeping.keep_history(feed, self.source.kind) or self.history
 
     async def shutdown(self) -> None:
         """The board is closing: the feed stopped, and the event watch with it."""
@@ -183,9 +176,7 @@ class FeedController:
         worker, feed = self._feed_worker, self.feed
         self._feed_worker = self.feed = None
         self.host.workers.cancel_group(self.host, self._group)
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
+        await self._keeping.stop()
         if worker is not None:
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
