@@ -36,6 +36,7 @@ from quoteboard.commands.options import (
     ws_url,
 )
 from quoteboard.commands.sources import board_nats, nats_target, open_replay, resolve_password
+from quoteboard.history.candles import INTERVALS
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, VERIFY_BASE_URL
 
 DESCRIPTION = f"""\
@@ -134,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print the station's changes of state (those --event-command is run for) as NDJSON "
         "lines with the keys event, previous, detail, time, among the quotes",
+    )
+    stream.add_argument(
+        "--candles",
+        choices=INTERVALS,
+        metavar="INTERVAL",
+        help="print closed candles instead of quotes (1m, 5m, 15m, 1h or 1d), as NDJSON with the keys "
+        "symbol, exchange, interval, start, open, high, low, close, volume, vwap, day_vwap, ticks; "
+        "--count counts candles; those still forming are printed when the stream ends",
     )
 
     relay = commands.add_parser(
@@ -454,12 +463,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "stream":
         if args.alert_command is not None and not args.alerts:
             parser.error("--alert-command with stream needs --alerts (a plain stream prints quotes)")
+        if args.candles is not None and (args.alerts or args.events or args.record is not None):
+            parser.error("--candles prints candles alone: not with --alerts, --events or --record")
         from quoteboard.commands.stream import run_stream
 
         return run_stream(source, symbols=args.symbols, recorded=recorded, count=args.count,
                           duration=args.duration, record=args.record, alerts=args.alerts,
                           alert_command=args.alert_command, events=args.events,
-                          event_command=args.event_command, history=history_options(args))  # fmt: skip
+                          event_command=args.event_command, history=history_options(args),
+                          candles=args.candles)  # fmt: skip
     from quoteboard.board.launch import run_board
 
     return run_board(source, kabu, symbols=args.symbols, recorded=recorded, record=args.record,

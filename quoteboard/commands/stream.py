@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from quoteboard.feeds.event_watch import EventWatch
     from quoteboard.feeds.events import Event
     from quoteboard.feeds.source import FeedSource
+    from quoteboard.history.candles import Interval
     from quoteboard.history.keeping import HistoryOptions
     from quoteboard.server.replay import Replay
 
@@ -105,8 +106,8 @@ async def _replay_over(feed: Feed, replay: Replay) -> None:
 async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[SymbolKey] | None,
                   count: int | None, duration: float | None, record: Path | None,
                   alerts: AlertStore | None = None, command: list[str] | None = None,
-                  events: EventWatch | None = None,
-                  history: HistoryOptions | None = None) -> int:  # fmt: skip
+                  events: EventWatch | None = None, history: HistoryOptions | None = None,
+                  candles: Interval | None = None) -> int:  # fmt: skip
     from quoteboard.kabu.protocol import parse_symbol
 
     book = None
@@ -173,6 +174,12 @@ async def _stream(source: FeedSource, symbols: list[SymbolKey], recorded: list[S
                 await stream_alerts(feed, book, sys.stdout, sys.stderr, store=alerts, command=command,
                                     count=count, duration=duration)  # fmt: skip
                 return 1 if feed.taken else 0
+            if candles is not None:
+                from quoteboard.commands.candle_stream import stream_candles
+
+                written = await stream_candles(feed, [candles], sys.stdout, sys.stderr, count, duration,
+                                               until=until)  # fmt: skip
+                return 1 if feed.taken else 0
             try:
                 written = await stream_quotes(feed, sys.stdout, sys.stderr, count, duration,
                                               recorder=recorder, until=until)  # fmt: skip
@@ -220,14 +227,16 @@ async def _watching(feed: Feed, events: EventWatch | None) -> AsyncIterator[None
 def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | None, duration: float | None,
                recorded: list[SymbolKey] | None = None, record: Path | None = None, alerts: bool = False,
                alert_command: list[str] | None = None, events: bool = False,
-               event_command: list[str] | None = None,
-               history: HistoryOptions | None = None) -> int:  # fmt: skip
+               event_command: list[str] | None = None, history: HistoryOptions | None = None,
+               candles: Interval | None = None) -> int:  # fmt: skip
     """``quoteboard stream`` on ``source``; the exit status. ``recorded`` are a replay's symbols,
     streamed unless ``symbols`` are given; ``record`` is a recording to write (see the module
     docstring). ``alerts``: print the saved alerts that fire instead of quotes, running
     ``alert_command`` for each (see :mod:`quoteboard.commands.alert_stream`). ``events``: print the
     station's changes of state among them (:func:`quoteboard.feeds.events.event_record`), running
-    ``event_command`` for each. ``history``: the tick store's options (None: no store written)."""
+    ``event_command`` for each. ``history``: the tick store's options (None: no store written).
+    ``candles``: print closed candles of that interval instead of quotes
+    (:mod:`quoteboard.commands.candle_stream`)."""
     store = None
     if alerts:
         from quoteboard.alerts.book import AlertStore
@@ -236,7 +245,19 @@ def run_stream(source: FeedSource, *, symbols: list[SymbolKey], count: int | Non
     try:
         watch = _event_watch(events, event_command)
         return asyncio.run(
-            _stream(source, symbols, recorded, count, duration, record, store, alert_command, watch, history)
+            _stream(
+                source,
+                symbols,
+                recorded,
+                count,
+                duration,
+                record,
+                store,
+                alert_command,
+                watch,
+                history,
+                candles,
+            )
         )
     except KeyboardInterrupt:
         return 130

@@ -155,6 +155,11 @@ class NatsFeed(BaseFeed):
         """Ask the relay; its answer, or :class:`KabuError` with its code, or :class:`NatsUnreachable`."""
         return _object(subject, await self._ask(subject, body))
 
+    async def ask(self, subject: str, body: dict[str, Any]) -> bytes:
+        """A request to the relay (``kabu.ctl.candles``, say): its answer as it came; raises
+        :class:`NatsUnreachable` when none comes."""
+        return await self._ask(subject, body)
+
     async def _ask(self, subject: str, body: dict[str, Any]) -> bytes:
         """The relay's answer on ``subject``, as it came; :class:`NatsUnreachable` if none."""
         nc = await self._connect()

@@ -4,13 +4,16 @@ Subjects and buckets:
 
 - ``kabu.quote.<exchange>.<code>``: a quote as JSON, the keys of ``stream``'s NDJSON (:func:`encode_quote`);
 - ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact);
+- ``kabu.candle.<interval>.<exchange>.<code>``: each closed candle, as ``stream --candles`` prints it
+  (:func:`quoteboard.history.wire.candle_record`);
 - KV ``kabu_quotes``, key ``<exchange>.<code>``: the latest quote's record with its frame under
   ``"frame"`` (:func:`snapshot_value`, read back by :func:`decode_snapshot`);
 - KV ``kabu_relay``, key ``status``: the relay's state;
 - requests on ``kabu.ctl.register`` / ``kabu.ctl.unregister`` (:func:`control_body`) answered with a
   ``RegistList`` (:func:`regist_list_body`, :func:`decode_regist_list`) or Kabu's ``{"Code", "Message"}``;
   ``kabu.ctl.lease`` renews a client's lease; ``kabu.ctl.positions`` answers what ``GET /positions``
-  answers an HTTP client of the relay.
+  answers an HTTP client of the relay; ``kabu.ctl.candles`` (:func:`candles_body`) what
+  ``GET /relay/candles`` answers.
 
 Pure functions and constants: nats-py is not imported here.
 """
@@ -27,6 +30,7 @@ from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 from quoteboard.kabu.records import quote_record  # the one schema, documented in README's "NDJSON lines"
 
 __all__ = [
+    "CTL_CANDLES",
     "CTL_LEASE",
     "CTL_POSITIONS",
     "CTL_REGISTER",
@@ -34,6 +38,8 @@ __all__ = [
     "QUOTES_BUCKET",
     "RELAY_BUCKET",
     "RELAY_STATUS_KEY",
+    "candle_subject",
+    "candles_body",
     "control_body",
     "decode_regist_list",
     "decode_snapshot",
@@ -53,6 +59,7 @@ CTL_REGISTER: Final = "kabu.ctl.register"
 CTL_UNREGISTER: Final = "kabu.ctl.unregister"
 CTL_LEASE: Final = "kabu.ctl.lease"
 CTL_POSITIONS: Final = "kabu.ctl.positions"
+CTL_CANDLES: Final = "kabu.ctl.candles"
 
 _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder()
@@ -64,6 +71,19 @@ def quote_subject(key: SymbolKey) -> str:
 
 def frame_subject(key: SymbolKey) -> str:
     return f"kabu.frame.{key.exchange}.{key.code}"
+
+
+def candle_subject(key: SymbolKey, interval: str) -> str:
+    return f"kabu.candle.{interval}.{key.exchange}.{key.code}"
+
+
+def candles_body(key: SymbolKey, interval: str, day: str | None = None) -> dict[str, object]:
+    """A ``kabu.ctl.candles`` request: ``key``'s candles of ``interval`` on the JST ``day``
+    (``YYYY-MM-DD``; None: the latest day the relay holds)."""
+    body: dict[str, object] = {"Symbol": key.code, "Exchange": key.exchange, "interval": interval}
+    if day is not None:
+        body["date"] = day
+    return body
 
 
 def kv_key(key: SymbolKey) -> str:

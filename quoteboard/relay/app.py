@@ -32,6 +32,7 @@ from websockets.frames import Frame, Opcode
 
 from quoteboard.feeds.contract import Channel, FeedStatus, Taken
 from quoteboard.feeds.kabu import KabuFeed
+from quoteboard.history.source import CandleSource
 from quoteboard.hosting import PUSH_PATH
 from quoteboard.kabu.errors import KabuClientError, KabuError, SymbolLimitError
 from quoteboard.kabu.protocol import Quote, SymbolKey, SymbolList
@@ -52,6 +53,7 @@ from quoteboard.relay.answers import (
     regist_list,
 )
 from quoteboard.relay.book import Book, Client, TooManyClients
+from quoteboard.relay.candles import CANDLES_PATH, candles_endpoint
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.relay.pacing import Pacer
 from quoteboard.relay.push import PushSocket, drain, send_frames
@@ -112,12 +114,15 @@ class RelayApp:
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
         self._unwanted_error = ""
+        #: The day's candles for /relay/candles and kabu.ctl.candles: the tick store's (None: no history).
+        self.history: CandleSource | None = None
         feed.events.frame.subscribe(self._on_frame)
         feed.events.quote.subscribe(self._on_quote)
         feed.events.status.subscribe(self._on_status)
         feed.events.taken.subscribe(self._on_taken)
         routes: list[Route | WebSocketRoute] = [
             Route("/relay/status", self.status, methods=["GET"]),
+            Route(CANDLES_PATH, self._client_call(candles_endpoint(lambda: self.history)), methods=["GET"]),
             Route("/kabusapi/token", self.token, methods=["POST"]),
             Route("/kabusapi/register", self._client_call(self.register), methods=["PUT"]),
             Route("/kabusapi/unregister", self._client_call(self.unregister), methods=["PUT"]),

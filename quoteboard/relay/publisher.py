@@ -6,6 +6,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
 
 - ``kabu.quote.<exchange>.<code>``: the quote as JSON, the keys of ``stream``'s NDJSON.
 - ``kabu.frame.<exchange>.<code>``: the station's frame as it came (a recording through NATS is exact).
+- ``kabu.candle.<interval>.<exchange>.<code>``: each closed candle of every interval (1m, 5m, 15m, 1h,
+  1d), ``stream --candles``'s line, closed as ``stream --candles`` closes them
+  (:class:`~quoteboard.history.closing.CandleCloser`: the next bucket's tick or the station's clock).
 - KV ``kabu_quotes``, key ``<exchange>.<code>`` (history 1): the latest quote, with its frame under
   ``"frame"``, for a subscriber's snapshot. Written at most every :data:`KV_EVERY` seconds per symbol
   (the latest wins) and without waiting for JetStream's acknowledgement, so a 1000 msg/s feed costs
@@ -15,7 +18,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
   answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
   (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released;
   ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
-  (read only: nothing else of the account is forwarded on NATS).
+  (read only: nothing else of the account is forwarded on NATS). ``kabu.ctl.candles``
+  (``{"Symbol", "Exchange", "interval", "date"?}``, no client needed) answers what
+  ``GET /relay/candles`` answers (:mod:`.candles`).
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -35,10 +40,14 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from quoteboard.feeds.contract import jst_iso
+from quoteboard.history.candles import INTERVALS
+from quoteboard.history.closing import CandleCloser, Closed
+from quoteboard.history.wire import encode_candle
 from quoteboard.kabu.codes import error_answer
 from quoteboard.kabu.protocol import Quote, SymbolEntry, SymbolKey
 from quoteboard.nats.link import NatsTarget, connect
 from quoteboard.nats.wire import (
+    CTL_CANDLES,
     CTL_LEASE,
     CTL_POSITIONS,
     CTL_REGISTER,
@@ -46,6 +55,7 @@ from quoteboard.nats.wire import (
     QUOTES_BUCKET,
     RELAY_BUCKET,
     RELAY_STATUS_KEY,
+    candle_subject,
     encode_quote,
     frame_subject,
     kv_key,
@@ -56,6 +66,7 @@ from quoteboard.nats.wire import (
 from quoteboard.relay.answers import RelayError
 from quoteboard.relay.app import RelayApp
 from quoteboard.relay.book import Client, TooManyClients
+from quoteboard.relay.candles import answer_candles
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -67,6 +78,8 @@ __all__ = ["DEFAULT_NATS_LEASE", "KV_EVERY", "NatsPublisher"]
 DEFAULT_NATS_LEASE: Final = 30.0
 #: Seconds between the stores of the latest quotes in KV.
 KV_EVERY: Final = 0.2
+#: Seconds between looks at the station's clock for candles whose time is over.
+CANDLES_EVERY: Final = 0.5
 #: Messages held while the NATS server is away; older ones give way (the KV keeps the latest).
 BACKLOG: Final = 20_000
 _MAX_ID: Final = 64
@@ -78,6 +91,13 @@ _encoder: Final = msgspec.json.Encoder()
 class _Request(msgspec.Struct):
     client: str
     Symbols: list[SymbolEntry] = []
+
+
+class _CandlesRequest(msgspec.Struct):
+    Symbol: str
+    Exchange: int
+    interval: str | None = None
+    date: str | None = None
 
 
 class NatsPublisher:
@@ -106,6 +126,7 @@ class NatsPublisher:
         self._wake = asyncio.Event()
         self._latest: dict[SymbolKey, tuple[bytes, bytes]] = {}  # not yet in KV: record, frame
         self._clients: dict[str, Client] = {}  # NATS client id -> its client in the relay's book
+        self._candles = CandleCloser(INTERVALS)
         self._tasks: list[asyncio.Task[None]] = []
         #: Changes with every start: subscribers seeing a new one register again at once.
         self.instance = secrets.token_hex(6)
@@ -132,6 +153,7 @@ class NatsPublisher:
             (CTL_UNREGISTER, self._on_unregister),
             (CTL_LEASE, self._on_lease),
             (CTL_POSITIONS, self._on_positions),
+            (CTL_CANDLES, self._on_candles),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
@@ -141,9 +163,11 @@ class NatsPublisher:
             asyncio.create_task(self._store_latest(), name="nats-kv"),
             asyncio.create_task(self._keep_status(), name="nats-status"),
             asyncio.create_task(self._keep_leases(), name="nats-leases"),
+            asyncio.create_task(self._close_candles(), name="nats-candles"),
         ]
         self._say(
-            f"publishing on NATS {self.target.shown()} (kabu.quote.>, kabu.frame.>, KV {QUOTES_BUCKET})"
+            f"publishing on NATS {self.target.shown()} (kabu.quote.>, kabu.frame.>, kabu.candle.>, "
+            f"KV {QUOTES_BUCKET})"
         )
 
     async def aclose(self) -> None:
@@ -192,7 +216,19 @@ class NatsPublisher:
         out.append((quote_subject(key), record))
         out.append((frame_subject(key), frame))
         self._latest[key] = (record, frame)
+        self._publish_candles(self._candles.add(quote))
         self._wake.set()
+
+    def _publish_candles(self, closed: list[Closed]) -> None:
+        for key, candle in closed:
+            self._out.append((candle_subject(key, candle.interval), encode_candle(key, candle)))
+        if closed:
+            self._wake.set()
+
+    async def _close_candles(self) -> None:
+        while True:
+            await asyncio.sleep(CANDLES_EVERY)
+            self._publish_candles(self._candles.due())
 
     async def _pump(self) -> None:
         out, wake = self._out, self._wake
@@ -336,6 +372,21 @@ class NatsPublisher:
             return msgspec.Raw(answer.content)  # the station's answer as it came
 
         await self._answer(msg, positions)
+
+    async def _on_candles(self, msg: Msg) -> None:
+        """The candles of a symbol: a read of the relay's store, for anyone (no client is made)."""
+        try:
+            try:
+                request = msgspec.json.decode(msg.data, type=_CandlesRequest)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise RelayError(4001011, str(exc)) from None
+            key = SymbolKey(request.Symbol, request.Exchange)
+            body: Any = await answer_candles(self.relay.history, key, request.interval, request.date)
+        except RelayError as exc:
+            body = exc.answer.body()
+        if msg.reply:
+            with contextlib.suppress(Exception):  # the requester is gone: no one to tell
+                await msg.respond(_encoder.encode(body))
 
     async def _keep_leases(self) -> None:
         while True:

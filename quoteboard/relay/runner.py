@@ -128,6 +128,7 @@ class RelayServer(EmbeddedServer):
             behind_limit=self._behind_limit,
         )
         self.asgi = self.relay.asgi
+        self.relay.history = self.history  # what /relay/candles and kabu.ctl.candles read
         try:
             await feed.start()
         except KabuClientError as exc:

@@ -29,10 +29,11 @@ from quoteboard.board.view import BoardWidgets, Outcome
 from quoteboard.board.widgets.password_screen import PasswordScreen
 from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
-from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
+from quoteboard.feeds.contract import Channel, Feed, FeedStatus
 from quoteboard.feeds.event_watch import EventWatch
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.keeping import HistoryOptions
+from quoteboard.history.remote import served_history
 from quoteboard.history.source import CandleSource
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
 from quoteboard.kabu.protocol import Quote, SymbolKey
@@ -86,7 +87,8 @@ class FeedController:
         self._sources = list(sources)
         self._source_index = 0
         self._keeping = FeedKeeping(host, record, history)
-        #: Where a chart reads this feed's candles (None: nowhere): the tick store this board writes.
+        #: Where a chart reads this feed's candles (None: nowhere): the tick store this board writes,
+        #: or behind a relay (or on NATS) the relay's (served_history).
         self.history: CandleSource | None = None
         self.max_symbols = max_symbols
         self.feed: Feed | None = None
@@ -144,14 +146,14 @@ class FeedController:
         self._feed_worker = self.spawn(self._run_feed(feed), "feed")
         for started in self.started:
             started()
-        if not self.source.embedded:
-            self.spawn(self._ask_if_relay(feed), "relay?")
+        self.spawn(self._ask_if_relay(feed), "relay?")
         self.update_status()
 
     async def _ask_if_relay(self, feed: Feed) -> None:
-        """A Kabu URL may be a quoteboard relay's: the status bar says so (then the board shares the
-        station with other programs rather than taking its one socket)."""
-        self._via_relay = isinstance(feed, RelayAware) and await feed.relay_status() is not None
+        """A Kabu URL may be a quoteboard relay's: the status bar says so (the board shares the station
+        with other programs), and the chart reads the relay's history, as on NATS (served_history)."""
+        self._via_relay, served = await served_history(feed, self.source)
+        self.history = served or self.history  # else the tick store's, if this board writes one
         self.update_status()
 
     def spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
@@ -159,7 +161,7 @@ class FeedController:
         return self.host.run_worker(work, name=name, group=self._group, exit_on_error=False)
 
     async def _keep_history(self, feed: Feed) -> None:
-        self.history = await self._keeping.keep_history(feed, self.source.kind)
+        self.history = await self._keeping.keep_history(feed, self.source.kind) or self.history
 
     async def shutdown(self) -> None:
         """The board is closing: the feed stopped, and the event watch with it."""
