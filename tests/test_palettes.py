@@ -12,6 +12,7 @@ from textual.color import Color
 from textual.theme import BUILTIN_THEMES
 
 from quoteboard.board.colours import PALETTES, palette_variables
+from quoteboard.board.user_locale import default_palette, is_japanese
 from quoteboard.board.widgets.depth_view import DepthView
 from quoteboard.server import TestServer
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
@@ -87,6 +88,47 @@ def test_the_japanese_palette_draws_a_rise_in_red_and_a_fall_in_green(dark: bool
         assert hue(variables[name]) < 15 or hue(variables[name]) > 345, name
     for name in ("quote-down", "quote-down-text"):
         assert 90 < hue(variables[name]) < 150, name
+
+
+# -- the locale ------------------------------------------------------------------------------------
+
+JA_UI, EN_UI = 0x0411, 0x0409
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "locale_name", "ui_language", "japanese"),
+    [
+        ({"LANG": "ja_JP.UTF-8"}, "linux", None, None, True),
+        ({"LANG": "ja_JP.eucJP"}, "darwin", "en_US", None, True),
+        ({"LANG": "en_US.UTF-8"}, "linux", "ja_JP", None, False),
+        ({"LANG": "ja_JP.UTF-8", "LC_ALL": "C"}, "linux", None, None, False),
+        ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "ja_JP.UTF-8"}, "linux", None, None, True),
+        ({"LC_MESSAGES": "en_GB.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "linux", None, None, True),
+        ({"LC_ALL": "", "LANG": "ja"}, "linux", None, None, True),  # empty counts as unset
+        ({"LANG": "C.UTF-8"}, "linux", "ja_JP", None, False),
+        ({}, "linux", "ja_JP", None, True),
+        ({}, "linux", None, JA_UI, False),  # a LANGID means nothing off Windows
+        ({}, "linux", None, None, False),
+        ({}, "win32", "English_United States", JA_UI, True),
+        ({}, "win32", "Japanese_Japan", EN_UI, False),  # the UI language says what the user reads
+        ({}, "win32", "Japanese_Japan", None, True),
+        ({}, "win32", "ja_JP", None, True),
+        ({}, "win32", "English_United Kingdom", None, False),
+        ({"LANG": "ja_JP.UTF-8"}, "win32", None, EN_UI, True),  # MSYS's shells set LANG
+    ],
+)
+def test_a_japanese_locale_is_told_on_each_platform(
+    environ: dict[str, str], platform: str, locale_name: str | None, ui_language: int | None, japanese: bool
+) -> None:
+    got = is_japanese(environ, platform=platform, locale_name=locale_name, ui_language=ui_language)
+    assert got is japanese
+
+
+def test_the_default_palette_follows_this_process_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "ja_JP.UTF-8")
+    assert default_palette() == "japanese"
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    assert default_palette() == "theme"
 
 
 # -- the board -------------------------------------------------------------------------------------
@@ -189,3 +231,16 @@ def test_every_palette_is_a_setting_that_survives_the_file(tmp_path: Path) -> No
     for palette in PALETTES:
         assert store.save(Settings(palette)) is None
         assert store.load() == (Settings(palette), None)
+
+
+@pytest.mark.parametrize(("lang", "palette"), [("ja_JP.UTF-8", "japanese"), ("en_US.UTF-8", "theme")])
+def test_the_board_the_command_line_starts_takes_the_locale_palette(
+    monkeypatch: pytest.MonkeyPatch, lang: str, palette: str
+) -> None:
+    from quoteboard.board.launch import board_app
+    from quoteboard.feeds.source import FeedSource
+
+    monkeypatch.setenv("LC_ALL", lang)
+    # A replay's board: it touches no saved file, which would otherwise say what the palette is.
+    app = board_app(FeedSource("demo"), FeedSource.kabu(), symbols=[], recorded=[])
+    assert app.palette == palette
