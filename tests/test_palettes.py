@@ -244,3 +244,22 @@ def test_the_board_the_command_line_starts_takes_the_locale_palette(
     # A replay's board: it touches no saved file, which would otherwise say what the palette is.
     app = board_app(FeedSource("demo"), FeedSource.kabu(), symbols=[], recorded=[])
     assert app.palette == palette
+
+
+def test_help_names_every_palette() -> None:
+    from quoteboard.commands.cli import keys_help
+
+    text = keys_help().lower()  # --help's epilog, the help screen's lines
+    assert all(palette in text for palette in PALETTES)
+
+
+async def test_the_command_palette_offers_every_palette_and_marks_the_one_in_use(tmp_path: Path) -> None:
+    app = make_app(tmp_path, palette="colour-blind")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+    assert [title for title in titles if "palette" in title and "Command" not in title] == [
+        "Theme palette",
+        "Japanese palette",
+        "Colour-blind palette (in use)",
+    ]
