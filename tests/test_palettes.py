@@ -14,10 +14,9 @@ from textual.theme import BUILTIN_THEMES
 from quoteboard.board.colours import PALETTES, palette_variables
 from quoteboard.board.user_locale import default_palette, is_japanese
 from quoteboard.board.widgets.depth_view import DepthView
-from quoteboard.server import TestServer
-from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.store.settings import Settings, SettingsStore
 from tests.app_support import make_app, wait_for
+from tests.test_snapshots import SYMBOLS, frozen_demo_server_with_positions
 
 SIZE = (160, 48)
 #: Textual's default themes, one dark and one light.
@@ -136,10 +135,6 @@ def test_the_default_palette_follows_this_process_locale(monkeypatch: pytest.Mon
 SIGNED = re.compile(r"[+-][\d,]+(?:\.\d+)?%?")
 
 
-def demo_with_positions() -> TestServer:
-    return TestServer(seed=1, rate_limit=None, portfolio=DEMO_PORTFOLIO)
-
-
 def signed_colours(app, widget) -> dict[str, set[str]]:
     """The colours the screen shows ``widget``'s signed numbers in, by sign ("+", "-")."""
     region = widget.region
@@ -166,7 +161,10 @@ def is_green(colour) -> bool:
 
 
 async def test_under_the_japanese_palette_every_view_draws_rises_red_and_falls_green(tmp_path: Path) -> None:
-    app = make_app(tmp_path, demo_server=demo_with_positions, palette="japanese")
+    # The frozen market: rises and falls on the board and in the positions, the same every run.
+    app = make_app(
+        tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS, palette="japanese"
+    )
     view = app.positions_view
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
