@@ -1,4 +1,5 @@
-"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen.
+"""Write the README's screenshots (SVG) into screenshots/: the board (also under the Japanese palette),
+the register panel, the help screen, the positions view.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -80,8 +81,12 @@ async def main(out: Path) -> None:
             await settle(pilot, lambda: view.loads and not view.book.unpriced)
             await pilot.pause(1.0)
             save_svg(app, out / "positions.svg")
-            await pilot.press("p", "q")
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
+            await pilot.press("p")
+            app.set_palette("japanese", save=False)
+            await pilot.pause(2.5)  # a few flashes in the palette's colours
+            save_svg(app, out / "japanese.svg")
+            await pilot.press("q")
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg"):
         print(out / name)
 
 

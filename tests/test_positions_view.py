@@ -185,7 +185,7 @@ async def test_the_colour_blind_palette_is_chosen_in_the_palette_and_kept(tmp_pa
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
         assert again.palette == "colour-blind" and colour_of(again, "up") == blue
-        again.action_toggle_palette()
+        again.set_palette("theme")
         assert colour_of(again, "up") == standard
     assert store.load() == (Settings("theme"), None)
 

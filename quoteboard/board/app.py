@@ -18,8 +18,9 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from quoteboard.alerts.book import AlertStore
-from quoteboard.board.colours import Palette, palette_variables
+from quoteboard.board.colours import Palette
 from quoteboard.board.controllers.alerts import AlertsController
+from quoteboard.board.controllers.colours import ColoursController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
 from quoteboard.board.controllers.positions import PositionsController
@@ -35,7 +36,7 @@ from quoteboard.feeds.contract import Feed
 from quoteboard.feeds.source import FeedSource
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
-from quoteboard.store.settings import Settings, SettingsStore
+from quoteboard.store.settings import SettingsStore
 from quoteboard.store.watchlist import Watchlists, WatchlistStore
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class QuoteboardApp(App[int]):
     production URL, whose password is asked for when needed. ``tune_gc`` (the command line sets it)
     settles the garbage collector for a long-running board, see
     :func:`~quoteboard.board.tuning.settle_gc`; it is off by
-    default because it changes process-wide state.
+    default because it changes process-wide state. ``palette`` colours up and down until the user
+    saves a choice (the command line passes the locale's, see :mod:`quoteboard.board.user_locale`).
     """
 
     CSS_PATH = Path(__file__).with_name("quoteboard.tcss")  # absolute: subclasses live elsewhere
@@ -91,13 +93,15 @@ class QuoteboardApp(App[int]):
         settings: SettingsStore | None = None,
         event_command: list[str] | None = None,
         history: HistoryOptions | None = None,
+        palette: Palette = "theme",
     ) -> None:
-        super().__init__()
-        #: None: a board that neither reads nor writes the settings file (tests, a replay's).
-        self._settings = settings
-        self._tune_gc = tune_gc
+        # Before Textual's __init__, which asks for the CSS variables, so the palette's colours.
         self.board = Board()
         self.widgets = BoardWidgets(self.board, PositionBook())
+        #: The palette; ``settings`` None neither reads nor writes the settings file (tests, a replay's).
+        self.colours = ColoursController(self, self.widgets, settings=settings, default=palette)
+        super().__init__()
+        self._tune_gc = tune_gc
         self.table = self.widgets.table
         self.panel = self.widgets.panel
         self.status_bar = self.widgets.status_bar
@@ -142,7 +146,7 @@ class QuoteboardApp(App[int]):
 
     async def on_mount(self) -> None:
         """The settings, the lists, the alerts, the clocks, then the feed."""
-        self._load_settings()
+        self.colours.load()
         self.watchlists.load()
         self.positions.start()
         self.alerts.start()  # before the feed: armed alerts' symbols are registered with the list
@@ -254,44 +258,19 @@ class QuoteboardApp(App[int]):
         yield SystemCommand(
             "Positions", "Positions with live P&L, or the table again (p)", self.action_positions
         )
-        blind = self.palette == "colour-blind"
-        yield SystemCommand(
-            f"Colour-blind palette: turn {'off' if blind else 'on'}",
-            "Blue and orange for up and down instead of green and red (saved)",
-            self.action_toggle_palette,
-        )
+        yield from self.colours.commands()
 
-    # -- colours: see colours.py --------------------------------------------------------------------
+    # -- colours: see controllers/colours.py -------------------------------------------------------
 
-    #: Up and down colours: the theme's, or the colour-blind palette (saved in settings.toml).
-    palette: Palette = "theme"
+    @property
+    def palette(self) -> Palette:
+        """The palette colouring up and down: the theme's, Japanese or colour-blind."""
+        return self.colours.palette
+
+    def set_palette(self, palette: Palette, *, save: bool = True) -> None:
+        self.colours.set(palette, save=save)
 
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()
-        variables.update(palette_variables(self.palette, variables, self.current_theme.dark))
+        variables.update(self.colours.variables(variables, self.current_theme.dark))
         return variables
-
-    def _load_settings(self) -> None:
-        if self._settings is None:
-            return
-        settings, message = self._settings.load()
-        if message:
-            self.notify(message, title="settings", severity="warning", timeout=12)
-        if settings.palette != self.palette:
-            self.set_palette(settings.palette, save=False)
-
-    def action_toggle_palette(self) -> None:
-        self.set_palette("theme" if self.palette == "colour-blind" else "colour-blind")
-
-    def set_palette(self, palette: Palette, *, save: bool = True) -> None:
-        """Colour up and down with ``palette``, and remember it (``save``)."""
-        self.palette = palette
-        self.refresh_css(animate=False)
-        # refresh_css tells each widget its styles changed; the table's cached rows are dropped here
-        # as well, since a row drawn in the old colours would otherwise stay until its next quote.
-        self.table.forget_styles()
-        self.positions_view.redraw()
-        if save and self._settings is not None:
-            error = self._settings.save(Settings(palette))
-            if error:
-                self.notify(error, title="palette not saved", severity="error", timeout=12)

@@ -84,7 +84,7 @@ BOARD_KEYS: Final = (
     Key("u", "u", "", "in the positions view: read the positions from the station again now"),
     Key("up,down,pageup,pagedown", "↑ ↓ PgUp PgDn", "", "move the highlight; the side panel shows its book"),
     Key("escape", "Escape", "", "leave the input; close the help screen or the positions view"),
-    Key("ctrl+p", "Ctrl+P", "", "command palette: the same actions by name"),
+    Key("ctrl+p", "Ctrl+P", "", "command palette: actions by name; colours: theme, Japanese, colour-blind"),
     Key("question_mark", "?", "Help", "the help screen", "help"),
     Key("q", "q", "Quit", "quit (the watchlist is saved as you go)", "quit"),
 )

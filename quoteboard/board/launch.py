@@ -13,6 +13,7 @@ from typing import Any
 
 from quoteboard.alerts.book import AlertStore
 from quoteboard.board.app import QuoteboardApp
+from quoteboard.board.user_locale import default_palette
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.keeping import HistoryOptions
 from quoteboard.kabu.protocol import SymbolKey
@@ -55,7 +56,8 @@ def board_app(
     alerts = AlertStore() if recorded is None else None
     return QuoteboardApp(sources=sources, symbols=symbols, store=store, record=record, tune_gc=tune_gc,
                          alerts=alerts, alert_command=alert_command, list_name=list_name,
-                         settings=settings, event_command=event_command, history=history)  # fmt: skip
+                         settings=settings, event_command=event_command, history=history,
+                         palette=default_palette())  # fmt: skip
 
 
 def run_board(source: FeedSource, kabu: FeedSource, **options: Any) -> int:

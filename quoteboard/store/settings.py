@@ -19,14 +19,17 @@ from quoteboard.store import TomlStore
 __all__ = ["FILE_NAME", "Settings", "SettingsStore"]
 
 FILE_NAME: Final = "settings.toml"
-_HEADER: Final = "# quoteboard's settings, rewritten when one changes.\n# palette: theme or colour-blind.\n"
+_HEADER: Final = (
+    "# quoteboard's settings, rewritten when one changes.\n# palette: theme, japanese or colour-blind.\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What the board remembers besides the watchlist."""
 
-    palette: Palette = "theme"
+    #: None until the user picks one: the board then goes by the locale (see ``board/user_locale.py``).
+    palette: Palette | None = None
 
 
 class SettingsStore(TomlStore[Settings]):
@@ -44,11 +47,13 @@ class SettingsStore(TomlStore[Settings]):
 
     def decode(self, data: dict[str, Any]) -> tuple[Settings, list[str]]:
         # Other keys are left unsaid, as before: a later version's setting is no damage.
-        palette = data.get("palette", "theme")
+        palette = data.get("palette")
+        if palette is None:
+            return Settings(), []
         for known in PALETTES:  # the loop gives `known` its Literal type
             if palette == known:
                 return Settings(known), []
         return Settings(), [f"palette = {palette!r} is not one of {', '.join(PALETTES)} (ignored)"]
 
     def encode(self, value: Settings) -> dict[str, Any]:
-        return {"palette": value.palette}
+        return {} if value.palette is None else {"palette": value.palette}

@@ -83,7 +83,7 @@ WRONG_SHAPE: dict[str, tuple[str, str, object]] = {
     ),
     "settings.toml": (
         'palette = "pink"\n',
-        "palette = 'pink' is not one of theme, colour-blind (ignored)",
+        "palette = 'pink' is not one of theme, japanese, colour-blind (ignored)",
         Settings(),
     ),
 }

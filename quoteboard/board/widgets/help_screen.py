@@ -19,8 +19,9 @@ __all__ = ["HelpScreen"]
 ABOUT = (
     "Prices are Kabu Station's PUSH board snapshots (about one per symbol every 400 ms). Bid is the "
     "best buy, ask the best sell (Kabu's own field names are the other way round; quoteboard "
-    "translates). Last flashes green or red (blue or orange with the colour-blind palette, in the "
-    "command palette) for half a second when it moves. No updates over the "
+    "translates). Last flashes for half a second when it moves, up green and down red: red and "
+    "green with the Japanese palette (the default in a Japanese locale), blue and orange with the "
+    "colour-blind one (Ctrl+P). No updates over the "
     "lunch break or after the close is normal. The watchlist is shared by both feeds and kept in "
     "watchlist.toml in the config directory; the API password is never saved."
 )
