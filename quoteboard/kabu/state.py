@@ -29,15 +29,20 @@ __all__ = [
     "MARK_CELLS",
     "PRE_OPEN",
     "SPECIAL",
+    "WORDS_CELLS",
     "BoardState",
     "Limits",
+    "at_limit",
     "board_state",
     "indicative_price",
+    "is_special",
     "shown_price",
 ]
 
 #: The widest mark, in terminal cells.
 MARK_CELLS: Final = 3
+#: The longest words, in terminal cells: one line of the side panel.
+WORDS_CELLS: Final = 38
 
 # The sign values (BidSign/AskSign, the spec's 最良売気配フラグ/最良買気配フラグ).
 SIGN_SPECIAL: Final = "0102"  # 特別気配
@@ -65,12 +70,12 @@ class BoardState:
 HALT: Final = BoardState("停", "停止: trading halted (売買停止)")
 LIMIT_UP: Final = BoardState("S高", "ストップ高: at the day's upper limit")
 LIMIT_DOWN: Final = BoardState("S安", "ストップ安: at the day's lower limit")
-SPECIAL: Final = BoardState("特", "特別気配: special quote, no trade at this price yet")
-CAUTION: Final = BoardState("注", "注意気配: caution quote, the price is moving fast")
-CONTINUOUS: Final = BoardState("連", "連続約定気配: continuous executions, quotes held")
-PRE_OPEN: Final = BoardState("寄", "寄前: before the open, the price is indicative")
-AUCTION: Final = BoardState("板", "板寄せ: call auction, the price waits for it")
-CLOSED: Final = BoardState("引", "引け: the day's trading has closed")
+SPECIAL: Final = BoardState("特", "特別気配: special quote, no trade yet")
+CAUTION: Final = BoardState("注", "注意気配: caution quote, moving fast")
+CONTINUOUS: Final = BoardState("連", "連続約定気配: continuous executions")
+PRE_OPEN: Final = BoardState("寄", "寄前: pre-open, price is indicative")
+AUCTION: Final = BoardState("板", "板寄せ: call auction, price waits")
+CLOSED: Final = BoardState("引", "引け: trading closed for the day")
 #: Every state, in the order the help screen and README list them.
 LEGEND: Final = (SPECIAL, CAUTION, PRE_OPEN, HALT, CONTINUOUS, AUCTION, LIMIT_UP, LIMIT_DOWN, CLOSED)
 
@@ -99,20 +104,36 @@ def _signs(quote: Quote) -> tuple[str | None, str | None]:
     return quote.bid_sign, quote.ask_sign
 
 
+def at_limit(quote: Quote, limits: Limits | None) -> int:
+    """+1 at the day's upper limit, -1 at the lower, 0 otherwise (or with no limits known).
+
+    At the limit by a trade there, or by the best buy (sell) quote waiting at it: the usual
+    ストップ高買い気配, where nothing may trade all day.
+    """
+    if limits is None:
+        return 0
+    upper, lower = limits
+    last, bid, ask = quote.last, quote.bid, quote.ask
+    if upper is not None and ((last is not None and last >= upper) or (bid is not None and bid >= upper)):
+        return 1
+    if lower is not None and ((last is not None and last <= lower) or (ask is not None and ask <= lower)):
+        return -1
+    return 0
+
+
+def is_special(quote: Quote) -> bool:
+    """A special quote (特別気配) on either side of the book."""
+    return SIGN_SPECIAL in (quote.bid_sign, quote.ask_sign)
+
+
 def board_state(quote: Quote, limits: Limits | None = None) -> BoardState | None:
     """The state ``quote`` shows, or None for an ordinary board (a trade, general quotes)."""
     signs = _signs(quote)
     if quote.price_status in STATUSES_HALT or SIGN_HALT_SPECIAL in signs or SIGN_HALT_CONTINUOUS in signs:
         return HALT
-    if limits is not None:
-        # At the limit by a trade there, or by the best buy (sell) quote waiting at it: the usual
-        # ストップ高買い気配, where nothing trades all day.
-        upper, lower = limits
-        last, bid, ask = quote.last, quote.bid, quote.ask
-        if upper is not None and any(p is not None and p >= upper for p in (last, bid)):
-            return LIMIT_UP
-        if lower is not None and any(p is not None and p <= lower for p in (last, ask)):
-            return LIMIT_DOWN
+    limit = at_limit(quote, limits)
+    if limit:
+        return LIMIT_UP if limit > 0 else LIMIT_DOWN
     if SIGN_SPECIAL in signs:
         return SPECIAL
     if SIGN_CAUTION in signs:

@@ -10,14 +10,14 @@ events only change the book's sizes. ``"none"`` lets it trade again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from typing import Any, Final, Literal, TypeVar, get_args
 
 import msgspec
 
 from .ticks import tick_down
 
-if TYPE_CHECKING:
-    from .market import Board
+#: The market's Board struct (not imported: the market imports this module).
+B = TypeVar("B", bound=msgspec.Struct)
 
 __all__ = ["HELD_STATES", "NO_TRADE", "HeldState", "dress", "limit_book"]
 
@@ -55,11 +55,12 @@ def limit_book(upper: int, lower: int, state: str) -> tuple[int, int]:
     return lower, lower
 
 
-def dress(board: Board, state: str) -> Board:
-    """``board`` as the station sends it in ``state``."""
+def dress(frame: B, state: str) -> B:
+    """``frame`` (a :class:`~.market.Board`) as the station sends it in ``state``."""
     sign = _SIGNS.get(state)
     if sign is None:
-        return board
+        return frame
+    board: Any = frame
     changes: dict[str, object] = {
         "BidSign": sign,
         "AskSign": sign,
@@ -74,4 +75,4 @@ def dress(board: Board, state: str) -> Board:
         # The best quotes meet: the price the open would be at.
         meet = board.AskPrice
         changes.update(BidPrice=meet, Sell1=msgspec.structs.replace(board.Sell1, Sign=sign, Price=meet))
-    return msgspec.structs.replace(board, **changes)
+    return msgspec.structs.replace(frame, **changes)

@@ -19,6 +19,7 @@ from quoteboard.kabu.state import (
     MARK_CELLS,
     PRE_OPEN,
     SPECIAL,
+    WORDS_CELLS,
     Limits,
     board_state,
     indicative_price,
@@ -77,7 +78,7 @@ def test_every_mark_fits_its_column_and_says_something_different() -> None:
     marks = [state.mark for state in LEGEND]
     assert all(0 < cell_len(mark) <= MARK_CELLS for mark in marks)
     assert len(set(marks)) == len(marks)
-    assert all(state.words for state in LEGEND)
+    assert all(0 < cell_len(state.words) <= WORDS_CELLS for state in LEGEND)
 
 
 def test_the_limits_come_from_a_symbol_answer() -> None:
