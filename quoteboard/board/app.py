@@ -147,6 +147,7 @@ class QuoteboardApp(App[int]):
         self.positions.start()
         self.alerts.start()  # before the feed: armed alerts' symbols are registered with the list
         self.facts.start()
+        self.alerts.limits = self.facts.limits
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(STATUS_SECONDS, self.feed_control.update_status)
         if self._tune_gc:
