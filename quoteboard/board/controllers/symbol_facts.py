@@ -18,30 +18,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from typing import Any, Final, cast
 
 from quoteboard.board.controllers.feed import FeedController
+from quoteboard.feeds.contract import OffersSymbol
 from quoteboard.history.candles import jst_day
 from quoteboard.kabu.daily import DailyCache
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.state import Limits
 
-__all__ = ["OffersSymbol", "SymbolFacts"]
+__all__ = ["SymbolFacts"]
 
 #: Asks a second, under Kabu's ~10 requests/s shared with registrations and snapshots.
 PER_SECOND: Final = 5.0
 #: How often the JST day is looked at (the limits of a new day are asked for again).
 DAY_CHECK_SECONDS: Final = 60.0
-
-
-@runtime_checkable
-class OffersSymbol(Protocol):
-    """A feed that can answer ``GET /symbol`` (a Kabu station, the demo's, a relay's)."""
-
-    async def symbol(self, key: SymbolKey) -> dict[str, Any]:
-        """The ``SymbolSuccess`` answer; raises ``KabuError`` (refused) or ``KabuClientError``."""
-        ...
 
 
 class SymbolFacts:
