@@ -92,3 +92,24 @@ async def test_the_help_screen_has_the_legend_of_every_mark(tmp_path: Path) -> N
         shown = screen_text(app)
         for state in LEGEND:
             assert f"{state.mark}  " in shown and state.words[:30] in shown, state
+
+
+async def test_limits_that_cannot_be_read_are_said_in_the_panel(tmp_path: Path) -> None:
+    """The station logged out (every REST call refused): the day's limits of a symbol asked for then
+    are not known, and the panel says why in one line under the name."""
+    app = make_app(tmp_path, symbols=[TOYOTA])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: limits_known(app, TOYOTA), what="the day's limits of 7203")
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"{app.server.control_url}/fault", json={"fault": "logout", "seconds": 30}
+            )
+        assert answer.status_code == 200
+        app.facts.forget()  # as on a new day: asked again, now refused
+        app.board.mark_dirty(TOYOTA)
+        await wait_for(pilot, lambda: TOYOTA in app.facts.failures, what="the refusal")
+        assert app.facts.limits(TOYOTA) is None
+        depth = app.panel.query_one("#depth")
+        await wait_for(pilot, lambda: "limits not known" in depth.text, what="the panel's note")
+        [line] = [line for line in depth.text.splitlines() if "limits not known" in line]
+        assert "4001007" in line and "Traceback" not in depth.text

@@ -34,6 +34,8 @@ __all__ = ["SymbolFacts"]
 PER_SECOND: Final = 5.0
 #: How often the JST day is looked at (the limits of a new day are asked for again).
 DAY_CHECK_SECONDS: Final = 60.0
+#: A symbol whose ask failed for a passing reason (the station away) is asked again after this.
+RETRY_SECONDS: Final = 60.0
 
 
 class SymbolFacts:
@@ -59,6 +61,7 @@ class SymbolFacts:
         self.feeds.started.append(self.forget)
         self.feeds.table.limits = self.limits_asking
         self.feeds.panel.limits = self.limits
+        self.feeds.panel.facts_note = self.failures.get
         self.feeds.table.set_interval(DAY_CHECK_SECONDS, self._new_day)
 
     def limits(self, key: SymbolKey) -> Limits | None:
@@ -121,7 +124,10 @@ class SymbolFacts:
         try:
             answer = await self.daily.get(key, lambda: feed.symbol(key))
         except KabuClientError as exc:  # KabuError (a refusal) included
-            self.failures[key] = f"the day's limits are not known: {exc}"
+            self.failures[key] = f"limits not known: {exc}"
+            self.feeds.board.mark_dirty(key)  # the panel says why
+            if exc.transient:
+                self.feeds.table.set_timer(RETRY_SECONDS, lambda: self._asked.discard(key))
             return
         if self.feeds.feed is not cast(object, feed):  # a switch of feed while this was on the way
             return

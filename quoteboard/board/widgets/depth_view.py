@@ -65,8 +65,11 @@ def sparkline_rows(values: list[float], width: int = SPARK_WIDTH, rows: int = SP
     return lines
 
 
-def depth_lines(row: Row | None, width: int = SPARK_WIDTH, limits: Limits | None = None) -> list[Line]:
-    """The whole view as lines: title, the board's state in words, book, sparkline, stats."""
+def depth_lines(
+    row: Row | None, width: int = SPARK_WIDTH, limits: Limits | None = None, note: str | None = None
+) -> list[Line]:
+    """The whole view as lines: title, the board's state in words (or ``note``: why the limits are
+    not known), book, sparkline, stats."""
     if row is None:
         return [(("no symbol highlighted", "label"),)]
     quote = row.quote
@@ -76,7 +79,8 @@ def depth_lines(row: Row | None, width: int = SPARK_WIDTH, limits: Limits | None
     if quote is None:
         return [title, (), (("waiting for the first quote…", "label"),)]
     state = board_state(quote, limits)
-    lines: list[Line] = [title, ((state.words, "state"),) if state is not None else ()]
+    said: Line = ((state.words, "state"),) if state is not None else ((note, "label"),) if note else ()
+    lines: list[Line] = [title, said]
     asks = quote.asks
     lines += [_level(f"ask{i + 1}" if i else "ask", asks[i], "ask") for i in range(LEVELS - 1, -1, -1)]
     spread = quote.ask - quote.bid if quote.ask is not None and quote.bid is not None else None
@@ -149,10 +153,10 @@ class DepthView(Widget):
         """What the view shows, as plain text."""
         return "\n".join("".join(text for text, _ in line) for line in self._lines)
 
-    def show(self, row: Row | None, limits: Limits | None = None) -> None:
-        """Show ``row`` (None clears the view), at the day's ``limits`` when known."""
+    def show(self, row: Row | None, limits: Limits | None = None, note: str | None = None) -> None:
+        """Show ``row`` (None clears the view), at the day's ``limits`` when known (``note``: why not)."""
         old = self._lines
-        new = depth_lines(row, max(2, min(SPARK_WIDTH, self.size.width or SPARK_WIDTH)), limits)
+        new = depth_lines(row, max(2, min(SPARK_WIDTH, self.size.width or SPARK_WIDTH)), limits, note)
         key = row.key if row is not None else None
         self._lines = new
         width = self.size.width

@@ -64,6 +64,8 @@ class RegisterPanel(VerticalScroll):
         self._outcome = ""
         #: The day's price limits of a symbol, when known (the symbol facts set this).
         self.limits: Callable[[SymbolKey], Limits | None] = lambda key: None
+        #: Why a symbol's facts (its limits) are not known, if they could not be read.
+        self.facts_note: Callable[[SymbolKey], str | None] = lambda key: None
 
     def compose(self) -> ComposeResult:
         yield CodeInput(placeholder="code, e.g. 7203 or 7203@1", id="code")
@@ -85,7 +87,10 @@ class RegisterPanel(VerticalScroll):
         self.query_one(AlertList).show(alerts)
 
     def show_row(self, row: Row | None) -> None:
-        self.query_one(DepthView).show(row, self.limits(row.key) if row is not None else None)
+        if row is None:
+            self.query_one(DepthView).show(None)
+        else:
+            self.query_one(DepthView).show(row, self.limits(row.key), self.facts_note(row.key))
 
     @property
     def shown_key(self) -> SymbolKey | None:
