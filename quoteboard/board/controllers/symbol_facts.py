@@ -9,8 +9,8 @@ answer is kept in one :class:`~quoteboard.kabu.daily.DailyCache` (:attr:`SymbolF
 A symbol is asked for once it pushes a quote, or once the table draws its row with a quote (a
 ``/board`` snapshot's, after the close): it is registered then, so ``/symbol``, which registers its
 symbol at the station as ``/board`` does, costs no registration slot (a row past the cap is drawn
-with its note, never asked for). The asks are paced under
-Kabu's ~10 requests/s, one after another, and a refusal is kept in words for the panel.
+with its note, never asked for). The asks are paced under Kabu's ~10 requests/s, one after another,
+and a refusal is kept in words for the panel.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class SymbolFacts:
     def __init__(self, feeds: FeedController, clock: Callable[[], float] = time.time) -> None:
         self.feeds = feeds
         self._clock = clock
-        #: The day's ``/symbol`` answers, by SymbolKey: the one cache of them on the board.
+        #: The day's ``/symbol`` answers, by SymbolKey: the one cache of them on the board. A new feed
+        #: gets a new cache (another station): read it through this attribute, do not keep it.
         self.daily: DailyCache[dict[str, Any]] = DailyCache(clock)
         self._day = jst_day(clock())
         self._limits: dict[SymbolKey, Limits] = {}
