@@ -1,5 +1,6 @@
 """Write the README's screenshots (SVG) into screenshots/: the board (also under the Japanese palette),
-the register panel, the help screen, the positions view.
+the register panel, the help screen, the positions, and the board's state marks (the demo market holding
+one stock in each state).
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -25,6 +26,11 @@ from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.store.watchlist import WatchlistStore
 
 SIZE = (160, 48)
+#: The marks screenshot: one stock of the demo list held in each board state.
+HELD = {
+    "7203": "special", "9433": "caution", "9984": "halt", "8306": "continuous", "7974": "auction",
+    "6861": "limit-up", "4063": "limit-down", "6501": "pre-open",
+}  # fmt: skip
 
 # Rich's SVG draws each styled run as its own <text>, spaces as U+00A0. Without xml:space="preserve" a
 # renderer may strip a run's leading and trailing spaces (librsvg counts U+00A0 as a space), so
@@ -86,8 +92,32 @@ async def main(out: Path) -> None:
             await pilot.pause(2.5)  # a few flashes in the palette's colours
             save_svg(app, out / "japanese.svg")
             await pilot.press("q")
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg"):
+        await marks(out, Path(config))
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg", "marks.svg"):
         print(out / name)
+
+
+def held_server() -> TestServer:
+    server = TestServer(seed=11)
+    for code, state in HELD.items():
+        server.kabu.market.hold(f"{code}@1", state)
+    return server
+
+
+async def marks(out: Path, config: Path) -> None:
+    """The board with a stock in each state: every mark beside Last, the panel's words."""
+    app = QuoteboardApp(
+        sources=[FeedSource("demo", server=held_server)],
+        symbols=DEMO_WATCHLIST,
+        store=WatchlistStore(config / "marks.toml"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        keys = [key for key in DEMO_WATCHLIST if key.code in HELD]
+        await settle(pilot, lambda: all(app.facts.limits(key) is not None for key in keys))
+        await pilot.press("end")  # the pre-open row: its indicative price, and the panel's words
+        await pilot.pause(2.0)
+        save_svg(app, out / "marks.svg")
+        await pilot.press("q")
 
 
 if __name__ == "__main__":

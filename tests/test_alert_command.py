@@ -3,6 +3,8 @@ failing or hanging one reported; ``stream --alerts`` printing fired alerts as ND
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import subprocess
@@ -14,6 +16,8 @@ import pytest
 
 from quoteboard.alerts.book import Alert, AlertBook, Rule, parse_rule
 from quoteboard.alerts.command import parse_command, run_alert_command
+from quoteboard.commands.alert_stream import stream_alerts
+from quoteboard.feeds.kabu import KabuFeed
 from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
 from quoteboard.kabu.records import alert_line as stream_alert_line
 from quoteboard.kabu.records import quote_record
@@ -141,3 +145,27 @@ def test_an_alert_line_and_a_quote_line_of_the_same_quote_share_one_schema() -> 
     assert [getattr(as_alert, key) for key in shared] == [getattr(as_quote, key) for key in shared]
     assert (as_alert.symbol, as_alert.exchange, as_alert.price) == ("9433", 1, 4001)
     assert as_alert.received_at == "2026-12-03T10:01:02.250+09:00"
+
+
+async def test_stream_alerts_reads_the_limits_and_fires_limit_up_on_the_quote_at_the_limit(server) -> None:
+    """In process, on the real test station: the limit is read from /symbol before the watch, and
+    the alert fires when the station puts 7203 at its upper limit (and not before)."""
+    book = AlertBook()
+    alert = book.add(SymbolKey("7203"), parse_rule("limit-up"))
+    feed = KabuFeed(server.base_url, "pw")
+    await feed.register([SymbolKey("7203")])
+    out, err = io.StringIO(), io.StringIO()
+    watch = asyncio.create_task(stream_alerts(feed, book, out, err, count=1, duration=20))
+    try:
+        while server.frames_sent < 3:  # quotes away from the limit: nothing fires
+            await asyncio.sleep(0.05)
+        assert alert.armed and not out.getvalue()
+        server.kabu.market.hold("7203@1", "limit-up")
+        assert await asyncio.wait_for(watch, 20) == 1
+    finally:
+        watch.cancel()
+        await feed.close()
+    upper = server.kabu.market.symbol("7203@1").UpperLimit
+    record = alert_line(out.getvalue().strip())
+    assert (record.rule, record.price) == ("limit-up", upper)
+    assert "limits are not known" not in err.getvalue()

@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from quoteboard.alerts.book import Alert, AlertBook, AlertStore, Rule, alert_record, parse_rule
-from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.protocol import Quote, SymbolKey, decode_frame
+from quoteboard.kabu.state import Limits
 
 TOYOTA = SymbolKey("7203")
 KDDI = SymbolKey("9433")
@@ -39,7 +41,7 @@ def test_rules_parse_and_print_as_typed(text: str, rule: Rule) -> None:
     ("text", "said"),
     [
         ("", "empty alert"),
-        ("1750", "'1750' is not an alert: use >1750, <1700, +3% or -3%"),
+        ("1750", "'1750' is not an alert: use >1750, <1700, +3%, -3%, limit-up, limit-down, special or open"),
         (">abc", "is not an alert"),
         (">1750%", "a price takes no %"),
         ("+3", "ends with %, such as +3%"),
@@ -180,3 +182,56 @@ def test_several_alerts_on_one_symbol_fire_each_at_its_own_threshold() -> None:
     assert book.check(quote(1849.0, pct=5.5)) is None and c.armed
     assert book.check(quote(1850.0, pct=5.5)) == [c]
     assert book.armed_keys() == []
+
+
+# -- the state rules ---------------------------------------------------------------------------------
+
+
+def board(**fields: object) -> Quote:
+    """A quote in Kabu's own names (its reversed Bid/Ask included)."""
+    decoded = decode_frame(msgspec.json.encode({"Symbol": "7203", "Exchange": 1, **fields}))
+    assert isinstance(decoded, Quote)
+    return decoded
+
+
+@pytest.mark.parametrize("name", ["limit-up", "limit-down", "special", "open", " Limit-Up "])
+def test_a_state_rule_is_its_name_and_round_trips_the_file(tmp_path: Path, name: str) -> None:
+    rule = parse_rule(name)
+    assert str(rule) == name.strip().lower() and parse_rule(str(rule)) == rule
+    store = AlertStore(tmp_path / "alerts.toml")
+    book = AlertBook()
+    book.add(SymbolKey("7203"), rule)
+    assert store.save(book) is None
+    assert [a.rule for a in store.load().book] == [rule]
+
+
+LIMITS = {SymbolKey("7203"): Limits(3000.0, 2000.0)}
+
+
+@pytest.mark.parametrize(
+    ("rule", "before", "brings"),
+    [
+        ("special", {"CurrentPrice": 2500.0, "BidSign": "0101"}, {"AskPrice": 2600.0, "AskSign": "0102"}),
+        ("limit-up", {"CurrentPrice": 2990.0}, {"CurrentPrice": 3000.0}),
+        ("limit-up", {"CurrentPrice": 2990.0}, {"CurrentPrice": 2990.0, "AskPrice": 3000.0}),
+        ("limit-down", {"CurrentPrice": 2010.0}, {"CurrentPrice": 2000.0}),
+        ("open", {"BidSign": "0107", "OpeningPrice": None}, {"CurrentPrice": 2500.0, "OpeningPrice": 2500.0}),
+    ],
+)
+def test_a_state_rule_fires_once_on_the_quote_that_brings_it(rule: str, before, brings) -> None:
+    book = AlertBook()
+    alert = book.add(SymbolKey("7203"), parse_rule(rule))
+    assert book.check(board(**before), LIMITS.get) is None
+    fired = book.check(board(**brings), LIMITS.get)
+    assert fired == [alert] and alert.fired_price is not None
+    assert book.check(board(**brings), LIMITS.get) is None  # once
+
+
+def test_a_limit_rule_waits_for_the_limits_and_open_for_a_board_that_had_not_opened() -> None:
+    book = AlertBook()
+    up = book.add(SymbolKey("7203"), parse_rule("limit-up"))
+    opened = book.add(SymbolKey("7203"), parse_rule("open"))
+    at_limit = board(CurrentPrice=3000.0, OpeningPrice=2900.0)
+    assert book.check(at_limit) is None  # no limits known: not at one, as far as the book knows
+    assert book.check(at_limit, LIMITS.get) == [up]
+    assert book.check(at_limit, LIMITS.get) is None and opened.armed  # opened before it was armed

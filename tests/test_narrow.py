@@ -26,10 +26,10 @@ def quoted(app) -> bool:
 @pytest.mark.parametrize(
     ("size", "titles", "panel_beside"),
     [
-        ((80, 24), ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask"], False),
-        ((100, 30), ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], False),
-        ((120, 30), ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], False),
-        ((160, 48), ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], True),
+        ((80, 24), ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask"], False),
+        ((100, 30), ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], False),
+        ((120, 30), ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], False),
+        ((160, 48), ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"], True),
     ],
 )
 async def test_the_table_shows_the_columns_that_fit_and_the_panel_moves_under_it(

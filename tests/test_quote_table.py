@@ -97,7 +97,7 @@ def test_a_cell_is_padded_or_cut_to_its_width_in_terminal_cells(text: str, width
         assert cell == (" " * (width - cells) + text if right else text + " " * (width - cells))
 
 
-ALL = ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]
+ALL = ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]
 
 
 @pytest.mark.parametrize(
@@ -105,10 +105,10 @@ ALL = ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask", "Volume", "Time"]
     [
         # The table's own width on an 80, 100 and 120-column screen (the panel below it, the
         # scrollbar's two cells taken) and on a 160-column one (beside the 44-cell panel).
-        (78, ["Code", "Name", "Last", "Chg", "Chg%", "Bid", "Ask"], 16),
-        (98, ALL, 13),
+        (78, ["Code", "Name", "Last", "St", "Chg", "Chg%", "Bid", "Ask"], 13),
+        (98, ALL, 10),
         (118, ALL, 28),
-        (114, ALL, 28),
+        (114, ALL, 26),
         (40, ["Code", "Last", "Chg", "Chg%"], None),
         (10, ["Code", "Last"], None),  # too narrow for anything: the two that always show
     ],

@@ -2,14 +2,19 @@
 ``alerts.toml``.
 
 A rule is one of ``>1750`` (last at or above 1,750), ``<1700`` (last at or below 1,700), ``+3%`` or
-``-3%`` (change from the previous close at or beyond that). An :class:`Alert` is a symbol and a rule,
+``-3%`` (change from the previous close at or beyond that), or a board state: ``limit-up`` and
+``limit-down`` (the price at the day's limit, from ``GET /symbol``), ``special`` (a special quote,
+特別気配) and ``open`` (the day's first trade: ``OpeningPrice`` goes from null to a value, the vendor's
+own advice in kabusapi #1359). An :class:`Alert` is a symbol and a rule,
 armed or fired. :class:`AlertBook` keeps the armed alerts in a dict by symbol, so checking a quote is
 one dict lookup, and a symbol with no armed alert costs one miss.
 
 An armed alert fires on the first quote that satisfies its rule: the quote that crosses the threshold,
 or, for an alert armed while the price is already past it, the first quote after arming (a trader
 setting ``>1750`` at 1,760 wants to hear about it now, not after a dip and a rise). It fires once,
-then stays fired until it is re-armed or deleted.
+then stays fired until it is re-armed or deleted. ``open`` fires only on the quote that brings the
+open (one after a quote without it), never on a board that opened before it was armed; a limit rule
+fires once the symbol's limits are known.
 
 The file, ``alerts.toml`` in the config directory::
 
@@ -27,21 +32,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from quoteboard.kabu.protocol import Quote, SymbolKey, parse_symbol
 from quoteboard.kabu.records import JST
+from quoteboard.kabu.state import Limits, at_limit, is_special
 from quoteboard.store import Loaded, TomlStore
 
 __all__ = [
     "FILE_NAME",
+    "STATE_KINDS",
     "Alert",
     "AlertBook",
     "AlertStore",
     "AlertsLoaded",
+    "LimitsOf",
     "Rule",
     "alert_record",
     "format_price",
@@ -49,14 +57,19 @@ __all__ = [
 ]
 
 FILE_NAME: Final = "alerts.toml"
-RULE_HELP: Final = "use >1750, <1700, +3% or -3%"
+RULE_HELP: Final = "use >1750, <1700, +3%, -3%, limit-up, limit-down, special or open"
 _RULE_RE: Final = re.compile(r"\s*([<>+-])\s*(\d[\d,]*(?:\.\d+)?|\.\d+)\s*(%?)\s*")
 _HEADER: Final = (
     "# quoteboard's price alerts, rewritten whenever one is set, fires, is re-armed or deleted.\n"
-    "# rule: >PRICE, <PRICE, +PCT% or -PCT%; fired_price and fired_at once it has fired.\n"
+    "# rule: >PRICE, <PRICE, +PCT%, -PCT%, limit-up, limit-down, special or open;\n"
+    "# fired_price and fired_at once it has fired.\n"
 )
 
-Kind = Literal[">", "<", "+%", "-%"]
+Kind = Literal[">", "<", "+%", "-%", "limit-up", "limit-down", "special", "open"]
+#: The rules on the board's state rather than a price: no threshold, written as their name.
+STATE_KINDS: Final[frozenset[str]] = frozenset({"limit-up", "limit-down", "special", "open"})
+#: Finds the day's price limits of a symbol (the board's symbol facts), or None when not known.
+LimitsOf = Callable[[SymbolKey], Limits | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +80,27 @@ class Rule:
     threshold: float
 
     def __str__(self) -> str:
+        if self.kind in STATE_KINDS:
+            return self.kind
         number = format_price(self.threshold)
         return f"{self.kind[0]}{number}%" if self.kind in ("+%", "-%") else f"{self.kind}{number}"
 
-    def met(self, quote: Quote) -> float | None:
-        """The price the rule fires at on ``quote`` (its last), or None if it does not fire."""
+    def met(self, quote: Quote, limits: Limits | None = None, opened: bool = False) -> float | None:
+        """The price the rule fires at on ``quote`` (its last), or None if it does not fire.
+
+        ``limits`` are the symbol's for the day, ``opened`` whether ``quote`` brings the open."""
+        kind = self.kind
+        if kind in STATE_KINDS:
+            if kind == "special":
+                met = is_special(quote)
+            elif kind == "open":
+                met = opened
+            else:
+                met = at_limit(quote, limits) == (1 if kind == "limit-up" else -1)
+            return _state_price(quote) if met else None
         last = quote.last
         if last is None:
             return None
-        kind = self.kind
         if kind == ">":
             return last if last >= self.threshold else None
         if kind == "<":
@@ -91,8 +116,21 @@ class Rule:
         return last if pct <= -self.threshold else None
 
 
+def _state_price(quote: Quote) -> float:
+    """The price a state alert fired at: the last trade, else the best quote (a special quote, the
+    pre-open), else the previous close."""
+    for price in (quote.last, quote.bid, quote.ask, quote.prev_close):
+        if price is not None:
+            return price
+    return 0.0
+
+
 def parse_rule(text: str) -> Rule:
-    """``>1750``, ``<1,700``, ``+3%``, ``-2.5%``. Raises ``ValueError`` with a message for the user."""
+    """``>1750``, ``<1,700``, ``+3%``, ``-2.5%``, ``limit-up``, ``limit-down``, ``special``, ``open``.
+    Raises ``ValueError`` with a message for the user."""
+    name = text.strip().lower()
+    if name in STATE_KINDS:
+        return Rule(cast(Kind, name), 0.0)
     match = _RULE_RE.fullmatch(text)
     if match is None:
         shown = text.strip()
@@ -167,14 +205,21 @@ class _Watch(NamedTuple):
     pct_high: float  # the smallest "+N%"
     has_pct: bool
     alerts: list[Alert]
+    #: A state rule is armed: every quote is looked at (their few alerts each, see AlertBook.check).
+    states: bool = False
+    opens: bool = False
 
 
 def _watch(alerts: list[Alert]) -> _Watch:
     inf = math.inf
     low, high, pct_low, pct_high = -inf, inf, -inf, inf
+    states = opens = False
     for alert in alerts:
         kind, threshold = alert.rule.kind, alert.rule.threshold
-        if kind == ">":
+        if kind in STATE_KINDS:
+            states = True
+            opens = opens or kind == "open"
+        elif kind == ">":
             high = min(high, threshold)
         elif kind == "<":
             low = max(low, threshold)
@@ -182,7 +227,7 @@ def _watch(alerts: list[Alert]) -> _Watch:
             pct_high = min(pct_high, threshold)
         else:
             pct_low = max(pct_low, -threshold)
-    return _Watch(low, high, pct_low, pct_high, pct_low > -inf or pct_high < inf, alerts)
+    return _Watch(low, high, pct_low, pct_high, pct_low > -inf or pct_high < inf, alerts, states, opens)
 
 
 @dataclass(slots=True)
@@ -191,6 +236,8 @@ class AlertBook:
 
     alerts: list[Alert] = field(default_factory=list)
     _armed: dict[tuple[str, int], _Watch] = field(default_factory=dict, init=False, repr=False)
+    #: Symbols with an armed ``open`` whose last quote had no open yet: the next one with it fires.
+    _unopened: set[tuple[str, int]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index()
@@ -239,16 +286,28 @@ class AlertBook:
         alert.fired_price = alert.fired_at = None
         self._index()
 
-    def check(self, quote: Quote) -> list[Alert] | None:
+    def check(self, quote: Quote, limits_of: LimitsOf | None = None) -> list[Alert] | None:
         """The alerts ``quote`` fires, now marked fired; None (the usual case) when it fires none.
+        ``limits_of`` finds a symbol's limits for the day (without it no limit rule fires).
 
         This runs for every quote: one dict lookup for a symbol without armed alerts, a few float
         comparisons for one whose alerts are not reached.
         """
         exchange = quote.exchange
-        watch = self._armed.get((quote.symbol, 1 if exchange is None else exchange))
+        key = (quote.symbol, 1 if exchange is None else exchange)
+        watch = self._armed.get(key)
         if watch is None:
             return None
+        if watch.states:  # a state rule: each of the symbol's few alerts looks at the quote
+            opened = False
+            if watch.opens:
+                opened = quote.open is not None and key in self._unopened
+                if quote.open is None:
+                    self._unopened.add(key)
+                else:
+                    self._unopened.discard(key)
+            limits = limits_of(SymbolKey(*key)) if limits_of is not None else None
+            return self._fire(quote, watch.alerts, limits, opened)
         last = quote.last
         if last is None:
             return None
@@ -263,10 +322,12 @@ class AlertBook:
                 return None
         return self._fire(quote, watch.alerts)
 
-    def _fire(self, quote: Quote, armed: list[Alert]) -> list[Alert] | None:
+    def _fire(
+        self, quote: Quote, armed: list[Alert], limits: Limits | None = None, opened: bool = False
+    ) -> list[Alert] | None:
         fired: list[Alert] | None = None
         for alert in armed:
-            price = alert.rule.met(quote)
+            price = alert.rule.met(quote, limits, opened)
             if price is None:
                 continue
             alert.fired_price = price

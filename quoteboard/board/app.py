@@ -24,6 +24,7 @@ from quoteboard.board.controllers.colours import ColoursController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
 from quoteboard.board.controllers.positions import PositionsController
+from quoteboard.board.controllers.symbol_facts import SymbolFacts
 from quoteboard.board.keys import BOARD_KEYS
 from quoteboard.board.model import Board
 from quoteboard.board.positions import PositionBook
@@ -120,6 +121,7 @@ class QuoteboardApp(App[int]):
             self, self.board, self.widgets, self.feed_control, store=alerts, command=alert_command
         )
         self.positions = PositionsController(self.board, self.feed_control, self.widgets)
+        self.facts = SymbolFacts(self.feed_control)  # /symbol once a day: the limits, the card's facts
 
     @property
     def feed(self) -> Feed | None:
@@ -150,6 +152,8 @@ class QuoteboardApp(App[int]):
         self.watchlists.load()
         self.positions.start()
         self.alerts.start()  # before the feed: armed alerts' symbols are registered with the list
+        self.facts.start()
+        self.alerts.limits = self.facts.limits
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(STATUS_SECONDS, self.feed_control.update_status)
         if self._tune_gc:

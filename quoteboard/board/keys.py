@@ -68,8 +68,8 @@ BOARD_KEYS: Final = (
         "exclamation_mark",
         "!",
         "Alert",
-        "set a price alert on the highlighted row: >1750, <1700, +3% or -3% (the panel lists its "
-        "alerts: Tab to them, Delete deletes one, Enter re-arms a fired one)",
+        "set an alert on the highlighted row: >1750, <1700, +3%, -3%, limit-up, limit-down, special "
+        "or open (the panel lists its alerts: Tab to them, Delete deletes one, Enter re-arms a fired one)",
         "alert",
         show=False,
     ),

@@ -4,7 +4,8 @@ NDJSON line (:func:`~quoteboard.kabu.records.alert_line`: the quote lines' conve
 
 For a machine left to watch alone. The alerts are the board's (``alerts.toml``); a fired one is marked
 fired in the file, as the board would, by reading the file again and marking the same armed alert
-(symbol and rule), so alerts a board set meanwhile are kept.
+(symbol and rule), so alerts a board set meanwhile are kept. The limit rules' symbols have their
+day's limits read once (``GET /symbol``) before the watch starts.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import msgspec
 from quoteboard.alerts.book import Alert, AlertBook, AlertStore
 from quoteboard.alerts.command import run_alert_command
 from quoteboard.commands.follow import follow
-from quoteboard.feeds.contract import Feed
-from quoteboard.kabu.protocol import Quote
+from quoteboard.feeds.contract import Feed, OffersSymbol
+from quoteboard.kabu.errors import KabuClientError
+from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import alert_line
+from quoteboard.kabu.state import Limits
 
 __all__ = ["stream_alerts"]
 
@@ -55,7 +58,7 @@ async def stream_alerts(
         nonlocal fired_count
         if done.is_set():
             return
-        fired = book.check(quote)
+        fired = book.check(quote, limits.get)
         if not fired:
             return
         for alert in fired:
@@ -71,6 +74,7 @@ async def stream_alerts(
         if (count is not None and fired_count >= count) or not book.armed_keys():
             done.set()
 
+    limits = await _limits(feed, book, err)
     feed.events.quote.subscribe(on_quote)
     try:
         await follow(feed, done, duration, err)
@@ -79,6 +83,24 @@ async def stream_alerts(
         if commands:
             await asyncio.gather(*commands, return_exceptions=True)
     return fired_count
+
+
+async def _limits(feed: Feed, book: AlertBook, err: IO[str]) -> dict[SymbolKey, Limits]:
+    """The day's limits of the symbols with an armed limit rule (registered: the feed watches them)."""
+    keys = {alert.key for alert in book if alert.armed and alert.rule.kind in ("limit-up", "limit-down")}
+    found: dict[SymbolKey, Limits] = {}
+    if not keys or not isinstance(feed, OffersSymbol):
+        return found
+    for key in sorted(keys):
+        try:
+            limits = Limits.of(await feed.symbol(key))
+        except KabuClientError as exc:
+            err.write(f"quoteboard: {key}: the day's limits are not known, its limit alerts wait: {exc}\n")
+            continue
+        if limits is not None:
+            found[key] = limits
+    err.flush()
+    return found
 
 
 def _mark_fired(store: AlertStore, fired: list[Alert], err: IO[str]) -> None:

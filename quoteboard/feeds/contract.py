@@ -34,6 +34,7 @@ __all__ = [
     "FeedEvents",
     "FeedStatus",
     "OffersPositions",
+    "OffersSymbol",
     "Refusals",
     "RelayAware",
     "State",
@@ -216,6 +217,15 @@ class OffersPositions(Protocol):
 
     async def positions(self) -> list[Position]:
         """Every position held; raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
+        ...
+
+
+@runtime_checkable
+class OffersSymbol(Protocol):
+    """A feed that can answer ``GET /symbol`` (a Kabu station, the demo's, a relay's)."""
+
+    async def symbol(self, key: SymbolKey) -> dict[str, Any]:
+        """The ``SymbolSuccess`` answer; raises ``KabuError`` (refused) or ``KabuClientError``."""
         ...
 
 

@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import Any, cast
 
 from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.closing import logged_out
@@ -108,6 +108,13 @@ class RegisteringFeed(BaseFeed):
             quote.received_at = time.time()
             on_quote(quote)
         return failures
+
+    async def symbol(self, key: SymbolKey) -> dict[str, Any]:
+        """GET /symbol for ``key``: its static facts and the day's price limits. The station registers
+        the symbol as a side effect, as for /board: ask only for symbols already registered."""
+        answer = await self.rest.symbol(key)
+        self.registry.station_added(key)
+        return answer
 
     def _retry_later(self) -> None:
         self.registry.station_failed()

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from .clock import StationClock
 from .market import Market
 from .push import PushHub
+from .states import HeldState
 from .station import Station
 
 __all__ = ["PASSWORD_HEADER", "Controls", "Fault"]
@@ -40,10 +41,12 @@ _SENDABLE: Final = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 10
 class Fault(msgspec.Struct, forbid_unknown_fields=True):
     """One fault to inject (the body of ``POST /serve/fault``)."""
 
-    fault: Literal["drop", "stall", "logout", "garbage"]
+    fault: Literal["drop", "stall", "logout", "garbage", "state"]
     seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 0.0
     every: Annotated[int, msgspec.Meta(ge=1)] = 20
     code: int = 1001
+    symbol: str = ""
+    state: HeldState = "none"
 
 
 class FaultError(ValueError):
@@ -65,7 +68,7 @@ class Controls:
         self._push = push
         self._market = market
         self.clock = clock
-        #: Faults carried out, by kind.
+        #: Faults carried out, by kind (a board state held counts as "state" once one was).
         self.counts: dict[str, int] = {"drop": 0, "stall": 0, "logout": 0, "garbage": 0}
 
     async def apply(self, fault: Fault) -> None:
@@ -79,9 +82,13 @@ class Controls:
         elif fault.fault == "logout":
             self._station.log_out(fault.seconds)
             await self._push.drop(1001, "kabuステーション logged out")
+        elif fault.fault == "state":
+            if fault.symbol not in self._market:
+                raise FaultError(f"no symbol {fault.symbol!r} in the market: give CODE@EX, such as 7203@1")
+            self._market.hold(fault.symbol, fault.state)
         else:
             self._push.garbage(fault.every, fault.seconds)
-        self.counts[fault.fault] += 1
+        self.counts[fault.fault] = self.counts.get(fault.fault, 0) + 1
 
     def day(self) -> dict[str, object]:
         """What ``GET /serve/day`` answers."""

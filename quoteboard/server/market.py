@@ -29,6 +29,7 @@ import msgspec
 
 from .catalogue import CATALOGUE, EXCHANGE_NAME, Listing
 from .clock import CLOSE, JST, OPEN, Phase, phase_at, today_at
+from .states import NO_TRADE, dress, limit_book
 from .ticks import price_limit, snap, tick_down, tick_up
 
 __all__ = ["JST", "Board", "Market", "SymbolInfo", "encode"]
@@ -187,10 +188,10 @@ class _Stock:
     """The state of one simulated stock. All prices in tenths of a yen."""
 
     __slots__ = (
-        "ask_sizes", "bid", "bid_sizes", "closed", "high", "high_time", "last", "last_time", "listing",
-        "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty", "over", "prev_close",
-        "prev_close_time", "price_status", "quote_time", "rng", "sign", "status", "traded", "turnover",
-        "under", "upper", "volume",
+        "ask_sizes", "bid", "bid_sizes", "closed", "held", "high", "high_time", "last", "last_time",
+        "listing", "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty", "over",
+        "prev_close", "prev_close_time", "price_status", "quote_time", "rng", "sign", "status", "traded",
+        "turnover", "under", "upper", "volume",
     )  # fmt: skip
 
     def __init__(self, listing: Listing, rng: random.Random, now: datetime, opened: bool = True) -> None:
@@ -227,6 +228,8 @@ class _Stock:
         self.volume = self.turnover = 0
         self.traded = False
         self.sign = PRE_OPEN_QUOTE
+        #: A board state held on demand (see :mod:`.states`), None for the market's own.
+        self.held: str | None = None
         if opened:
             self.open_now(stamp)
             self.price_status = CURRENT
@@ -260,6 +263,10 @@ class _Stock:
 
     def step(self, stamp: str) -> None:
         """One market event: the quotes may move a tick, then a trade at the bid or the ask."""
+        if self.held in NO_TRADE:  # only the sizes change: the price stays where the state put it
+            self._churn()
+            self.quote_time = stamp
+            return
         rng = self.rng
         self._move_quotes()
         buy = rng.random() < 0.5
@@ -317,6 +324,10 @@ class _Stock:
         self.under = max(TRADING_UNIT, self.under + TRADING_UNIT * rng.randint(-5, 5))
 
     def board(self) -> Board:
+        board = self._board()
+        return board if self.held is None else dress(board, self.held)
+
+    def _board(self) -> Board:
         listing = self.listing
         asks = [tick_up(self.bid)]
         bids = [self.bid]
@@ -501,6 +512,17 @@ class Market:
         stock = self._stock(key)
         tenths = snap(round(price * 10))
         stock.bid = min(max(tenths, tick_up(stock.lower)), tick_down(tick_down(stock.upper)))
+
+    def hold(self, key: str, state: str) -> None:
+        """Hold ``key`` in a board state (:data:`~.states.HELD_STATES`; ``"none"`` lets it go):
+        a limit moves its price there first, with a trade."""
+        stock = self._stock(key)
+        stock.held = None if state == "none" else state
+        if state in ("limit-up", "limit-down"):
+            stock.bid, price = limit_book(stock.upper, stock.lower, state)
+            stock.status = UP if price > stock.last else DOWN if price < stock.last else SAME
+            stock.price_status = CURRENT
+            stock._trade(price, TRADING_UNIT, _stamp(self._clock()))
 
     def board(self, key: str) -> Board:
         """The current ``BoardSuccess`` snapshot of ``key``."""

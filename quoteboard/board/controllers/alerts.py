@@ -14,7 +14,7 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 
-from quoteboard.alerts.book import Alert, AlertBook, AlertStore, Rule, format_price
+from quoteboard.alerts.book import Alert, AlertBook, AlertStore, LimitsOf, Rule, format_price
 from quoteboard.alerts.command import run_alert_command
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.model import Board
@@ -48,6 +48,8 @@ class AlertsController:
         self.command = command
         self.book = AlertBook()
         self._save_error: str | None = None
+        #: The day's limits of a symbol, for the limit rules (the symbol facts set this).
+        self.limits: LimitsOf = lambda key: None
 
     def start(self) -> None:
         """Load the saved alerts, watch the quotes, pin the armed alerts' symbols."""
@@ -62,7 +64,7 @@ class AlertsController:
     # -- firing ------------------------------------------------------------------------------------
 
     def on_quote(self, quote: Quote) -> None:
-        fired = self.book.check(quote)
+        fired = self.book.check(quote, self.limits)
         if fired:
             self._fired(fired)
 

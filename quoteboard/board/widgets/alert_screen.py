@@ -1,4 +1,5 @@
-"""The alert input: ``!`` on a row asks for a rule (``>1750``, ``<1700``, ``+3%``, ``-3%``).
+"""The alert input: ``!`` on a row asks for a rule (``>1750``, ``<1700``, ``+3%``, ``-3%``, or a board
+state: ``limit-up``, ``limit-down``, ``special``, ``open``).
 
 A rule that does not parse, or that the symbol already has armed, is said under the input and nothing
 is set; Enter on a good one dismisses the screen with it, Escape with None.
@@ -57,7 +58,8 @@ class AlertScreen(ModalScreen[Rule | None]):
             yield Input(placeholder=">1750, <1700, +3% or -3%", id="alert-rule")
             yield Label(id="alert-error")
             yield Label(
-                "Enter sets it, Escape cancels. The panel lists the row's alerts: Tab to them, "
+                "Or a board state: limit-up, limit-down, special (特別気配) or open (the first "
+                "trade). Enter sets it, Escape cancels. The panel lists the row's alerts: Tab to them, "
                 "Delete deletes one, Enter re-arms a fired one.",
                 id="alert-help",
             )

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from rich.cells import cell_len, set_cell_size
 
 from quoteboard.board.model import Row
+from quoteboard.kabu.state import MARK_CELLS
 from quoteboard.store.watchlist import SortMode
 
 __all__ = [
@@ -60,8 +61,9 @@ def format_time(value: str | None) -> str:
 
 
 #: How a column's cells are drawn: "code" and "name" are cached per row and per name; "last" takes
-#: the row's move colours (and its flash), "change" the sign's colour, "plain" the row's style.
-Kind = Literal["code", "name", "plain", "last", "change"]
+#: the row's move colours (and its flash), "change" the sign's colour, "plain" the row's style;
+#: "mark" is the board state's mark (:mod:`quoteboard.kabu.state`), from the quote and the limits.
+Kind = Literal["code", "name", "plain", "last", "change", "mark"]
 
 
 def _by_value(value: float | None, row: Row) -> tuple[object, ...]:
@@ -93,11 +95,15 @@ class Column:
 # Name gets what is left of the width, between these bounds.
 NAME_MIN: Final = 10
 NAME_MAX: Final = 28
-#: In display order. Code and Last always show; then the change, the name, the spread, and so on.
+#: In display order. Code and Last always show; then the change, the name and the board state's
+#: mark, the spread, and so on.
 COLUMNS: Final = (
     Column("Code", 8, 0, kind="code", right=False, sort="code", sort_key=lambda row: (row.key,)),
     Column("Name", NAME_MIN, 2, kind="name", right=False, max_width=NAME_MAX),
-    Column("Last", 10, 0, "last", format_price, kind="last"),
+    # Last is 9 cells (123,456.0 fits) so that the state's mark beside it fits at 100 columns
+    # with every other column; the mark comes and goes with the name.
+    Column("Last", 9, 0, "last", format_price, kind="last"),
+    Column("St", MARK_CELLS, 2, kind="mark", right=False),
     Column("Chg", 9, 1, "change", format_signed, kind="change"),
     Column(
         "Chg%",

@@ -27,6 +27,7 @@ from quoteboard.board.model import Row
 from quoteboard.board.widgets.columns import format_price, format_qty, format_signed
 from quoteboard.board.widgets.table_lines import truecolor_filters
 from quoteboard.kabu.protocol import Level, SymbolKey
+from quoteboard.kabu.state import Limits, board_state, indicative_price
 
 __all__ = ["DepthView", "depth_lines", "sparkline_rows"]
 
@@ -64,8 +65,11 @@ def sparkline_rows(values: list[float], width: int = SPARK_WIDTH, rows: int = SP
     return lines
 
 
-def depth_lines(row: Row | None, width: int = SPARK_WIDTH) -> list[Line]:
-    """The whole view as lines: title, book, sparkline, stats."""
+def depth_lines(
+    row: Row | None, width: int = SPARK_WIDTH, limits: Limits | None = None, note: str | None = None
+) -> list[Line]:
+    """The whole view as lines: title, the board's state in words (or ``note``: why the limits are
+    not known), book, sparkline, stats."""
     if row is None:
         return [(("no symbol highlighted", "label"),)]
     quote = row.quote
@@ -74,14 +78,21 @@ def depth_lines(row: Row | None, width: int = SPARK_WIDTH) -> list[Line]:
         title += (("  " + quote.name, "title"),)
     if quote is None:
         return [title, (), (("waiting for the first quote…", "label"),)]
-    lines: list[Line] = [title, ()]
+    state = board_state(quote, limits)
+    said: Line = ((state.words, "state"),) if state is not None else ((note, "label"),) if note else ()
+    lines: list[Line] = [title, said]
     asks = quote.asks
     lines += [_level(f"ask{i + 1}" if i else "ask", asks[i], "ask") for i in range(LEVELS - 1, -1, -1)]
     spread = quote.ask - quote.bid if quote.ask is not None and quote.bid is not None else None
+    indicative = indicative_price(quote)
     lines.append(
         (
-            (f"{'last':<6}", "label"),
-            (f"{format_price(quote.last):>{PRICE_WIDTH}}", "last"),
+            # Before the first trade, the price the pre-open quotes meet at: said as such.
+            (f"{'last' if indicative is None else 'indic.':<6}", "label"),
+            (
+                f"{format_price(quote.last if indicative is None else indicative):>{PRICE_WIDTH}}",
+                "last" if indicative is None else "label",
+            ),
             (f"  spread {format_price(spread)}" if spread is not None else "", "label"),
         )
     )
@@ -116,6 +127,7 @@ class DepthView(Widget):
         "depth-view--last",
         "depth-view--up",
         "depth-view--down",
+        "depth-view--state",
     }
 
     DEFAULT_CSS = """
@@ -127,6 +139,7 @@ class DepthView(Widget):
     DepthView > .depth-view--last { text-style: bold; }
     DepthView > .depth-view--up { color: $quote-up; }
     DepthView > .depth-view--down { color: $quote-down; }
+    DepthView > .depth-view--state { color: $foreground; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -140,10 +153,10 @@ class DepthView(Widget):
         """What the view shows, as plain text."""
         return "\n".join("".join(text for text, _ in line) for line in self._lines)
 
-    def show(self, row: Row | None) -> None:
-        """Show ``row`` (None clears the view)."""
+    def show(self, row: Row | None, limits: Limits | None = None, note: str | None = None) -> None:
+        """Show ``row`` (None clears the view), at the day's ``limits`` when known (``note``: why not)."""
         old = self._lines
-        new = depth_lines(row, max(2, min(SPARK_WIDTH, self.size.width or SPARK_WIDTH)))
+        new = depth_lines(row, max(2, min(SPARK_WIDTH, self.size.width or SPARK_WIDTH)), limits, note)
         key = row.key if row is not None else None
         self._lines = new
         width = self.size.width

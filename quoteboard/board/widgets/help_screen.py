@@ -1,4 +1,5 @@
-"""The help screen (``?``): what the board shows and every key (from :mod:`quoteboard.board.keys`)."""
+"""The help screen (``?``): what the board shows, every key (from :mod:`quoteboard.board.keys`) and
+the legend of the board state's marks (from :mod:`quoteboard.kabu.state`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from quoteboard.board.keys import help_lines
+from quoteboard.kabu.state import LEGEND
 
 __all__ = ["HelpScreen"]
 
@@ -36,6 +38,16 @@ def help_table() -> Table:
     return table
 
 
+def legend_table() -> Table:
+    """Each mark of the St column beside Last, and what it means."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for state in LEGEND:
+        table.add_row(Text(state.mark), Text(state.words))
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
@@ -48,12 +60,17 @@ class HelpScreen(ModalScreen[None]):
         border: thick $accent; background: $surface; padding: 1 2;
     }
     HelpScreen #help-about { margin: 1 0 0 0; color: $text-muted; }
+    HelpScreen #help-marks-title { margin: 1 0 0 0; }
     """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text("quoteboard: keys", style="bold"))
             yield Static(help_table(), id="help-keys")
+            yield Static(
+                Text("Marks beside Last (St): the board's state", style="bold"), id="help-marks-title"
+            )
+            yield Static(legend_table(), id="help-marks")
             yield Static(Text(ABOUT), id="help-about")
             yield Static(Text("Escape closes this screen.", style="dim"))
 

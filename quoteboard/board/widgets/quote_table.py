@@ -58,6 +58,7 @@ class QuoteTable(TableLines, can_focus=True):
         "quote-table--flash-up",
         "quote-table--flash-down",
         "quote-table--muted",
+        "quote-table--mark",
     }
 
     DEFAULT_CSS = """
@@ -73,6 +74,8 @@ class QuoteTable(TableLines, can_focus=True):
     QuoteTable > .quote-table--flash-up { background: $quote-up 70%; color: $text; text-style: bold; }
     QuoteTable > .quote-table--flash-down { background: $quote-down 70%; color: $text; text-style: bold; }
     QuoteTable > .quote-table--muted { color: $text-muted; }
+    /* No hue: every palette gives up and down their own (orange is down in the colour-blind one). */
+    QuoteTable > .quote-table--mark { color: $foreground; text-style: bold; }
     """
 
     class Highlighted(Message):

@@ -7,6 +7,7 @@ the last REST call did, in words: "7203@1 registered (7/50)", or Kabu's code and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -23,6 +24,7 @@ from quoteboard.board.model import Row
 from quoteboard.board.widgets.alert_list import AlertList
 from quoteboard.board.widgets.depth_view import DepthView
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
+from quoteboard.kabu.state import Limits
 
 __all__ = ["RegisterPanel"]
 
@@ -60,6 +62,10 @@ class RegisterPanel(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._outcome = ""
+        #: The day's price limits of a symbol, when known (the symbol facts set this).
+        self.limits: Callable[[SymbolKey], Limits | None] = lambda key: None
+        #: Why a symbol's facts (its limits) are not known, if they could not be read.
+        self.facts_note: Callable[[SymbolKey], str | None] = lambda key: None
 
     def compose(self) -> ComposeResult:
         yield CodeInput(placeholder="code, e.g. 7203 or 7203@1", id="code")
@@ -81,7 +87,10 @@ class RegisterPanel(VerticalScroll):
         self.query_one(AlertList).show(alerts)
 
     def show_row(self, row: Row | None) -> None:
-        self.query_one(DepthView).show(row)
+        if row is None:
+            self.query_one(DepthView).show(None)
+        else:
+            self.query_one(DepthView).show(row, self.limits(row.key), self.facts_note(row.key))
 
     @property
     def shown_key(self) -> SymbolKey | None:

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from quoteboard.board.model import Board, Row
 from quoteboard.board.widgets.columns import GAP, Column, Kind, choose_columns, fit_cell
 from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.state import Limits, board_state, shown_price
 
 __all__ = ["TableLines", "truecolor_filters"]
 
@@ -40,8 +41,12 @@ def truecolor_filters(filters: Sequence[LineFilter]) -> list[LineFilter]:
     return [line_filter for line_filter in filters if not isinstance(line_filter, ANSIToTruecolor)]
 
 
-#: Which of a row's three styles (its own, Last's, the change's) a kind of cell takes.
-_PAINT_INDEX: Final[dict[Kind, int]] = {"code": 0, "name": 0, "plain": 0, "last": 1, "change": 2}
+#: Which of a row's four styles (its own, Last's, the change's, the mark's) a kind of cell takes.
+_PAINT_INDEX: Final[dict[Kind, int]] = {"code": 0, "name": 0, "plain": 0, "last": 1, "change": 2, "mark": 3}
+
+
+def _no_limits(key: SymbolKey) -> Limits | None:
+    return None
 
 
 class _Step(NamedTuple):
@@ -63,6 +68,7 @@ class _Paint:
     flash_up: Style
     flash_down: Style
     muted: Style
+    mark: Style
 
 
 class TableLines(ScrollView):
@@ -103,6 +109,8 @@ class TableLines(ScrollView):
         self._stale = False
         #: Rows rebuilt since the table was created (how the benchmark sees that work is per row).
         self.rows_rendered = 0
+        #: The day's price limits of a symbol, when known (the symbol facts set this).
+        self.limits: Callable[[SymbolKey], Limits | None] = _no_limits
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -125,13 +133,22 @@ class TableLines(ScrollView):
         for column, width in shown:
             if column.kind in ("code", "name"):
                 continue
-            step = _Step(attrgetter(column.field), column.format, width, column.right)
+            if column.kind == "mark":
+                step = _Step(self._mark, str, width, column.right)
+            elif column.kind == "last":  # before the first trade, the indicative price (muted)
+                step = _Step(shown_price, column.format, width, column.right)
+            else:
+                step = _Step(attrgetter(column.field), column.format, width, column.right)
             paint = _PAINT_INDEX[column.kind]
             if plan and plan[-1][0] == paint:
                 plan[-1][1].append(step)
             else:
                 plan.append((paint, [step]))
         self._plan = tuple((paint, tuple(steps)) for paint, steps in plan)
+
+    def _mark(self, quote: Quote) -> str:
+        state = board_state(quote, self.limits(quote.key))
+        return "" if state is None else state.mark
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return truecolor_filters(super().get_line_filters())
@@ -296,9 +313,12 @@ class TableLines(ScrollView):
             waiting = fit_cell(text, table_width - len(code), False)
             return self._strip([Segment(code, base), Segment(waiting + padding, paint.muted)])
         direction = row.direction
+        mark_style = paint.mark
         if self._stale:  # one muted run: no up, down or flash colours for prices that may be old
-            last_style = change_style = paint.muted
+            last_style = change_style = mark_style = paint.muted
             base = paint.muted
+        elif quote.last is None:  # no trade yet: an indicative price, if any, is not one
+            last_style = paint.muted
         elif row.flashing(time.monotonic()):
             last_style = paint.flash_up if direction > 0 else paint.flash_down
         else:
@@ -321,7 +341,7 @@ class TableLines(ScrollView):
             segments.append(Segment(name, base))
         # The rest cell by cell, in runs of one style as one segment: fewer segments for Textual to
         # crop, filter and print. (Styles compare by identity: _paint makes them once.)
-        styles = (base, last_style, change_style)
+        styles = (base, last_style, change_style, mark_style)
         run, run_style = "", base
         for paint_index, steps in self._plan:
             style = styles[paint_index]
@@ -361,6 +381,7 @@ class TableLines(ScrollView):
                 flash_up=base + self._style("flash-up"),
                 flash_down=base + self._style("flash-down"),
                 muted=base + self._style("muted"),
+                mark=base + self._style("mark"),
             )
         return paint
 
