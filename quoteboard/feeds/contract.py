@@ -24,6 +24,7 @@ from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
+    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.kabu.registry import Registry
     from quoteboard.server import TestServer
 
@@ -34,6 +35,7 @@ __all__ = [
     "FeedEvents",
     "FeedStatus",
     "OffersPositions",
+    "OffersSymbolFacts",
     "Refusals",
     "RelayAware",
     "State",
@@ -216,6 +218,25 @@ class OffersPositions(Protocol):
 
     async def positions(self) -> list[Position]:
         """Every position held; raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
+        ...
+
+
+@runtime_checkable
+class OffersSymbolFacts(Protocol):
+    """A feed that can read what its station says about a symbol (``/symbol``, ``/primaryexchange``,
+    ``/regulations``). Each raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
+
+    async def symbol_facts(self, key: SymbolKey) -> SymbolFacts:
+        """``GET /symbol``: the station registers ``key`` as a side effect, so ask only for a symbol
+        it holds already."""
+        ...
+
+    async def primary_exchange(self, code: str) -> PrimaryExchange:
+        """``GET /primaryexchange``: registers nothing."""
+        ...
+
+    async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
+        """``GET /regulations``: registers nothing."""
         ...
 
 
