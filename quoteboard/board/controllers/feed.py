@@ -31,6 +31,7 @@ from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
 from quoteboard.feeds.contract import Channel, Feed, FeedStatus, RelayAware
 from quoteboard.feeds.event_watch import EventWatch
+from quoteboard.feeds.facts import StationFacts
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.recording import Recorder, RecordingError
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError
@@ -103,6 +104,7 @@ class FeedController:
         #: "positions"). The station gets the union, the list on screen first (see watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        self.station_facts = StationFacts()  # /symbol, /primaryexchange, /regulations: once a day
 
     @property
     def source(self) -> FeedSource:
