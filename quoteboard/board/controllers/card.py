@@ -55,7 +55,7 @@ class CardController:
             self.card.show(None)
             return
         if not isinstance(feed, OffersSymbolFacts):
-            why = f"no symbol card on {feed.name}: only a Kabu station or relay answers for it"
+            why = f"none on {feed.name}: it is read from a Kabu station's (or relay's) REST API"
             self.card.show(CardFacts.unavailable(key, why))
             return
         symbol, primary, regulations = self.feeds.station_facts.peek(feed, key)

@@ -175,8 +175,9 @@ class SymbolCard(Widget):
             limits.append(" – ")
             limits.append(format_price(symbol.upper_limit), self._style("up"))
             items.append((0, "limits", limits))
-        else:
-            items.append((0, "symbol", said(symbol)))
+        else:  # one reason for every part ("reading…", no card on this feed) is the card's
+            whole = symbol == facts.primary == facts.regulations
+            items.append((0, "card" if whole else "symbol", said(symbol)))
         primary = facts.primary
         if isinstance(primary, PrimaryExchange):
             items.append((0, "primary", Text(primary.name)))
