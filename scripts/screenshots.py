@@ -1,4 +1,5 @@
-"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen.
+"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help
+screen, the positions, and the symbol card on an 80x24 console.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -24,6 +25,7 @@ from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.store.watchlist import WatchlistStore
 
 SIZE = (160, 48)
+SMALL = (80, 24)
 
 # Rich's SVG draws each styled run as its own <text>, spaces as U+00A0. Without xml:space="preserve" a
 # renderer may strip a run's leading and trailing spaces (librsvg counts U+00A0 as a space), so
@@ -54,6 +56,12 @@ async def settle(pilot, predicate, timeout: float = 15.0) -> None:
         await pilot.pause(0.1)
 
 
+def card_read(app: QuoteboardApp) -> bool:
+    """The card of the highlighted row has every answer."""
+    facts = app.panel.card.facts
+    return facts is not None and facts.key == app.table.cursor_key and not facts.reading
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as config:
@@ -65,6 +73,7 @@ async def main(out: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, lambda: all(row.quote is not None for row in app.board))
             await pilot.press("down", "down")
+            await settle(pilot, lambda: card_read(app))
             await pilot.pause(4.0)  # some history for the sparkline, a few flashes
             save_svg(app, out / "board.svg")
             await pilot.press("a", *"6758", "enter")
@@ -81,7 +90,19 @@ async def main(out: Path) -> None:
             await pilot.pause(1.0)
             save_svg(app, out / "positions.svg")
             await pilot.press("p", "q")
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
+        app = QuoteboardApp(
+            sources=[FeedSource("demo", server=lambda: TestServer(seed=11))],
+            symbols=DEMO_WATCHLIST,
+            store=WatchlistStore(Path(config) / "small.toml"),
+        )
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot, lambda: all(row.quote is not None for row in app.board))
+            await pilot.press("down", "down")  # 9984: a stopped stock loan among its regulations
+            await settle(pilot, lambda: card_read(app))
+            await pilot.pause(1.0)
+            save_svg(app, out / "card.svg")
+            await pilot.press("q")
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "card.svg"):
         print(out / name)
 
 
