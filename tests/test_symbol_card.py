@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import pytest
 
+from quoteboard.board.controllers import card as card_controller
 from quoteboard.board.controllers.card import NOT_REGISTERED, REFUSED
 from quoteboard.board.widgets.columns import format_price
 from quoteboard.board.widgets.symbol_card import READING
@@ -110,6 +111,28 @@ async def test_each_answer_is_read_once_and_the_tick_follows_the_price(
         app.panel.card.follow(app.board.rows[key])
         assert "tick 0.1 at 999.0" in app.panel.card.text
         assert len(asked) == 6
+
+
+async def test_the_card_says_reading_and_a_highlight_passing_by_asks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    async def spy(self, arg):
+        asked.append(str(arg))
+        raise AssertionError("asked")
+
+    for name in ("symbol_facts", "primary_exchange", "regulations"):
+        monkeypatch.setattr(KabuFeed, name, spy)
+    monkeypatch.setattr(card_controller, "SETTLE_SECONDS", 60.0)  # the highlight never rests here
+    app = make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: all(row.quote is not None for row in app.board), what="quotes")
+        await pilot.press("down", "down", "up")
+        await wait_for(pilot, lambda: app.panel.card.key == SymbolKey("9984"), what="the card of 9984")
+        assert app.panel.card.text == "card reading…"
+        assert "card    reading…" in screen_text(app)
+        assert asked == []
 
 
 async def test_a_row_past_the_cap_costs_no_registration_slot(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ READING: Final = "reading…"
 #: From this width the facts share lines (the panel under the table).
 _WIDE: Final = 60
 _LABEL: Final = 7
+#: The tick groups of stocks and ETFs, whose unit is shares (a future's is contracts).
+_STOCK_GROUPS: Final = frozenset({"10000", "10003", "10004"})
 
 #: An answer, or in words why there is none (``READING`` while it is on the way).
 Part = SymbolFacts | PrimaryExchange | tuple[Regulation, ...] | str
@@ -119,9 +121,11 @@ class SymbolCard(Widget):
         if not isinstance(facts, SymbolFacts):
             return ""
         if self.price is None:
-            return f"group {facts.price_range_group}" if facts.price_range_group else "—"
+            return "— (no price yet)"
         tick = facts.tick_at(self.price)
-        return f"{_number(tick)} at {format_price(self.price)}" if tick is not None else "—"
+        if tick is None:
+            return f"— (no tick table for group {facts.price_range_group})"
+        return f"{_number(tick)} at {format_price(self.price)}"
 
     @property
     def text(self) -> str:
@@ -168,7 +172,8 @@ class SymbolCard(Widget):
         items: list[tuple[int, str, Text]] = []
         if isinstance(symbol, SymbolFacts):
             unit = _number(symbol.trading_unit)
-            items.append((0, "unit", Text(unit if symbol.trading_unit is None else f"{unit} shares")))
+            shares = symbol.trading_unit is not None and symbol.price_range_group in _STOCK_GROUPS
+            items.append((0, "unit", Text(f"{unit} shares" if shares else unit)))
             items.append((0, "tick", Text(self.tick_text())))
             limits = Text()
             limits.append(format_price(symbol.lower_limit), self._style("down"))
