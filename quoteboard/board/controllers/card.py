@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from textual.worker import Worker
@@ -70,7 +71,8 @@ class CardController:
         self.card.show(facts)
         self.card.follow(self.feeds.board.rows.get(key))  # the tick at its price
         if symbol is None or primary is None or regulations is None:
-            self._reading = self.feeds.spawn(self._read(feed, feed, facts), "card")
+            # The coroutine made when the worker starts: one cancelled before that is never made.
+            self._reading = self.feeds.spawn(partial(self._read, feed, feed, facts), "card")
 
     async def _read(self, feed: Feed, asker: OffersSymbolFacts, facts: CardFacts) -> None:
         """The parts ``facts`` lacks, from ``asker`` (the feed, as the one that answers them)."""

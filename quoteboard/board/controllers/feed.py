@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from textual.app import App
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState, WorkType
 
 from quoteboard.board.model import Board
 from quoteboard.board.view import BoardWidgets, Outcome
@@ -152,7 +152,7 @@ class FeedController:
         self._via_relay = isinstance(feed, RelayAware) and await feed.relay_status() is not None
         self.update_status()
 
-    def spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
+    def spawn(self, work: WorkType[Any], name: str) -> Worker[Any]:
         """A worker of the current feed: cancelled with it, so it never acts on the next feed."""
         return self.host.run_worker(work, name=name, group=self._group, exit_on_error=False)
 
