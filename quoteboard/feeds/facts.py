@@ -9,6 +9,7 @@ A new feed starts afresh: the demo's market is not the station's, and a new demo
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 
 from quoteboard.feeds.contract import OffersSymbolFacts
@@ -34,12 +35,13 @@ class StationFacts:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._feed: object = None
+        # Weak: a feed gone (its embedded demo station with it) is not kept alive by its answers.
+        self._feed: weakref.ref[OffersSymbolFacts] | None = None
         self._caches = _Caches(clock)
 
     def _of(self, feed: OffersSymbolFacts) -> _Caches:
-        if feed is not self._feed:  # only the current feed's are kept, none of an old one's
-            self._feed = feed
+        if self._feed is None or self._feed() is not feed:  # only the current feed's are kept
+            self._feed = weakref.ref(feed)
             self._caches = _Caches(self._clock)
         return self._caches
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 from quoteboard.feeds.facts import StationFacts
 from quoteboard.kabu.protocol import SymbolKey
@@ -59,3 +61,13 @@ async def test_a_new_feed_is_asked_afresh_and_the_old_ones_answers_go() -> None:
     await facts.symbol(new, key)
     assert new.asked == ["symbol 9984@1"]
     assert facts.peek(old, key) == (None, None, None)  # switched back: asked again
+
+
+async def test_the_feed_is_not_kept_alive_by_its_answers() -> None:
+    facts, feed = StationFacts(clock=lambda: MORNING), Asker()
+    await facts.regulations(feed, SymbolKey("7203"))
+    gone = weakref.ref(feed)
+    del feed
+    gc.collect()
+    assert gone() is None
+    assert facts.peek(Asker(), SymbolKey("7203")) == (None, None, None)
