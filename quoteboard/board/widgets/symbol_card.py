@@ -107,7 +107,7 @@ class SymbolCard(Widget):
             self.show(replace(self.facts, **parts))  # type: ignore[arg-type]
 
     def follow(self, row: Row | None) -> None:
-        """The row's price, for the tick at it: drawn again only if the tick shown changes."""
+        """The row's price, for the tick at it: drawn again only when the tick line changes."""
         quote = row.quote if row is not None and row.key == self.key else None
         price = None if quote is None else quote.last if quote.last is not None else quote.prev_close
         if price != self.price:
