@@ -1,6 +1,6 @@
 """Write the README's screenshots (SVG) into screenshots/: the board (also under the Japanese palette),
-the register panel, the help screen, the positions, and the board's state marks (the demo market holding
-one stock in each state).
+the register panel, the help screen, the positions, the board's state marks (the demo market holding
+one stock in each state), and the symbol card on an 80x24 console.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -31,6 +31,7 @@ HELD = {
     "7203": "special", "9433": "caution", "9984": "halt", "8306": "continuous", "7974": "auction",
     "6861": "limit-up", "4063": "limit-down", "6501": "pre-open",
 }  # fmt: skip
+SMALL = (80, 24)
 
 # Rich's SVG draws each styled run as its own <text>, spaces as U+00A0. Without xml:space="preserve" a
 # renderer may strip a run's leading and trailing spaces (librsvg counts U+00A0 as a space), so
@@ -61,6 +62,12 @@ async def settle(pilot, predicate, timeout: float = 15.0) -> None:
         await pilot.pause(0.1)
 
 
+def card_read(app: QuoteboardApp) -> bool:
+    """The card of the highlighted row has every answer."""
+    facts = app.panel.card.facts
+    return facts is not None and facts.key == app.table.cursor_key and not facts.reading
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as config:
@@ -72,6 +79,7 @@ async def main(out: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, lambda: all(row.quote is not None for row in app.board))
             await pilot.press("down", "down")
+            await settle(pilot, lambda: card_read(app))
             await pilot.pause(4.0)  # some history for the sparkline, a few flashes
             save_svg(app, out / "board.svg")
             await pilot.press("a", *"6758", "enter")
@@ -92,8 +100,21 @@ async def main(out: Path) -> None:
             await pilot.pause(2.5)  # a few flashes in the palette's colours
             save_svg(app, out / "japanese.svg")
             await pilot.press("q")
+        app = QuoteboardApp(
+            sources=[FeedSource("demo", server=lambda: TestServer(seed=11))],
+            symbols=DEMO_WATCHLIST,
+            store=WatchlistStore(Path(config) / "small.toml"),
+        )
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot, lambda: all(row.quote is not None for row in app.board))
+            await pilot.press("down", "down")  # 9984: a stopped stock loan among its regulations
+            await settle(pilot, lambda: card_read(app))
+            await pilot.pause(1.0)
+            save_svg(app, out / "card.svg")
+            await pilot.press("q")
         await marks(out, Path(config))
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg", "marks.svg"):
+    names = ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg", "marks.svg", "card.svg")
+    for name in names:
         print(out / name)
 
 

@@ -39,16 +39,28 @@ async def settled(pilot) -> None:
             all(row.quote is not None for row in app.board)
             and not any("waiting" in line for line in table_lines(app))
             and app.panel.shown_key == app.table.cursor_key
+            and app.panel.card.key == app.table.cursor_key
+            and not app.panel.card.facts.reading
         ),
-        what="every row drawn",
+        what="every row drawn, and the card",
     )
     await pilot.pause(0.6)  # the status bar's next refresh
 
 
+def settled_after(*keys: str):
+    """``settled``, after pressing ``keys`` once the board has settled (the card of the row they
+    highlight is read meanwhile)."""
+
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        await pilot.press(*keys)
+        await settled(pilot)
+
+    return run_before
+
+
 def test_board_with_the_depth_of_the_highlighted_symbol(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(
-        frozen_board(tmp_path), terminal_size=SIZE, press=["down", "down"], run_before=settled
-    )
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=settled_after("down", "down"))
 
 
 def test_board_sorted_by_change(snap_compare, tmp_path: Path) -> None:
@@ -114,7 +126,7 @@ SMALL = (80, 24)
 
 
 def test_board_at_80x24(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(frozen_board(tmp_path), terminal_size=SMALL, press=["down"], run_before=settled)
+    assert snap_compare(frozen_board(tmp_path), terminal_size=SMALL, run_before=settled_after("down"))
 
 
 def test_positions_view_at_80x24(snap_compare, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from quoteboard.board.controllers.alerts import AlertsController
+from quoteboard.board.controllers.card import CardController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
 from quoteboard.board.controllers.positions import PositionsController
@@ -75,10 +76,12 @@ class MainScreen(Screen[Any]):
         self.lists = lists
         self.alerts = alerts
         self.positions = positions
+        self.card = CardController(feeds, widgets.panel.card)
 
     @on(QuoteTable.Highlighted)
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
         self.feeds.highlighted(event.key)
+        self.card.show(event.key)
         self.alerts.show(event.key)
 
     @on(RegisterPanel.SymbolSubmitted)

@@ -24,6 +24,7 @@ from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
+    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.kabu.registry import Registry
     from quoteboard.server import TestServer
 
@@ -35,6 +36,7 @@ __all__ = [
     "FeedStatus",
     "OffersPositions",
     "OffersSymbol",
+    "OffersSymbolFacts",
     "Refusals",
     "RelayAware",
     "State",
@@ -226,6 +228,24 @@ class OffersSymbol(Protocol):
 
     async def symbol(self, key: SymbolKey) -> dict[str, Any]:
         """The ``SymbolSuccess`` answer; raises ``KabuError`` (refused) or ``KabuClientError``."""
+        ...
+
+
+class OffersSymbolFacts(Protocol):
+    """A feed that can read what its station says about a symbol (``/symbol``, ``/primaryexchange``,
+    ``/regulations``). Each raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
+
+    async def symbol_facts(self, key: SymbolKey) -> SymbolFacts:
+        """``GET /symbol``: the station registers ``key`` as a side effect, so ask only for a symbol
+        it holds already."""
+        ...
+
+    async def primary_exchange(self, code: str) -> PrimaryExchange:
+        """``GET /primaryexchange``: registers nothing."""
+        ...
+
+    async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
+        """``GET /regulations``: registers nothing."""
         ...
 
 

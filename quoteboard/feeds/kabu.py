@@ -47,6 +47,7 @@ from quoteboard.feeds.watchdog import DEFAULT_STALL_AFTER, Watchdog
 from quoteboard.kabu.errors import WRONG_PASSWORD_CODE, KabuClientError, KabuError, StationUnreachable
 from quoteboard.kabu.net import ws_proxy
 from quoteboard.kabu.protocol import DEFAULT_BASE_URL, Quote, Rejection, decode_frame, websocket_url
+from quoteboard.kabu.reference import symbol_facts
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.kabu.rest import KabuRest
 from quoteboard.kabu.text import printable
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
     import httpx
 
     from quoteboard.kabu.positions import Position
+    from quoteboard.kabu.protocol import SymbolKey
+    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.server import TestServer
 
 __all__ = ["KabuFeed", "backoff_delay"]
@@ -153,6 +156,22 @@ class KabuFeed(RegisteringFeed):
     async def positions(self) -> list[Position]:
         """GET /positions: every position the account holds (read only)."""
         return await self.rest.positions()
+
+    async def symbol_facts(self, key: SymbolKey) -> SymbolFacts:
+        """GET /symbol, the symbol card's part of it (the station registers ``key`` meanwhile)."""
+        answer = await self.rest.symbol(key)
+        try:
+            return symbol_facts(answer)
+        except ValueError as exc:
+            raise KabuError(None, str(exc)) from None
+
+    async def primary_exchange(self, code: str) -> PrimaryExchange:
+        """GET /primaryexchange: the exchange ``code`` trades on by default."""
+        return await self.rest.primary_exchange(code)
+
+    async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
+        """GET /regulations: the symbol's regulations, short selling's included."""
+        return await self.rest.regulations(key)
 
     async def relay_status(self) -> dict[str, Any] | None:
         """``/relay/status`` when the base URL is a quoteboard relay's, else None."""

@@ -1,4 +1,5 @@
-"""The Kabu Station REST client: token, register, unregister, board, symbol, positions.
+"""The Kabu Station REST client: token, register, unregister, board, symbol, primary exchange,
+regulations, positions.
 
 A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`; what is registered is
 the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token,
@@ -36,6 +37,7 @@ from quoteboard.kabu.protocol import (
     register_body,
     token_body,
 )
+from quoteboard.kabu.reference import PrimaryExchange, Regulation, parse_primary_exchange, parse_regulations
 from quoteboard.secret import Secret
 
 __all__ = ["KabuRest"]
@@ -152,6 +154,22 @@ class KabuRest:
         if not isinstance(info, dict):
             raise KabuError(None, "unreadable symbol answer: not an object", answer.status_code)
         return info
+
+    async def primary_exchange(self, code: str) -> PrimaryExchange:
+        """GET /primaryexchange/CODE: the exchange ``code`` trades on by default. Registers nothing."""
+        answer = await self._call("GET", f"/primaryexchange/{code}")
+        try:
+            return parse_primary_exchange(answer.content)
+        except ValueError as exc:
+            raise KabuError(None, str(exc), answer.status_code) from None
+
+    async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
+        """GET /regulations/CODE@EX: the symbol's regulations, short selling's included. Registers nothing."""
+        answer = await self._call("GET", f"/regulations/{key}")
+        try:
+            return parse_regulations(answer.content)
+        except ValueError as exc:
+            raise KabuError(None, str(exc), answer.status_code) from None
 
     async def positions(self) -> list[Position]:
         """GET /positions?product=0: every position held (cash, margin, futures, options). Read only."""

@@ -5,7 +5,8 @@ Routes:
 - ``ws://HOST:PORT/``: echoes every text or binary message back unchanged.
 - ``POST /kabusapi/token``, ``PUT /kabusapi/register``, ``PUT /kabusapi/unregister``,
   ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``,
-  ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`): the REST calls quoteboard
+  ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`), ``GET /kabusapi/primaryexchange/{CODE}``
+  and ``GET /kabusapi/regulations/{CODE@EX}`` (see :mod:`.reference`): the REST calls quoteboard
   makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``GET /kabusapi/wallet/{cash,margin,future,option}[/{CODE@EX}]``: the read-only buying power that
@@ -51,6 +52,7 @@ from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
+from .reference import EXCHANGES, encode_regulations, regulations
 from .replay import Replay
 from .station import Station, StationError
 from .wallet import wallet_cash, wallet_future, wallet_margin, wallet_option
@@ -142,6 +144,14 @@ class KabuStation:
                 Route("/kabusapi/board/{symbol}", self._guard(self.board, "info"), methods=["GET"]),
                 Route("/kabusapi/symbol/{symbol}", self._guard(self.symbol, "info"), methods=["GET"]),
                 Route("/kabusapi/positions", self._guard(self.positions, "info"), methods=["GET"]),
+                Route(
+                    "/kabusapi/primaryexchange/{symbol}",
+                    self._guard(self.primary_exchange, "info"),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/kabusapi/regulations/{symbol}", self._guard(self.regulations, "info"), methods=["GET"]
+                ),
                 *(
                     Route(path, self._guard(functools.partial(self.wallet, kind), "wallet"), methods=["GET"])
                     for kind in ("cash", "margin", "future", "option")
@@ -243,6 +253,22 @@ class KabuStation:
             return Response(self.replay.symbol(key), media_type=_JSON)
         addinfo = request.query_params.get("addinfo", "true").lower() != "false"
         return Response(encode(self.market.symbol(key, addinfo)), media_type=_JSON)
+
+    async def primary_exchange(self, request: Request) -> Response:
+        """The exchange a code trades on by default (the path names a code, no exchange)."""
+        code = request.path_params["symbol"]
+        listed = [exchange for exchange in EXCHANGES if self._known(f"{code}@{exchange}")]
+        if not listed:
+            raise StationError(4002001)
+        return _answer({"Symbol": code, "PrimaryExchange": listed[0]})
+
+    async def regulations(self, request: Request) -> Response:
+        """The symbol's regulations, short-selling restriction included (none for most)."""
+        code, exchange = _symbol_key(request.path_params["symbol"])
+        if not self._known(f"{code}@{exchange}"):
+            raise StationError(4002001)
+        info = regulations(code, self.market.now())
+        return Response(encode_regulations(code, info), media_type=_JSON)
 
     async def positions(self, request: Request) -> Response:
         """The portfolio, filtered as Kabu filters it (``product``, ``symbol``, ``side``), valued at the

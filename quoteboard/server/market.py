@@ -29,6 +29,7 @@ import msgspec
 
 from .catalogue import CATALOGUE, EXCHANGE_NAME, Listing
 from .clock import CLOSE, JST, OPEN, Phase, phase_at, today_at
+from .reference import margin_flags
 from .states import NO_TRADE, dress, limit_book
 from .ticks import price_limit, snap, tick_down, tick_up
 
@@ -547,10 +548,7 @@ class Market:
             BisCategory=listing.sector,
             TradingUnit=float(TRADING_UNIT),
             PriceRangeGroup="10003",  # the TOPIX100 tick table, see the module docstring
-            KCMarginBuy=True,
-            KCMarginSell=True,
-            MarginBuy=True,
-            MarginSell=True,
+            **margin_flags(listing.code),
             UpperLimit=stock.upper / 10,
             LowerLimit=stock.lower / 10,
         )

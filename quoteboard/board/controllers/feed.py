@@ -17,11 +17,12 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from textual.app import App
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState, WorkType
 
 from quoteboard.board.controllers.keeping import FeedKeeping
 from quoteboard.board.model import Board
@@ -31,6 +32,7 @@ from quoteboard.board.widgets.register_panel import Tone
 from quoteboard.board.widgets.status_bar import StatusSnapshot
 from quoteboard.feeds.contract import Channel, Feed, FeedStatus
 from quoteboard.feeds.event_watch import EventWatch
+from quoteboard.feeds.facts import StationFacts
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history.keeping import HistoryOptions
 from quoteboard.history.remote import served_history
@@ -108,6 +110,7 @@ class FeedController:
         #: "positions"). The station gets the union, the list on screen first (see watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        self.station_facts = StationFacts()  # /symbol, /primaryexchange, /regulations: once a day
 
     @property
     def source(self) -> FeedSource:
@@ -156,7 +159,7 @@ class FeedController:
         self.history = served or self.history  # else the tick store's, if this board writes one
         self.update_status()
 
-    def spawn(self, work: Awaitable[Any], name: str) -> Worker[Any]:
+    def spawn(self, work: WorkType[Any], name: str) -> Worker[Any]:
         """A worker of the current feed: cancelled with it, so it never acts on the next feed."""
         return self.host.run_worker(work, name=name, group=self._group, exit_on_error=False)
 

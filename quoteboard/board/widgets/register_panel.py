@@ -1,4 +1,5 @@
-"""The register panel: type a code to register it, read what the station answered, see the detail.
+"""The register panel: type a code to register it, read what the station answered, see the detail
+and the symbol card of the highlighted row.
 
 The input takes ``7203`` or ``7203@1``; a valid code is posted as :class:`RegisterPanel.SymbolSubmitted`
 and the app does the REST call (network I/O never happens in a handler). The outcome line says what
@@ -23,6 +24,7 @@ from quoteboard.alerts.book import Alert
 from quoteboard.board.model import Row
 from quoteboard.board.widgets.alert_list import AlertList
 from quoteboard.board.widgets.depth_view import DepthView
+from quoteboard.board.widgets.symbol_card import SymbolCard
 from quoteboard.kabu.protocol import SymbolKey, parse_symbol
 from quoteboard.kabu.state import Limits
 
@@ -66,11 +68,14 @@ class RegisterPanel(VerticalScroll):
         self.limits: Callable[[SymbolKey], Limits | None] = lambda key: None
         #: Why a symbol's facts (its limits) are not known, if they could not be read.
         self.facts_note: Callable[[SymbolKey], str | None] = lambda key: None
+        #: The highlighted symbol's card (made here: its controller holds it before it is mounted).
+        self.card = SymbolCard(id="card")
 
     def compose(self) -> ComposeResult:
         yield CodeInput(placeholder="code, e.g. 7203 or 7203@1", id="code")
         yield Static(id="outcome")
         yield AlertList(id="alerts")
+        yield self.card
         yield DepthView(id="depth")
 
     def show_outcome(self, text: str, tone: Tone = "info") -> None:
@@ -91,6 +96,7 @@ class RegisterPanel(VerticalScroll):
             self.query_one(DepthView).show(None)
         else:
             self.query_one(DepthView).show(row, self.limits(row.key), self.facts_note(row.key))
+        self.card.follow(row)
 
     @property
     def shown_key(self) -> SymbolKey | None:
