@@ -24,6 +24,7 @@ from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
+    from quoteboard.kabu.ranking import Ranking
     from quoteboard.kabu.registry import Registry
     from quoteboard.server import TestServer
 
@@ -34,6 +35,7 @@ __all__ = [
     "FeedEvents",
     "FeedStatus",
     "OffersPositions",
+    "OffersRanking",
     "Refusals",
     "RelayAware",
     "State",
@@ -216,6 +218,16 @@ class OffersPositions(Protocol):
 
     async def positions(self) -> list[Position]:
         """Every position held; raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
+        ...
+
+
+@runtime_checkable
+class OffersRanking(Protocol):
+    """A feed that can ask the station's market movers (``GET /ranking``: no registration)."""
+
+    async def ranking(self, type_number: int, division: str) -> Ranking:
+        """The ranking of type ``type_number`` (1-15) on market ``division`` (``ALL``, ``TP`` ...);
+        raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
         ...
 
 

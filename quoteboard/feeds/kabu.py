@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import httpx
 
     from quoteboard.kabu.positions import Position
+    from quoteboard.kabu.ranking import Ranking
     from quoteboard.server import TestServer
 
 __all__ = ["KabuFeed", "backoff_delay"]
@@ -153,6 +154,10 @@ class KabuFeed(RegisteringFeed):
     async def positions(self) -> list[Position]:
         """GET /positions: every position the account holds (read only)."""
         return await self.rest.positions()
+
+    async def ranking(self, type_number: int, division: str) -> Ranking:
+        """GET /ranking: the market's movers (registers nothing)."""
+        return await self.rest.ranking(type_number, division)
 
     async def relay_status(self) -> dict[str, Any] | None:
         """``/relay/status`` when the base URL is a quoteboard relay's, else None."""

@@ -9,8 +9,9 @@ What is simulated, and how:
 
 - The catalogue lists TSE Prime stocks only, so ``ALL``, ``T`` and ``TP`` rank every stock and the
   other markets answer an empty list, as the station answers for a market with nothing to rank.
-- Each call first lets every stock move on by the market time passed since the last call (at most
-  :data:`MAX_STEPS` events), so a board that asks every minute sees the movers move.
+- Each call first lets every stock move on by the market time passed since the last call, at a pace
+  fixed per stock (at most :data:`MAX_STEPS` events), so a board that asks every minute sees the
+  movers move and the tick counts differ.
 - Surges (types 6 and 7) compare the day's volume and turnover with a usual day fixed per stock.
 - Margin balances are weekly figures fixed per stock; sector indices are the mean move of the sector's
   stocks on a base fixed per sector.
@@ -152,14 +153,16 @@ class Rankings:
         return CLEARED_FROM <= of_day < OPEN
 
     def _stocks(self) -> list[DayStats]:
-        """Every stock's day, after letting the market move on by the time since the last call."""
+        """Every stock's day, after letting the market move on by the time since the last call, each
+        stock at its own pace (the first call gives each a busier or quieter morning than the rest)."""
         market = self.market
         now = market.now()
-        steps = 0 if self._moved is None else min(MAX_STEPS, int((now - self._moved).total_seconds()))
+        elapsed = MAX_STEPS if self._moved is None else (now - self._moved).total_seconds()
         self._moved = now
         stats = []
         for key in market.listed():
-            for _ in range(steps):
+            activity = _fixed(f"activity/{key}").uniform(0.2, 1.0)
+            for _ in range(min(MAX_STEPS, int(elapsed * activity))):
                 if not market.advance(key):
                     break
             day = market.stats(key)
