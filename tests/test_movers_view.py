@@ -167,3 +167,19 @@ async def test_the_palette_command_shows_the_movers(tmp_path: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.widgets.movers.display, what="the movers view")
         await shown(pilot, app, 1, "ALL")
+
+
+async def test_the_ranking_is_asked_again_while_shown_and_not_once_hidden(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.movers.refresh_seconds = 0.2  # (60 s on a board)
+        server = app.server
+        assert server is not None
+        asked = server.kabu.rankings.asked
+        await pilot.press("m")
+        await wait_for(pilot, lambda: asked["1", "ALL"] >= 3, what="three asks without a key pressed")
+        await pilot.press("escape")
+        await pilot.pause()
+        after = asked["1", "ALL"]
+        await pilot.pause(0.7)
+        assert asked["1", "ALL"] == after

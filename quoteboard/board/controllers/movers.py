@@ -51,6 +51,8 @@ class MoversController:
         self.book = self.view.book
         self._clock = clock
         self._timer: Timer | None = None
+        #: Seconds between two asks while the view is shown.
+        self.refresh_seconds = REFRESH_SECONDS
 
     def toggle(self) -> None:
         """``m``: the movers in place of the table (or the positions), or the table again."""
@@ -63,7 +65,7 @@ class MoversController:
             view.redraw()
             view.focus_table()
             self.ask()
-            self._timer = view.set_interval(REFRESH_SECONDS, self.ask)
+            self._timer = view.set_interval(self.refresh_seconds, self.ask)
         else:
             if self._timer is not None:
                 self._timer.stop()
