@@ -15,7 +15,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
   answer the client's ``RegistList`` or Kabu's refusal ``{"Code", "Message"}``; ``kabu.ctl.lease``
   (``{"client": ID}``) renews the client's lease, and a client silent for the lease is released;
   ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
-  (read only: nothing else of the account is forwarded on NATS).
+  (read only: nothing else of the account is forwarded on NATS); ``kabu.ctl.ranking``
+  (``{"client": ID, "Type", "ExchangeDivision"}``) what ``GET /ranking`` answers, from the relay's
+  30 s cache (:mod:`.cache`), which HTTP and NATS clients share.
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -41,6 +43,7 @@ from quoteboard.nats.link import NatsTarget, connect
 from quoteboard.nats.wire import (
     CTL_LEASE,
     CTL_POSITIONS,
+    CTL_RANKING,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
@@ -78,6 +81,8 @@ _encoder: Final = msgspec.json.Encoder()
 class _Request(msgspec.Struct):
     client: str
     Symbols: list[SymbolEntry] = []
+    Type: str = "1"
+    ExchangeDivision: str = "ALL"
 
 
 class NatsPublisher:
@@ -132,6 +137,7 @@ class NatsPublisher:
             (CTL_UNREGISTER, self._on_unregister),
             (CTL_LEASE, self._on_lease),
             (CTL_POSITIONS, self._on_positions),
+            (CTL_RANKING, self._on_ranking),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
@@ -336,6 +342,14 @@ class NatsPublisher:
             return msgspec.Raw(answer.content)  # the station's answer as it came
 
         await self._answer(msg, positions)
+
+    async def _on_ranking(self, msg: Msg) -> None:
+        async def ranking(request: _Request) -> Any:
+            client = self._client(request.client, join=False)  # a read makes no new client
+            body = await self.relay.cached.ranking_body(client, request.Type, request.ExchangeDivision)
+            return msgspec.Raw(body)  # the station's answer as it came
+
+        await self._answer(msg, ranking)
 
     async def _keep_leases(self) -> None:
         while True:
