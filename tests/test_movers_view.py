@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
+from textual.coordinate import Coordinate
 
 from quoteboard.board.movers import MoversBook
 from quoteboard.kabu.protocol import SymbolKey
@@ -183,3 +184,21 @@ async def test_the_ranking_is_asked_again_while_shown_and_not_once_hidden(tmp_pa
         after = asked["1", "ALL"]
         await pilot.pause(0.7)
         assert asked["1", "ALL"] == after
+
+
+async def test_a_palette_change_recolours_the_movers_shown(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await shown(pilot, app, 1, "ALL")
+        table = app.widgets.movers.table
+        change = list(table.columns).index("ChangePercentage")
+
+        def colour_of_the_top_gain() -> str:
+            return table.get_cell_at(Coordinate(0, change)).style.color.triplet.hex
+
+        before = colour_of_the_top_gain()
+        app.set_palette("colour-blind", save=False)
+        await pilot.pause()
+        assert colour_of_the_top_gain() != before
+        assert colour_of_the_top_gain() == app.get_css_variables()["quote-up-text"].lower()

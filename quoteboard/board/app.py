@@ -289,6 +289,7 @@ class QuoteboardApp(App[int]):
         # as well, since a row drawn in the old colours would otherwise stay until its next quote.
         self.table.forget_styles()
         self.positions_view.redraw()
+        self.widgets.movers.redraw()
         if save and self._settings is not None:
             error = self._settings.save(Settings(palette))
             if error:
