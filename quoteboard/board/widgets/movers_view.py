@@ -156,7 +156,7 @@ class MoversView(Vertical, can_focus=False):
         shown = book.shown
         muted = self.get_component_rich_style("movers-view--muted", partial=True)
         title = Text(f"{kind.name} {kind.label}", style="bold")
-        market = "all markets, sectors" if kind.sectors else book.market_name
+        market = "every market" if kind.sectors else book.market_name
         title.append(f" · {market}")
         if shown is not None:
             title.append(f" · {shown.at.astimezone(JST):%H:%M:%S}", style=muted)
