@@ -1,4 +1,5 @@
-"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen.
+"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen,
+the positions and the movers.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -80,8 +81,13 @@ async def main(out: Path) -> None:
             await settle(pilot, lambda: view.loads and not view.book.unpriced)
             await pilot.pause(1.0)
             save_svg(app, out / "positions.svg")
-            await pilot.press("p", "q")
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
+            await pilot.press("p", "m")
+            movers = app.widgets.movers.book
+            await settle(pilot, lambda: movers.shown is not None and movers.shown.note is None)
+            await pilot.pause(0.5)
+            save_svg(app, out / "movers.svg")
+            await pilot.press("m", "q")
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "movers.svg"):
         print(out / name)
 
 
