@@ -18,6 +18,7 @@ from typing import Any, Final
 import msgspec
 
 from quoteboard.kabu.protocol import SymbolKey
+from quoteboard.kabu.text import printable
 
 __all__ = [
     "MARKETS",
@@ -174,6 +175,12 @@ class Ranking:
     movers: tuple[Mover, ...]
 
 
+def _figure(value: Any) -> Any:
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    return printable(str(value))
+
+
 class _Answer(msgspec.Struct):
     Ranking: list[dict[str, Any]] | None = None
 
@@ -194,13 +201,14 @@ def parse_ranking(content: bytes, type_number: int, division: str) -> Ranking:
         rank = rank if isinstance(rank, int) else n
         if kind.sectors:
             key = None
-            name = str(row.get("CategoryName") or row.get("Category") or "?")
+            name = printable(str(row.get("CategoryName") or row.get("Category") or "?"))
         else:
             code = row.get("Symbol")
-            if not isinstance(code, str) or not code:
+            if not isinstance(code, str) or not code or not code.isprintable():
                 raise ValueError(f"row {n} of the ranking names no symbol")
             key = SymbolKey(code, exchange_of(row.get("ExchangeName")))
-            name = str(row.get("SymbolName") or code)
-        values = {column.field: row.get(column.field) for column in kind.columns}
+            name = printable(str(row.get("SymbolName") or code))
+        # Figures stay numbers; anything else the station sends is text for a terminal.
+        values = {c.field: _figure(row.get(c.field)) for c in kind.columns}
         movers.append(Mover(rank, key, name, values))
     return Ranking(kind, division, tuple(movers))

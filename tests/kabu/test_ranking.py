@@ -75,3 +75,13 @@ async def test_an_unreadable_answer_is_one_kabu_error(body, why):
     async with KabuRest("http://127.0.0.1:1/kabusapi", "pw", transport=httpx.MockTransport(station)) as rest:
         with pytest.raises(KabuError, match=why):
             await rest.ranking(1)
+
+
+def test_station_text_is_made_safe_for_a_terminal():
+    body = {"Ranking": [{"No": 1, "Symbol": "7203", "SymbolName": "トヨタ\x1b[2J", "CurrentPrice": 2750,
+                         "ChangeRatio": "\x07+1", "CurrentPriceTime": "15:00"}]}  # fmt: skip
+    mover = parse_ranking(msgspec.json.encode(body), 1, "ALL").movers[0]
+    assert mover.name == "トヨタ\ufffd[2J"
+    assert mover.values["ChangeRatio"] == "\ufffd+1" and mover.values["CurrentPrice"] == 2750
+    with pytest.raises(ValueError, match="names no symbol"):
+        parse_ranking(b'{"Ranking": [{"No": 1, "Symbol": "72\\u001b03"}]}', 1, "ALL")
