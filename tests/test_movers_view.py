@@ -202,3 +202,36 @@ async def test_a_palette_change_recolours_the_movers_shown(tmp_path: Path) -> No
         await pilot.pause()
         assert colour_of_the_top_gain() != before
         assert colour_of_the_top_gain() == app.get_css_variables()["quote-up-text"].lower()
+
+
+async def test_p_from_the_movers_shows_the_positions_alone_and_the_asks_stop(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.movers.refresh_seconds = 0.2
+        server = app.server
+        assert server is not None
+        asked = server.kabu.rankings.asked
+        await pilot.press("m")
+        await wait_for(pilot, lambda: asked["1", "ALL"] >= 2, what="two asks")
+        await pilot.press("p")
+        assert app.positions_view.display and not app.widgets.movers.display and not app.table.display
+        await pilot.pause(0.3)  # a tick that finds the view hidden stops the timer
+        after = asked["1", "ALL"]
+        await pilot.pause(0.7)
+        assert asked["1", "ALL"] == after
+        await pilot.press("p")
+        assert app.table.display and not app.positions_view.display
+
+
+async def test_a_ranking_asked_before_any_feed_is_asked_again_once_one_starts(tmp_path: Path) -> None:
+    app = make_app(tmp_path, demo_server=frozen_demo_server)
+    async with app.run_test(size=SIZE) as pilot:
+        feeds = app.feed_control
+        await wait_for(pilot, lambda: feeds.feed is not None, what="the demo feed")
+        await pilot.press("m")
+        await shown(pilot, app, 1, "ALL")
+        book = app.widgets.movers.book
+        book.shown = None
+        for started in feeds.started:  # what a switch of feed (f) tells the controllers
+            started()
+        await shown(pilot, app, 1, "ALL")

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker
 
 from quoteboard.board.controllers.alerts import AlertsController
 from quoteboard.board.controllers.feed import FeedController
@@ -140,6 +141,10 @@ class MainScreen(Screen[Any]):
     @on(MoversView.AskAgain)
     def _ask_movers_again(self) -> None:
         self.movers.ask()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.movers.load_failed(event)
 
     @on(PositionsView.ReloadAsked)
     def _reload_positions(self) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
@@ -53,6 +54,7 @@ class MoversController:
         self._timer: Timer | None = None
         #: Seconds between two asks while the view is shown.
         self.refresh_seconds = REFRESH_SECONDS
+        feeds.started.append(self._feed_started)
 
     def toggle(self) -> None:
         """``m``: the movers in place of the table (or the positions), or the table again."""
@@ -65,13 +67,32 @@ class MoversController:
             view.redraw()
             view.focus_table()
             self.ask()
-            self._timer = view.set_interval(self.refresh_seconds, self.ask)
+            self._timer = view.set_interval(self.refresh_seconds, self._tick)
         else:
             if self._timer is not None:
                 self._timer.stop()
                 self._timer = None
             self.table.display = True
             self.table.focus()
+
+    def _tick(self) -> None:
+        if self.view.display:
+            self.ask()
+        elif self._timer is not None:  # hidden by another view taking the table's place (p)
+            self._timer.stop()
+            self._timer = None
+
+    def _feed_started(self) -> None:
+        if self.view.display:  # a new feed (f), or the first one after "no feed yet"
+            self.ask()
+
+    def load_failed(self, event: Worker.StateChanged) -> None:
+        """An ask that raised what nothing expected (a bug): said in the view, not lost."""
+        error = event.worker.error
+        if event.state is WorkerState.ERROR and event.worker.group == "movers":
+            self.view.show_note(
+                f"asking the ranking failed: unexpected error: {type(error).__name__}: {error}"
+            )
 
     def step(self, types: int, markets: int) -> None:
         if types:
