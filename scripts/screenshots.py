@@ -1,6 +1,6 @@
 """Write the README's screenshots (SVG) into screenshots/: the board (also under the Japanese palette),
-the register panel, the help screen, the positions, the board's state marks (the demo market holding
-one stock in each state), and the symbol card on an 80x24 console.
+the register panel, the help screen, the positions, the movers, the board's state marks (the demo market
+holding one stock in each state), and the symbol card on an 80x24 console.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -95,7 +95,12 @@ async def main(out: Path) -> None:
             await settle(pilot, lambda: view.loads and not view.book.unpriced)
             await pilot.pause(1.0)
             save_svg(app, out / "positions.svg")
-            await pilot.press("p")
+            await pilot.press("p", "m")
+            movers = app.widgets.movers.book
+            await settle(pilot, lambda: movers.shown is not None and movers.shown.note is None)
+            await pilot.pause(0.5)
+            save_svg(app, out / "movers.svg")
+            await pilot.press("m")
             app.set_palette("japanese", save=False)
             await pilot.pause(2.5)  # a few flashes in the palette's colours
             save_svg(app, out / "japanese.svg")
@@ -113,8 +118,8 @@ async def main(out: Path) -> None:
             save_svg(app, out / "card.svg")
             await pilot.press("q")
         await marks(out, Path(config))
-    names = ("board.svg", "panel.svg", "help.svg", "positions.svg", "japanese.svg", "marks.svg", "card.svg")
-    for name in names:
+    names = ("board", "panel", "help", "positions", "movers", "japanese", "marks", "card")
+    for name in (f"{name}.svg" for name in names):
         print(out / name)
 
 

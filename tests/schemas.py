@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,24 @@ def _int32(value: object) -> bool:
     return not isinstance(value, int) or -(2**31) <= value < 2**31
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true and false. PyYAML's 1.1 rules would read the ranking schemas'
+    field ``No`` (順位) as the boolean False, and a strict check would then refuse the field."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 @functools.cache
 def spec() -> dict[str, Any]:
-    """The parsed OpenAPI document."""
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    """The parsed OpenAPI document (OpenAPI 3 documents are YAML 1.2)."""
+    return yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
 
 
 @functools.cache

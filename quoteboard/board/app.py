@@ -229,8 +229,8 @@ class QuoteboardApp(App[int]):
         await self.feed_control.shutdown()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While the positions view is shown, the table's own keys would act on rows out of sight.
-        if action in ("remove", "cycle_sort") and self.positions_view.display:
+        # While a view is shown in its place, the table's own keys would act on rows out of sight.
+        if action in ("remove", "cycle_sort") and not self.table.display:
             return False
         return super().check_action(action, parameters)
 

@@ -12,22 +12,27 @@ start-up fills the table and the panel there.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker
 
 from quoteboard.board.controllers.alerts import AlertsController
 from quoteboard.board.controllers.card import CardController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
+from quoteboard.board.controllers.movers import MoversController
 from quoteboard.board.controllers.positions import PositionsController
 from quoteboard.board.view import BoardWidgets
 from quoteboard.board.widgets.alert_list import AlertList
 from quoteboard.board.widgets.layout import SIDE_BY_SIDE_FROM, BottomBars, MainRow, SideColumn, TopBar
 from quoteboard.board.widgets.list_tabs import ListTabs
+from quoteboard.board.widgets.movers_view import MoversView
 from quoteboard.board.widgets.positions_view import PositionsView
 from quoteboard.board.widgets.quote_table import QuoteTable
 from quoteboard.board.widgets.register_panel import CodeInput, RegisterPanel
@@ -42,6 +47,7 @@ def compose_board(widgets: BoardWidgets) -> ComposeResult:
     with MainRow(id="main"):
         yield widgets.table
         yield widgets.positions
+        yield widgets.movers
         with SideColumn(id="side"):
             yield widgets.panel
     with BottomBars(id="bottom"):
@@ -49,11 +55,29 @@ def compose_board(widgets: BoardWidgets) -> ComposeResult:
         yield Footer()
 
 
+class _ScreenCommands(Provider):
+    """The palette's commands for the screen's own actions (the app's are its system commands)."""
+
+    COMMANDS: ClassVar = (("Movers", "The station's rankings of the market's movers (m)", "movers"),)
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in self.COMMANDS:
+            yield DiscoveryHit(name, functools.partial(self.screen.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in self.COMMANDS:
+            if (score := matcher.match(name)) > 0:
+                run = functools.partial(self.screen.run_action, action)
+                yield Hit(score, matcher.highlight(name), run, text=name, help=help_text)
+
+
 class MainScreen(Screen[Any]):
     """The board's screen: its widgets cover it whole. It has the class ``-narrow`` or ``-wide``
     by its width (quoteboard.tcss lays the board out by it)."""
 
     BLANK = True
+    COMMANDS: ClassVar = {_ScreenCommands}
     # (Textual declares it as an instance variable, so it cannot be annotated as a ClassVar here.)
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
@@ -77,6 +101,7 @@ class MainScreen(Screen[Any]):
         self.alerts = alerts
         self.positions = positions
         self.card = CardController(feeds, widgets.panel.card)
+        self.movers = MoversController(feeds, lists, widgets)
 
     @on(QuoteTable.Highlighted)
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
@@ -104,6 +129,25 @@ class MainScreen(Screen[Any]):
     @on(AlertList.Rearm)
     def _rearm_alert(self, event: AlertList.Rearm) -> None:
         self.alerts.rearm(event.alert)
+
+    def action_movers(self) -> None:
+        self.movers.toggle()
+
+    @on(MoversView.Step)
+    def _movers_step(self, event: MoversView.Step) -> None:
+        self.movers.step(event.types, event.markets)
+
+    @on(MoversView.AddAsked)
+    def _add_mover(self, event: MoversView.AddAsked) -> None:
+        self.movers.add(event.key)
+
+    @on(MoversView.AskAgain)
+    def _ask_movers_again(self) -> None:
+        self.movers.ask()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.movers.load_failed(event)
 
     @on(PositionsView.ReloadAsked)
     def _reload_positions(self) -> None:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from quoteboard.board.model import Board
+from quoteboard.board.movers import MoversBook
 from quoteboard.board.positions import PositionBook
 from quoteboard.board.widgets.list_tabs import ListTabs
+from quoteboard.board.widgets.movers_view import MoversView
 from quoteboard.board.widgets.positions_view import PositionsView
 from quoteboard.board.widgets.quote_table import QuoteTable
 from quoteboard.board.widgets.register_panel import RegisterPanel, Tone
@@ -38,5 +40,6 @@ class BoardWidgets:
         self.tabs = ListTabs(id="tabs")
         self.table = QuoteTable(board, id="table")
         self.positions = PositionsView(positions, id="positions")
+        self.movers = MoversView(MoversBook(), id="movers")
         self.panel = RegisterPanel(id="panel")
         self.status_bar = StatusBar(id="status")

@@ -25,6 +25,7 @@ from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
     from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
+    from quoteboard.kabu.ranking import Ranking
     from quoteboard.kabu.registry import Registry
     from quoteboard.server import TestServer
 
@@ -37,6 +38,7 @@ __all__ = [
     "OffersPositions",
     "OffersSymbol",
     "OffersSymbolFacts",
+    "OffersRanking",
     "Refusals",
     "RelayAware",
     "State",
@@ -246,6 +248,15 @@ class OffersSymbolFacts(Protocol):
 
     async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
         """``GET /regulations``: registers nothing."""
+        ...
+
+
+class OffersRanking(Protocol):
+    """A feed that can ask the station's market movers (``GET /ranking``: no registration)."""
+
+    async def ranking(self, type_number: int, division: str) -> Ranking:
+        """The ranking of type ``type_number`` (1-15) on market ``division`` (``ALL``, ``TP`` ...);
+        raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
         ...
 
 

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
     from quoteboard.kabu.protocol import SymbolKey
     from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
+    from quoteboard.kabu.ranking import Ranking
     from quoteboard.server import TestServer
 
 __all__ = ["KabuFeed", "backoff_delay"]
@@ -172,6 +173,10 @@ class KabuFeed(RegisteringFeed):
     async def regulations(self, key: SymbolKey) -> tuple[Regulation, ...]:
         """GET /regulations: the symbol's regulations, short selling's included."""
         return await self.rest.regulations(key)
+
+    async def ranking(self, type_number: int, division: str) -> Ranking:
+        """GET /ranking: the market's movers (registers nothing)."""
+        return await self.rest.ranking(type_number, division)
 
     async def relay_status(self) -> dict[str, Any] | None:
         """``/relay/status`` when the base URL is a quoteboard relay's, else None."""

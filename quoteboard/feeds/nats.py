@@ -2,7 +2,7 @@
 
 :class:`NatsFeed` is a :class:`~quoteboard.feeds.contract.Feed`, so the board and ``stream`` take it
 as they take a :class:`~quoteboard.feeds.kabu.KabuFeed`; it offers the positions the relay's station
-holds (``kabu.ctl.positions``). It registers by request on
+holds (``kabu.ctl.positions``) and its rankings (``kabu.ctl.ranking``). It registers by request on
 ``kabu.ctl.register`` with a client id of its own, renews its lease on ``kabu.ctl.lease``, follows
 ``kabu.frame.<exchange>.<code>`` for each watched symbol and decodes the station's frames with the
 same decoder as the Kabu feed. A symbol's first prices come from the ``kabu_quotes`` KV bucket.
@@ -33,11 +33,13 @@ from quoteboard.feeds.kabu import backoff_delay
 from quoteboard.kabu.errors import KabuClientError, KabuError
 from quoteboard.kabu.positions import Position, parse_positions
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey, decode_frame
+from quoteboard.kabu.ranking import Ranking, parse_ranking
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.nats.link import NatsTarget, NatsUnavailable, connect
 from quoteboard.nats.wire import (
     CTL_LEASE,
     CTL_POSITIONS,
+    CTL_RANKING,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
@@ -48,6 +50,7 @@ from quoteboard.nats.wire import (
     decode_snapshot,
     frame_subject,
     kv_key,
+    ranking_body,
 )
 
 if TYPE_CHECKING:
@@ -403,6 +406,16 @@ class NatsFeed(BaseFeed):
             return parse_positions(data)
         except ValueError as exc:
             raise NatsUnreachable(f"unreadable positions answer on {CTL_POSITIONS}: {exc}") from None
+
+    async def ranking(self, type_number: int, division: str) -> Ranking:
+        """What ``GET /ranking`` of the relay's station answers (the relay's 30 s cache), asked on
+        ``kabu.ctl.ranking``."""
+        data = await self._ask(CTL_RANKING, ranking_body(self.client_id, type_number, division))
+        _object(CTL_RANKING, data)  # Kabu's error object raised as KabuError
+        try:
+            return parse_ranking(data, type_number, division)
+        except ValueError as exc:
+            raise NatsUnreachable(f"unreadable ranking answer on {CTL_RANKING}: {exc}") from None
 
     def reconnect(self) -> None:
         """Tell the relay this client's symbols again now (nats-py reconnects the server by itself)."""

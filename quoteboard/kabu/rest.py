@@ -1,5 +1,5 @@
 """The Kabu Station REST client: token, register, unregister, board, symbol, primary exchange,
-regulations, positions.
+regulations, positions, ranking.
 
 A thin ``httpx.AsyncClient`` wrapper around :mod:`quoteboard.kabu.protocol`; what is registered is
 the business of :class:`quoteboard.kabu.registry.Registry`, which the feed keeps. It owns the token,
@@ -38,6 +38,7 @@ from quoteboard.kabu.protocol import (
     token_body,
 )
 from quoteboard.kabu.reference import PrimaryExchange, Regulation, parse_primary_exchange, parse_regulations
+from quoteboard.kabu.ranking import Ranking, parse_ranking
 from quoteboard.secret import Secret
 
 __all__ = ["KabuRest"]
@@ -178,6 +179,16 @@ class KabuRest:
             return parse_positions(answer.content)
         except ValueError as exc:
             raise KabuError(None, f"unreadable positions answer: {exc}", answer.status_code) from None
+
+    async def ranking(self, type_number: int, division: str = "ALL") -> Ranking:
+        """GET /ranking: the market's movers of one type (1-15) on one market (``ALL``, ``TP`` ...).
+        Registers nothing. An empty list is the station's ranking cleared before the open."""
+        query = httpx.QueryParams({"Type": str(type_number), "ExchangeDivision": division})
+        answer = await self._call("GET", f"/ranking?{query}")
+        try:
+            return parse_ranking(answer.content, type_number, division)
+        except ValueError as exc:
+            raise KabuError(None, f"unreadable ranking answer: {exc}", answer.status_code) from None
 
     async def relay_status(self) -> dict[str, Any] | None:
         """``/relay/status`` when this base URL is a quoteboard relay's, else None: a station has no

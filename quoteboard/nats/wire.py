@@ -13,7 +13,8 @@ Subjects and buckets:
   ``RegistList`` (:func:`regist_list_body`, :func:`decode_regist_list`) or Kabu's ``{"Code", "Message"}``;
   ``kabu.ctl.lease`` renews a client's lease; ``kabu.ctl.positions`` answers what ``GET /positions``
   answers an HTTP client of the relay; ``kabu.ctl.candles`` (:func:`candles_body`) what
-  ``GET /relay/candles`` answers.
+  ``GET /relay/candles`` answers; ``kabu.ctl.ranking`` (:func:`ranking_body`) what its
+  ``GET /ranking`` answers, from the same 30 s cache.
 
 Pure functions and constants: nats-py is not imported here.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "CTL_CANDLES",
     "CTL_LEASE",
     "CTL_POSITIONS",
+    "CTL_RANKING",
     "CTL_REGISTER",
     "CTL_UNREGISTER",
     "QUOTES_BUCKET",
@@ -47,6 +49,7 @@ __all__ = [
     "frame_subject",
     "kv_key",
     "quote_subject",
+    "ranking_body",
     "regist_list_body",
     "snapshot_value",
 ]
@@ -60,6 +63,7 @@ CTL_UNREGISTER: Final = "kabu.ctl.unregister"
 CTL_LEASE: Final = "kabu.ctl.lease"
 CTL_POSITIONS: Final = "kabu.ctl.positions"
 CTL_CANDLES: Final = "kabu.ctl.candles"
+CTL_RANKING: Final = "kabu.ctl.ranking"
 
 _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder()
@@ -117,6 +121,11 @@ def decode_snapshot(value: bytes) -> Quote | None:
 def control_body(client: str, keys: Iterable[SymbolKey]) -> dict[str, Any]:
     """A register or unregister request of ``client``."""
     return {"client": client, "Symbols": [{"Symbol": k.code, "Exchange": k.exchange} for k in keys]}
+
+
+def ranking_body(client: str, type_number: int, division: str) -> dict[str, Any]:
+    """A ranking request of ``client``: the query of ``GET /ranking`` (``Type``, ``ExchangeDivision``)."""
+    return {"client": client, "Type": str(type_number), "ExchangeDivision": division}
 
 
 def regist_list_body(keys: Iterable[SymbolKey]) -> dict[str, object]:

@@ -7,8 +7,9 @@ client (:mod:`.book`) and the station holds their union, and ``/kabusapi/websock
 sockets, each with only its client's symbols (every symbol for a socket without a token, as at the
 station). The upstream read never waits for a client (:mod:`.fanout`).
 
-REST: ``/board`` is answered from the latest frame when there is one; ``/symbol`` is forwarded and
-kept for the day; ``/positions``, ``/orders`` and ``/wallet/...`` are forwarded; orders are refused
+REST: ``/board`` is answered from the latest frame when there is one; ``/symbol``,
+``/primaryexchange`` and ``/regulations`` are forwarded and kept for the JST day, ``/ranking`` for
+30 s (:mod:`.cache`); ``/positions``, ``/orders`` and ``/wallet/...`` are forwarded; orders are refused
 unless ``allow_orders``. Everything sent to the station is paced under its ~10 requests a second, and a
 client over its fair share of that gets 429, as the station would answer.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -54,6 +54,7 @@ from quoteboard.relay.answers import (
 )
 from quoteboard.relay.book import Book, Client, TooManyClients
 from quoteboard.relay.candles import CANDLES_PATH, candles_endpoint
+from quoteboard.relay.cache import DAILY_PATHS, CachedGets
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.relay.pacing import Pacer
 from quoteboard.relay.push import PushSocket, drain, send_frames
@@ -88,6 +89,7 @@ class RelayApp:
         say: Say = print,
         clock: Callable[[], float] = time.monotonic,
         behind_limit: float = BEHIND_LIMIT,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.feed = feed
         self.behind_limit = behind_limit
@@ -110,7 +112,8 @@ class RelayApp:
         #: Which sockets get a symbol's frames; every-symbol sockets apart. Rebuilt on changes.
         self._routes: dict[SymbolKey, list[PushSocket]] = {}
         self._firehose: list[PushSocket] = []
-        self._symbol_cache: dict[tuple[str, str], tuple[datetime.date, bytes]] = {}
+        #: The GET answers kept for a while (/ranking) or the day (/symbol, /regulations ...).
+        self.cached = CachedGets(self._get, self._registering_get, clock=wall_clock)
         #: Symbols no client wants that the station may still hold (an unregister failed).
         self._unwanted: set[SymbolKey] = set()
         self._unwanted_error = ""
@@ -128,7 +131,9 @@ class RelayApp:
             Route("/kabusapi/unregister", self._client_call(self.unregister), methods=["PUT"]),
             Route("/kabusapi/unregister/all", self._client_call(self.unregister_all), methods=["PUT"]),
             Route("/kabusapi/board/{symbol}", self._client_call(self.board), methods=["GET"]),
-            Route("/kabusapi/symbol/{symbol}", self._client_call(self.symbol), methods=["GET"]),
+            Route("/kabusapi/symbol/{symbol}", self._client_call(self.cached.symbol), methods=["GET"]),
+            Route("/kabusapi/ranking", self._client_call(self.cached.ranking), methods=["GET"]),
+            *(Route(path, self._client_call(self.cached.daily), methods=["GET"]) for path in DAILY_PATHS),
             WebSocketRoute(PUSH_PATH, self.push),
         ]
         for path in _ACCOUNT:
@@ -370,16 +375,8 @@ class RelayApp:
             await self._registering_get(client, key, f"/board/{key}", "board"), media_type=JSON_TYPE
         )
 
-    async def symbol(self, request: Request, client: Client) -> Response:
-        key = path_symbol(request)
-        addinfo = request.query_params.get("addinfo", "true")
-        today = datetime.date.today()
-        cached = self._symbol_cache.get((str(key), addinfo))
-        if cached is not None and cached[0] == today:
-            return Response(cached[1], media_type=JSON_TYPE)
-        body = await self._registering_get(client, key, f"/symbol/{key}?addinfo={addinfo}", "symbol")
-        self._symbol_cache[(str(key), addinfo)] = (today, body)
-        return Response(body, media_type=JSON_TYPE)
+    async def _get(self, client: Client | None, path: str) -> bytes:
+        return (await self._upstream(client, lambda: self.feed.rest.call("GET", path))).content
 
     async def _registering_get(self, client: Client, key: SymbolKey, path: str, what: str) -> bytes:
         """GET ``path`` of the station, which registers ``key`` as it answers (Kabu does so for

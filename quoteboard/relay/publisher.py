@@ -20,7 +20,9 @@ The subjects and records are :mod:`quoteboard.nats.wire`'s:
   ``kabu.ctl.positions`` (``{"client": ID}``) answers what ``GET /positions`` answers an HTTP client
   (read only: nothing else of the account is forwarded on NATS). ``kabu.ctl.candles``
   (``{"Symbol", "Exchange", "interval", "date"?}``, no client needed) answers what
-  ``GET /relay/candles`` answers (:mod:`.candles`).
+  ``GET /relay/candles`` answers (:mod:`.candles`); ``kabu.ctl.ranking``
+  (``{"client": ID, "Type", "ExchangeDivision"}``) what ``GET /ranking`` answers, from the relay's
+  30 s cache (:mod:`.cache`), which HTTP and NATS clients share.
   NATS clients are clients of the relay's one :class:`~quoteboard.relay.book.Book`: the same
   reference counts and cap as its Kabu-API clients.
 
@@ -50,6 +52,7 @@ from quoteboard.nats.wire import (
     CTL_CANDLES,
     CTL_LEASE,
     CTL_POSITIONS,
+    CTL_RANKING,
     CTL_REGISTER,
     CTL_UNREGISTER,
     QUOTES_BUCKET,
@@ -91,6 +94,8 @@ _encoder: Final = msgspec.json.Encoder()
 class _Request(msgspec.Struct):
     client: str
     Symbols: list[SymbolEntry] = []
+    Type: str = "1"
+    ExchangeDivision: str = "ALL"
 
 
 class _CandlesRequest(msgspec.Struct):
@@ -154,6 +159,7 @@ class NatsPublisher:
             (CTL_LEASE, self._on_lease),
             (CTL_POSITIONS, self._on_positions),
             (CTL_CANDLES, self._on_candles),
+            (CTL_RANKING, self._on_ranking),
         ):
             await self.nc.subscribe(subject, cb=handler)
         await self.nc.flush()  # the server knows the subscriptions before anyone is told to ask
@@ -387,6 +393,14 @@ class NatsPublisher:
         if msg.reply:
             with contextlib.suppress(Exception):  # the requester is gone: no one to tell
                 await msg.respond(_encoder.encode(body))
+
+    async def _on_ranking(self, msg: Msg) -> None:
+        async def ranking(request: _Request) -> Any:
+            client = self._client(request.client, join=False)  # a read makes no new client
+            body = await self.relay.cached.ranking_body(client, request.Type, request.ExchangeDivision)
+            return msgspec.Raw(body)  # the station's answer as it came
+
+        await self._answer(msg, ranking)
 
     async def _keep_leases(self) -> None:
         while True:

@@ -6,7 +6,8 @@ Routes:
 - ``POST /kabusapi/token``, ``PUT /kabusapi/register``, ``PUT /kabusapi/unregister``,
   ``PUT /kabusapi/unregister/all``, ``GET /kabusapi/board/{CODE@EX}``, ``GET /kabusapi/symbol/{CODE@EX}``,
   ``GET /kabusapi/positions`` (a portfolio, see :mod:`.portfolio`), ``GET /kabusapi/primaryexchange/{CODE}``
-  and ``GET /kabusapi/regulations/{CODE@EX}`` (see :mod:`.reference`): the REST calls quoteboard
+  and ``GET /kabusapi/regulations/{CODE@EX}`` (see :mod:`.reference`), ``GET /kabusapi/ranking`` (the
+  market's movers, see :mod:`.ranking`): the REST calls quoteboard
   makes, answering in the official schemas with the official error codes
   (``/unregister/all`` in the shape a real station sends, a list, where the spec says an object).
 - ``GET /kabusapi/wallet/{cash,margin,future,option}[/{CODE@EX}]``: the read-only buying power that
@@ -53,6 +54,7 @@ from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
 from .reference import EXCHANGES, encode_regulations, regulations
+from .ranking import Rankings
 from .replay import Replay
 from .station import Station, StationError
 from .wallet import wallet_cash, wallet_future, wallet_margin, wallet_option
@@ -124,6 +126,7 @@ class KabuStation:
         self.replay = replay
         #: What ``GET /positions`` answers (nothing unless given: the demo gives DEMO_PORTFOLIO).
         self.portfolio: tuple[Holding, ...] = tuple(portfolio)
+        self.rankings = Rankings(self.market)
         self.station = Station(self._known, password, max_symbols, rate_limit)
         self.push = PushHub(self.station, self.market, rate, random.Random(seed), replay, send_queue)
         self.send_queue = send_queue
@@ -152,6 +155,7 @@ class KabuStation:
                 Route(
                     "/kabusapi/regulations/{symbol}", self._guard(self.regulations, "info"), methods=["GET"]
                 ),
+                Route("/kabusapi/ranking", self._guard(self.ranking, "info"), methods=["GET"]),
                 *(
                     Route(path, self._guard(functools.partial(self.wallet, kind), "wallet"), methods=["GET"])
                     for kind in ("cash", "margin", "future", "option")
@@ -290,6 +294,12 @@ class KabuStation:
         addinfo = query.get("addinfo", "true").lower() != "false"
         items = price_positions(holdings, self.market.last_price, today=self.market.now(), addinfo=addinfo)
         return _answer(items)
+
+    async def ranking(self, request: Request) -> Response:
+        """The market's movers (:mod:`.ranking`); ``Type`` and ``ExchangeDivision`` default as the
+        spec says (1, ALL)."""
+        query = request.query_params
+        return _answer(self.rankings.answer(query.get("Type", "1"), query.get("ExchangeDivision", "ALL")))
 
     async def wallet(self, kind: str, request: Request) -> Response:
         """Buying power of ``kind`` (cash, margin, future, option), for a symbol if the path names one.

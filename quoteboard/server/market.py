@@ -33,7 +33,7 @@ from .reference import margin_flags
 from .states import NO_TRADE, dress, limit_book
 from .ticks import price_limit, snap, tick_down, tick_up
 
-__all__ = ["JST", "Board", "Market", "SymbolInfo", "encode"]
+__all__ = ["JST", "Board", "DayStats", "Market", "SymbolInfo", "encode"]
 
 UP: Final = "0057"
 DOWN: Final = "0058"
@@ -145,6 +145,21 @@ class Board(msgspec.Struct, gc=False):
     SecurityType: int
 
 
+class DayStats(msgspec.Struct, frozen=True):
+    """A stock's day so far, what the rankings are made of (:mod:`.ranking`); yen and shares."""
+
+    listing: Listing
+    traded: bool
+    last: float
+    prev_close: float
+    last_time: str
+    volume: float
+    turnover: float
+    ticks: int
+    ups: int
+    downs: int
+
+
 class SymbolInfo(msgspec.Struct, omit_defaults=True):
     """A ``SymbolSuccess`` answer for a stock.
 
@@ -189,10 +204,10 @@ class _Stock:
     """The state of one simulated stock. All prices in tenths of a yen."""
 
     __slots__ = (
-        "ask_sizes", "bid", "bid_sizes", "closed", "held", "high", "high_time", "last", "last_time",
-        "listing", "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty", "over",
-        "prev_close", "prev_close_time", "price_status", "quote_time", "rng", "sign", "status", "traded",
-        "turnover", "under", "upper", "volume",
+        "ask_sizes", "bid", "bid_sizes", "closed", "downs", "held", "high", "high_time", "last",
+        "last_time", "listing", "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty",
+        "over", "prev_close", "prev_close_time", "price_status", "quote_time", "rng", "sign", "status",
+        "ticks", "traded", "turnover", "under", "upper", "ups", "volume",
     )  # fmt: skip
 
     def __init__(self, listing: Listing, rng: random.Random, now: datetime, opened: bool = True) -> None:
@@ -227,6 +242,7 @@ class _Stock:
         self.last = self.high = self.low = self.prev_close
         self.last_time = self.high_time = self.low_time = stamp
         self.volume = self.turnover = 0
+        self.ticks = self.ups = self.downs = 0  # trades, and those up or down a price (TICK回数)
         self.traded = False
         self.sign = PRE_OPEN_QUOTE
         #: A board state held on demand (see :mod:`.states`), None for the market's own.
@@ -241,6 +257,7 @@ class _Stock:
         self.last = self.high = self.low = self.open
         self.last_time = self.high_time = self.low_time = self.quote_time = stamp
         self.volume = qty
+        self.ticks = 1
         self.turnover = self.open * qty  # in tenths of a yen
         self.traded = True
         self.price_status = ITAYOSE
@@ -280,6 +297,8 @@ class _Stock:
         self._churn()
 
         self.status = UP if price > self.last else DOWN if price < self.last else SAME
+        self.ups += self.status == UP
+        self.downs += self.status == DOWN
         self.price_status = CURRENT
         self._trade(price, qty, stamp)
 
@@ -287,6 +306,7 @@ class _Stock:
         """A trade of ``qty`` at ``price``: the last price, the day's volume, turnover, high and low."""
         self.last = price
         self.last_time = self.quote_time = stamp
+        self.ticks += 1
         self.volume += qty
         self.turnover += price * qty
         if price > self.high:
@@ -494,6 +514,26 @@ class Market:
                 self._settle(stock, now)
             prices[key] = stock.last / 10 if stock.closed else None
         return prices
+
+    def listed(self) -> list[str]:
+        """Every listed ``CODE@EX`` key, in code order."""
+        return list(self._catalogue)
+
+    def stats(self, key: str) -> DayStats:
+        """``key``'s day so far (the stock made now if nobody asked for it yet)."""
+        stock = self._stock(key)
+        return DayStats(
+            listing=stock.listing,
+            traded=stock.traded,
+            last=stock.last / 10,
+            prev_close=stock.prev_close / 10,
+            last_time=stock.last_time,
+            volume=float(stock.volume),
+            turnover=stock.turnover / 10,
+            ticks=stock.ticks,
+            ups=stock.ups,
+            downs=stock.downs,
+        )
 
     def last_price(self, key: str) -> float:
         """The last traded price of ``key`` in yen (what a position is valued at)."""

@@ -31,6 +31,7 @@ class ColoursController:
         self.host = host
         self.table = widgets.table
         self.positions = widgets.positions
+        self.movers = widgets.movers
         self.settings = settings
         self.palette: Palette = default
 
@@ -56,6 +57,7 @@ class ColoursController:
         # as well, since a row drawn in the old colours would otherwise stay until its next quote.
         self.table.forget_styles()
         self.positions.redraw()
+        self.movers.redraw()
         if save and self.settings is not None:
             error = self.settings.save(Settings(palette))
             if error:

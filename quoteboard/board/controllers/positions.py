@@ -37,6 +37,7 @@ class PositionsController:
         self.feeds = feeds
         self.view = widgets.positions
         self.table = widgets.table
+        self.movers = widgets.movers
         self.book: PositionBook = self.view.book
 
     def start(self) -> None:
@@ -52,6 +53,7 @@ class PositionsController:
         showing = not view.display
         view.display = showing
         self.table.display = not showing
+        self.movers.display = False  # (p from the movers: the positions take their place)
         if showing:
             view.redraw()
             view.focus()
