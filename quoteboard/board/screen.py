@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from quoteboard.board.controllers.alerts import AlertsController
+from quoteboard.board.controllers.charts import ChartController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
 from quoteboard.board.controllers.positions import PositionsController
@@ -75,6 +76,7 @@ class MainScreen(Screen[Any]):
         self.lists = lists
         self.alerts = alerts
         self.positions = positions
+        self.charts = ChartController(feeds)
 
     @on(QuoteTable.Highlighted)
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
@@ -105,3 +107,11 @@ class MainScreen(Screen[Any]):
     @on(PositionsView.ReloadAsked)
     def _reload_positions(self) -> None:
         self.positions.reload_now()
+
+    def action_chart(self) -> None:
+        """The chart of the highlighted row (``c``)."""
+        key = self.widgets.table.cursor_key
+        if key is None:
+            self.feeds.say("no symbol to chart: add one first (a)")
+            return
+        self.app.push_screen(self.charts.screen(key))

@@ -38,6 +38,7 @@ from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.secret import Secret
 
 if TYPE_CHECKING:
+    from quoteboard.history.source import CandleSource
     from quoteboard.server import TestServer
 
 __all__ = ["OVER_CAP_NOTE", "FeedController"]
@@ -103,6 +104,7 @@ class FeedController:
         #: "positions"). The station gets the union, the list on screen first (see watched_keys).
         self._pinned: dict[str, tuple[SymbolKey, ...]] = {}
         self._syncing: Worker[None] | None = None
+        self.history: CandleSource | None = None  # the chart's: a tick store's or served (None: the board's)
 
     @property
     def source(self) -> FeedSource:
