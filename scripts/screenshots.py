@@ -1,4 +1,5 @@
-"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen.
+"""Write the README's screenshots (SVG) into screenshots/: the board, the register panel, the help screen,
+the positions view and the chart.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -12,14 +13,19 @@ import re
 import sys
 import tempfile
 import time
+from datetime import time as clock_time
 from pathlib import Path
 
 from textual.app import App
 
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.controllers.lists import DEMO_WATCHLIST
+from quoteboard.board.widgets.chart_screen import ChartScreen
 from quoteboard.feeds.source import FeedSource
 from quoteboard.server import TestServer
+from quoteboard.server.app import KabuStation
+from quoteboard.server.clock import StationClock, today_at
+from quoteboard.server.market import Market
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.store.watchlist import WatchlistStore
 
@@ -81,8 +87,32 @@ async def main(out: Path) -> None:
             await pilot.pause(1.0)
             save_svg(app, out / "positions.svg")
             await pilot.press("p", "q")
-    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg"):
+        await chart(out, Path(config))
+    for name in ("board.svg", "panel.svg", "help.svg", "positions.svg", "chart.svg"):
         print(out / name)
+
+
+def afternoon_demo() -> TestServer:
+    """The demo market with its clock at 14:30 JST today, whatever the hour here: its morning is
+    synthesized from 09:00, and the live quotes go on from 14:30."""
+    server = TestServer(seed=11)
+    clock = StationClock(today_at(clock_time(14, 30)))
+    server.kabu = KabuStation(rate_limit=None, market=Market(11, clock=clock))
+    return server
+
+
+async def chart(out: Path, config: Path) -> None:
+    app = QuoteboardApp(
+        sources=[FeedSource("demo", server=afternoon_demo)],
+        symbols=DEMO_WATCHLIST,
+        store=WatchlistStore(config / "chart-watchlist.toml"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: all(row.quote is not None for row in app.board))
+        await pilot.press("c", "2")  # the first row, in five-minute candles: the whole day fits
+        await settle(pilot, lambda: isinstance(app.screen, ChartScreen) and app.screen.interval == "5m")
+        await pilot.pause(3.0)  # a few live quotes move the forming candle
+        save_svg(app, out / "chart.svg")
 
 
 if __name__ == "__main__":

@@ -94,10 +94,12 @@ def test_the_whole_chart_by_hand():
     assert lines[9][0] == "█" and lines[10][0] == "█"  # the larger volume fills its rows
     assert lines[9][2] == " " and lines[10][2] == "█"  # half of it: one row of two
     assert inks[10][0] == "volume-up" and inks[10][2] == "volume-down"
-    # The price axis on the right: 98..104 in two or so steps is a step of 5, so 100 only, at its row.
+    # The price axis on the right: 98..104 in two or so steps is a step of 5, so 100 only, at its row;
+    # and the previous close's price at its line, in its ink.
     axis = [line[-4:].strip() for line in lines[1:9]]
-    assert axis == ["", "", "", "", "", "100", "", ""]
+    assert axis == ["", "", "", "", "", "100", "", "98"]
     assert Scale(98, 104, 8).row(100) == 5
+    assert rows[8][-1] == ("  98", "previous") and rows[6][-1] == (" 100", "axis")
     # The VWAP line runs where no candle is drawn.
     assert any(inks[y].get(1) == "vwap" for y in range(1, 9))
 

@@ -197,7 +197,10 @@ def draw_chart(
     low, high = _price_range(candles, text.previous_close)
     ticks = price_ticks(low, high, max(2, price_rows // 4))
     step_price = nice_step(high - low, max(2, price_rows // 4))
-    axis_width = 1 + max((len(price_label(tick, step_price)) for tick in ticks), default=0)
+    widest = [len(price_label(tick, step_price)) for tick in ticks]
+    if text.previous_close is not None:
+        widest.append(len(price_text(text.previous_close)))
+    axis_width = 1 + max(widest, default=0)
     area = max(1, width - axis_width)
     step = 2 if len(candles) * 2 <= area else 1
     shown = list(candles[-(area // step) :]) if candles else []
@@ -232,12 +235,16 @@ def draw_chart(
                 chars[price_rows + offset][x] = glyph
                 inks[price_rows + offset][x] = volume_ink
 
-    labels = {scale.row(tick): price_label(tick, step_price) for tick in ticks} if shown else {}
+    labels: dict[int, tuple[str, Ink]] = {}
+    if shown:
+        labels = {scale.row(tick): (price_label(tick, step_price), "axis") for tick in ticks}
+        if text.previous_close is not None:  # its line is labelled on the axis, in its own ink
+            labels[scale.row(text.previous_close)] = (price_text(text.previous_close), "previous")
     rows: list[list[Run]] = [[(title, "title")]]
     for y in range(price_rows + volume_rows):
         runs = [("".join(run_chars), ink) for ink, run_chars in _runs(chars[y], inks[y])]
-        label = labels.get(y, "") if y < price_rows else ""
-        runs.append((" " + label.rjust(axis_width - 1), "axis"))
+        label, label_ink = labels.get(y, ("", "axis"))
+        runs.append((" " + label.rjust(axis_width - 1)[-(axis_width - 1) :], label_ink))
         rows.append(runs)
     rows.append([(_time_axis(shown, interval, step, width), "axis")])
     return rows

@@ -41,7 +41,7 @@ class ChartView(Widget):
     ChartView > .chart--down { color: $quote-down-text; }
     ChartView > .chart--volume-up { color: $quote-up; }
     ChartView > .chart--volume-down { color: $quote-down; }
-    ChartView > .chart--vwap { color: $secondary; }
+    ChartView > .chart--vwap { color: $foreground; }
     ChartView > .chart--previous { color: $text-muted; }
     ChartView > .chart--axis { color: $text-muted; }
     ChartView > .chart--title { text-style: bold; }
