@@ -7,7 +7,7 @@ next change or a resize; Textual then asks for lines from that list. Up and down
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -18,7 +18,17 @@ from textual.widget import Widget
 from quoteboard.board.chart_layout import ChartText, Ink, draw_chart
 from quoteboard.history.candles import Candle
 
-__all__ = ["ChartView"]
+__all__ = ["ChartView", "chart_strips"]
+
+
+def chart_strips(
+    candles: Sequence[Candle], width: int, height: int, text: ChartText, style: Callable[[Ink], Style]
+) -> list[Strip]:
+    """The chart laid out at ``width`` x ``height``, a Strip a line, each run in ``style(ink)``."""
+    return [
+        Strip([Segment(run, style(ink)) for run, ink in runs], width).adjust_cell_length(width)
+        for runs in draw_chart(candles, width, height, text)
+    ]
 
 
 class ChartView(Widget):
@@ -79,11 +89,7 @@ class ChartView(Widget):
         """Lay the whole chart out again at ``width`` x ``height``."""
         self.redraws += 1
         self._drawn_for = (width, height)
-        style = self._style
-        self._lines = [
-            Strip([Segment(text, style(ink)) for text, ink in runs], width).adjust_cell_length(width)
-            for runs in draw_chart(self._candles, width, height, self._text)
-        ]
+        self._lines = chart_strips(self._candles, width, height, self._text, self._style)
 
     def _style(self, ink: Ink) -> Style:
         # Resolved once until the CSS changes: rich_style walks the ancestors, too slow for each run.
