@@ -16,7 +16,7 @@ from quoteboard.history.candles import Tick, build_candles
 from quoteboard.history.tape import SessionTape
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import JST
-from tests.app_support import FROZEN_AT, frozen_demo_server, make_app, wait_for
+from tests.app_support import FROZEN_AT, frozen_demo_server, make_app, seeded_demo_server, wait_for
 
 SIZE = (160, 48)
 TOYOTA, SONY = SymbolKey("7203"), SymbolKey("6758")
@@ -175,3 +175,28 @@ def test_the_note_says_where_a_late_history_starts():
     assert history_note(tick("10:42:30", 1, 1).time) == "from 10:42 JST"
     assert history_note(tick("09:00:10", 1, 1).time) == ""
     assert history_note(None) == "waiting for the first trade"
+
+
+async def test_the_board_behind_the_chart_waits_and_the_chart_follows_the_live_quotes(tmp_path: Path):
+    # The real demo, pushing at Kabu's pace: the forming candle moves with the quotes, while the
+    # rows behind the chart wait to be drawn (each repaint behind it would repaint the chart too).
+    app = make_app(tmp_path, demo_server=seeded_demo_server, symbols=[TOYOTA, SONY])
+    async with app.run_test(size=SIZE) as pilot:
+        await rows_filled(pilot)
+        chart = await open_chart(pilot)
+        first, sony = app.board.rows[TOYOTA].quote, app.board.rows[SONY].updates
+        await wait_for(pilot, lambda: app.board.rows[TOYOTA].quote is not first, what="a live quote")
+        latest = app.board.rows[TOYOTA].quote
+        assert latest is not None and chart.candles[-1].close == latest.last
+        await wait_for(pilot, lambda: app.board.rows[SONY].updates > sony, what="a quote for the other row")
+        assert app.feed is not None
+        await app.feed.unregister([TOYOTA, SONY])  # quiet from here: frames pass, no quote comes
+        await pilot.pause(0.5)
+        waiting = app.board.take_dirty()
+        assert SONY in waiting  # not drawn behind the chart
+        for key in waiting:
+            app.board.mark_dirty(key)
+        rows = app.table.rows_rendered
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.table.rows_rendered > rows, what="the table drawn again")
+        assert not app.board.take_dirty()
