@@ -127,6 +127,19 @@ def test_screen_bench_runs_the_real_board_on_a_paced_feed_and_measures_cpu_and_d
     assert 0 < run["cpu_percent"] < 400 and run["window_s"] >= 2.0
 
 
+def test_screen_bench_with_the_chart_open_measures_the_board_under_the_chart():
+    """`bench --tui --chart`, short and headless: the chart of the first symbol is open over the table
+    while the board is measured, and its redraws come at most a few times a second, not a quote each."""
+    from quoteboard.bench.screen import _run_once
+    from quoteboard.server.catalogue import CATALOGUE
+
+    keys = list(CATALOGUE)[:5]
+    run = _run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=False, chart=True)
+    assert 20 < run["msg_s"] < 100 and 0 < run["cpu_percent"] < 400
+    # About 10 quotes a second for the charted symbol; the chart redraws at most 4 times a second.
+    assert 0 < run["chart_redraws"] <= 4 * run["window_s"] + 1
+
+
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="the terminal run needs tmux")
 
 
