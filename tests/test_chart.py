@@ -200,3 +200,31 @@ async def test_the_board_behind_the_chart_waits_and_the_chart_follows_the_live_q
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.table.rows_rendered > rows, what="the table drawn again")
         assert not app.board.take_dirty()
+
+
+class FailingHistory:
+    """A history that cannot be read (a relay gone, say): the chart says so and goes on live."""
+
+    async def candles(self, key, interval, day=None):
+        raise OSError("relay unreachable")
+
+
+async def test_a_history_that_fails_is_one_line_in_the_title_and_the_chart_goes_on_live(tmp_path: Path):
+    app = frozen_board(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await rows_filled(pilot)
+        app.feed_control.history = FailingHistory()
+        chart = await open_chart(pilot)  # the row's own quote is its first candle
+        assert "no history: relay unreachable" in chart.view.lines[0]
+        assert len(chart.candles) == 1
+
+
+async def test_c_on_an_empty_board_says_there_is_nothing_to_chart(tmp_path: Path):
+    app = make_app(tmp_path, demo_server=frozen_demo_server, symbols=[])
+    async with app.run_test(size=SIZE) as pilot:
+        for key in list(app.board.rows):  # (the demo's own eight names, with nothing saved)
+            app.board.remove(key)
+        app.table.sync_rows()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "no symbol to chart" in app.panel.outcome, what="the outcome")
+        assert isinstance(app.screen, MainScreen)
