@@ -13,6 +13,7 @@ from quoteboard.board.colours import palette_variables
 from quoteboard.board.screen import MainScreen
 from quoteboard.board.widgets.chart_screen import ChartScreen, history_note
 from quoteboard.history.candles import Tick, build_candles
+from quoteboard.history.source import History
 from quoteboard.history.tape import SessionTape
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import JST
@@ -228,3 +229,20 @@ async def test_c_on_an_empty_board_says_there_is_nothing_to_chart(tmp_path: Path
         await pilot.press("c")
         await wait_for(pilot, lambda: "no symbol to chart" in app.panel.outcome, what="the outcome")
         assert isinstance(app.screen, MainScreen)
+
+
+class HistoryWithoutStart:
+    """Candles from 10:42 from a source that does not say where its ticks start."""
+
+    async def candles(self, key, interval, day=None):
+        return History(key, interval, build_candles([tick("10:42:05", 100.0, 5000)], interval), None)
+
+
+async def test_a_history_that_does_not_say_where_it_starts_starts_at_its_first_candle(tmp_path: Path):
+    app = frozen_board(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await rows_filled(pilot)
+        app.feed_control.history = HistoryWithoutStart()
+        app.board.rows[TOYOTA].quote = None
+        chart = await open_chart(pilot)
+        assert "from 10:42 JST" in chart.view.lines[0]

@@ -126,7 +126,8 @@ class ChartScreen(ModalScreen[None]):
         candles = history.candles
         self._builder = CandleBuilder(history.interval)
         self._finished = candles[:-1]
-        self._since = history.since
+        # A source that does not say where its ticks start starts at its first candle at the latest.
+        self._since = history.since if history.since is not None or not candles else candles[0].start
         if candles:
             last = candles[-1]
             # The day's volume so far is what its candles hold (the first holds any earlier trading).
