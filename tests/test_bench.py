@@ -273,6 +273,12 @@ def test_relay_bench_process_that_fails_is_said_in_one_line():
     assert not child.process.is_alive()
 
 
+def test_bench_chart_without_tui_exits_2_with_one_line(capsys):
+    status = main(["bench", "--chart"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "--chart goes with --tui" in err
+
+
 def test_bench_relay_and_tui_together_exit_2_with_one_line(capsys):
     status = main(["bench", "--relay", "--tui"])
     err = capsys.readouterr().err

@@ -40,6 +40,10 @@ NO_RSS: Final = "no psutil and no /proc/self/statm on this system"
 
 def run_bench(args: argparse.Namespace) -> int:
     """``quoteboard bench``; returns the exit status."""
+    if getattr(args, "chart", False) and not args.tui:
+        print("quoteboard bench: --chart goes with --tui (the board on screen, a chart open)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if getattr(args, "day", False):
         if args.relay or args.tui or args.bench_nats:
             print("quoteboard bench: --day, --relay, --nats and --tui are separate benchmarks: choose one",
