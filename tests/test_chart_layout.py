@@ -114,3 +114,14 @@ def test_only_the_latest_candles_that_fit_are_drawn():
 def test_a_size_too_small_still_gives_its_rows():
     assert text(draw_chart([], 10, 2, ChartText("7203 トヨタ自動車"))) == ["7203 トヨ ", " " * 10]
     assert draw_chart([], 0, 5) == []
+
+
+def test_time_labels_fall_on_the_jst_clock():
+    # 15-minute candles a column each: a label every 2 hours at most (8 columns), on even JST hours
+    # (10:00 is too near the first label, 09:00, to be written).
+    candles = [
+        Candle(at("09:00") + 900 * i, "15m", 100, 101, 99, 100.5, 10, None, None, 1) for i in range(24)
+    ]
+    axis = text(draw_chart(candles, 40, 8, ChartText("x")))[-1]
+    assert axis.split() == ["09:00", "12:00", "14:00"]
+    assert axis.index("12:00") == 12 and axis.index("14:00") == 20

@@ -21,6 +21,7 @@ from quoteboard.history.candles import INTERVAL_SECONDS, Candle, Interval, bucke
 from quoteboard.kabu.records import JST
 
 __all__ = [
+    "ChartText",
     "Ink",
     "Scale",
     "candle_cells",
@@ -46,6 +47,7 @@ PREVIOUS_LINE: Final = "╌"
 VWAP_LINE: Final = "─"
 #: Columns between time labels at least ("HH:MM" and a space or more).
 LABEL_GAP: Final = 7
+_JST_SECONDS: Final = 9 * 3600
 #: Units the time axis may label by, finest first.
 _TIME_UNITS: Final = (60, 300, 900, 1800, 3600, 7200, 14400, 86400, 7 * 86400, 28 * 86400)
 
@@ -161,7 +163,8 @@ def _time_labels(candles: Sequence[Candle], interval: Interval, step: int) -> li
     free_from = 0
     previous: float | None = None
     for index, candle in enumerate(candles):
-        bucket = bucket_start(candle.start, "1d") if unit >= 86400 else candle.start // unit
+        # Units on the JST clock: a 2-hour label falls on 10:00 and 12:00 JST, not on UTC's even hours.
+        bucket = bucket_start(candle.start, "1d") if unit >= 86400 else (candle.start + _JST_SECONDS) // unit
         if bucket != previous and index * step >= free_from:
             text = time_label(candle.start, interval)
             labels.append((index * step, text))
