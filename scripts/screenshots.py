@@ -1,6 +1,6 @@
 """Write the README's screenshots (SVG) into screenshots/: the board (also under the Japanese palette),
-the register panel, the help screen, the positions, the movers, the board's state marks (the demo market
-holding one stock in each state), and the symbol card on an 80x24 console.
+the register panel, the help screen, the positions, the movers, the chart, the board's state marks (the
+demo market holding one stock in each state), and the symbol card on an 80x24 console.
 
 Runs the real board headless on the embedded demo market (seeded), the way a user would see it a few
 seconds after ``quoteboard --demo``. Usage: ``python scripts/screenshots.py [OUTDIR]``.
@@ -14,14 +14,19 @@ import re
 import sys
 import tempfile
 import time
+from datetime import time as clock_time
 from pathlib import Path
 
 from textual.app import App
 
 from quoteboard.board.app import QuoteboardApp
 from quoteboard.board.controllers.lists import DEMO_WATCHLIST
+from quoteboard.board.widgets.chart_screen import ChartScreen
 from quoteboard.feeds.source import FeedSource
 from quoteboard.server import TestServer
+from quoteboard.server.app import KabuStation
+from quoteboard.server.clock import StationClock, today_at
+from quoteboard.server.market import Market
 from quoteboard.server.portfolio import DEMO_PORTFOLIO
 from quoteboard.store.watchlist import WatchlistStore
 
@@ -118,7 +123,8 @@ async def main(out: Path) -> None:
             save_svg(app, out / "card.svg")
             await pilot.press("q")
         await marks(out, Path(config))
-    names = ("board", "panel", "help", "positions", "movers", "japanese", "marks", "card")
+        await chart(out, Path(config))
+    names = ("board", "panel", "help", "positions", "movers", "japanese", "marks", "card", "chart")
     for name in (f"{name}.svg" for name in names):
         print(out / name)
 
@@ -144,6 +150,29 @@ async def marks(out: Path, config: Path) -> None:
         await pilot.pause(2.0)
         save_svg(app, out / "marks.svg")
         await pilot.press("q")
+
+
+def afternoon_demo() -> TestServer:
+    """The demo market with its clock at 14:30 JST today, whatever the hour here: its morning is
+    synthesized from 09:00, and the live quotes go on from 14:30."""
+    server = TestServer(seed=11)
+    clock = StationClock(today_at(clock_time(14, 30)))
+    server.kabu = KabuStation(rate_limit=None, market=Market(11, clock=clock))
+    return server
+
+
+async def chart(out: Path, config: Path) -> None:
+    app = QuoteboardApp(
+        sources=[FeedSource("demo", server=afternoon_demo)],
+        symbols=DEMO_WATCHLIST,
+        store=WatchlistStore(config / "chart-watchlist.toml"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: all(row.quote is not None for row in app.board))
+        await pilot.press("c", "2")  # the first row, in five-minute candles: the whole day fits
+        await settle(pilot, lambda: isinstance(app.screen, ChartScreen) and app.screen.interval == "5m")
+        await pilot.pause(3.0)  # a few live quotes move the forming candle
+        save_svg(app, out / "chart.svg")
 
 
 if __name__ == "__main__":

@@ -127,6 +127,19 @@ def test_screen_bench_runs_the_real_board_on_a_paced_feed_and_measures_cpu_and_d
     assert 0 < run["cpu_percent"] < 400 and run["window_s"] >= 2.0
 
 
+def test_screen_bench_with_the_chart_open_measures_the_board_under_the_chart():
+    """`bench --tui --chart`, short and headless: the chart of the first symbol is open over the table
+    while the board is measured, and its redraws come at most a few times a second, not a quote each."""
+    from quoteboard.bench.screen import _run_once
+    from quoteboard.server.catalogue import CATALOGUE
+
+    keys = list(CATALOGUE)[:5]
+    run = _run_once(50.0, keys, warmup=0.5, window=2.0, use_tmux=False, chart=True)
+    assert 20 < run["msg_s"] < 100 and 0 < run["cpu_percent"] < 400
+    # About 10 quotes a second for the charted symbol; the chart redraws at most 4 times a second.
+    assert 0 < run["chart_redraws"] <= 4 * run["window_s"] + 1
+
+
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="the terminal run needs tmux")
 
 
@@ -258,6 +271,12 @@ def test_relay_bench_process_that_fails_is_said_in_one_line():
         child.expect("ready", 60, "start")
     assert "\n" not in str(failed.value)
     assert not child.process.is_alive()
+
+
+def test_bench_chart_without_tui_exits_2_with_one_line(capsys):
+    status = main(["bench", "--chart"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "--chart goes with --tui" in err
 
 
 def test_bench_relay_and_tui_together_exit_2_with_one_line(capsys):

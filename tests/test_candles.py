@@ -75,6 +75,22 @@ def test_a_tick_older_than_the_forming_candle_is_ignored() -> None:
     assert forming is not None and forming.low == 100.0 and forming.volume == 10
 
 
+def test_a_resumed_builder_extends_the_last_history_candle_without_a_duplicate() -> None:
+    history = build_candles(DAY[:2], "1m")  # the store held 09:00:00 and 09:00:30
+    builder = CandleBuilder("1m")
+    builder.resume(history[-1], day_volume=sum(c.volume for c in history))
+    assert builder.add(Tick(at("09:00:59"), 99.0, volume=1600)) is None
+    forming = builder.forming
+    assert forming is not None and forming.start == history[-1].start
+    assert (forming.open, forming.high, forming.low, forming.close) == (100.0, 102.0, 99.0, 99.0)
+    assert forming.volume == 1600 and forming.ticks == 3  # only the 100 traded after the history
+    assert forming.vwap == pytest.approx(build_candles(DAY[:3], "1m")[0].vwap)
+    closed = builder.add(Tick(at("09:01:10"), 101.0, volume=2600))
+    assert closed == build_candles(DAY[:3], "1m")[0]
+    with pytest.raises(ValueError):
+        CandleBuilder("5m").resume(history[-1], 0)
+
+
 def test_a_quote_becomes_a_tick_in_the_station_time() -> None:
     from quoteboard.history.source import tick_of
     from quoteboard.kabu.protocol import Quote

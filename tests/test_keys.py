@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.command import CommandList, CommandPalette
 
 from quoteboard.board.app import QuoteboardApp
-from quoteboard.board.keys import BOARD_KEYS
+from quoteboard.board.keys import BOARD_KEYS, CHART_KEYS
 from quoteboard.board.screen import MainScreen
+from quoteboard.board.widgets.chart_screen import ChartScreen
 from quoteboard.board.widgets.help_screen import HelpScreen
 from quoteboard.commands.cli import build_parser
 from tests.app_support import frozen_demo_server, make_app, screen_text, wait_for
@@ -18,7 +19,7 @@ from tests.app_support import frozen_demo_server, make_app, screen_text, wait_fo
 def test_every_bound_key_comes_from_the_one_list():
     bound = {(binding.key, binding.action, binding.description) for binding in QuoteboardApp.BINDINGS}  # type: ignore[union-attr]
     listed = {(key.keys, key.action, key.label) for key in BOARD_KEYS if key.action is not None}
-    assert bound == listed and len(listed) == 13
+    assert bound == listed and len(listed) == 14
     for key in BOARD_KEYS:  # every action a key names exists (screen.NAME on the main screen)
         owner, _, name = (key.action or "").rpartition(".")
         assert key.action is None or hasattr(
@@ -26,9 +27,20 @@ def test_every_bound_key_comes_from_the_one_list():
         ), key
 
 
+def test_the_chart_binds_its_keys_from_the_list_and_none_is_a_board_key():
+    bound = {(binding.key, binding.action) for binding in ChartScreen.BINDINGS}  # type: ignore[union-attr]
+    assert bound == {(key.keys, key.action) for key in CHART_KEYS}
+    for key in CHART_KEYS:
+        assert key.action is not None and hasattr(ChartScreen, f"action_{key.action.split('(')[0]}"), key
+    board_keys = {name for key in BOARD_KEYS for name in key.keys.split(",")}
+    chart_keys = {name for key in CHART_KEYS for name in key.keys.split(",")}
+    # Escape and c close the chart, as Escape closes the other views and c opened it.
+    assert board_keys & chart_keys == {"escape", "c"}
+
+
 def test_help_lists_every_key_of_the_list():
     text = build_parser().format_help()
-    for key in BOARD_KEYS:
+    for key in (*BOARD_KEYS, *CHART_KEYS):
         assert f"  {key.display} " in text and key.help in text, key
 
 
@@ -43,7 +55,7 @@ async def test_the_help_screen_and_the_footer_show_the_list(tmp_path: Path):
         await pilot.pause(0.2)
         assert isinstance(app.screen, HelpScreen)
         shown = screen_text(app)
-        for key in BOARD_KEYS:  # (a long sentence wraps in the modal: its start is enough)
+        for key in (*BOARD_KEYS, *CHART_KEYS):  # (a long sentence wraps in the modal: its start is enough)
             assert f"{key.display}  " in shown and key.help[:40] in shown, key
 
 

@@ -48,6 +48,10 @@ def run_bench(args: argparse.Namespace) -> int:
         from .history import run_history_bench
 
         return run_history_bench(args)
+    if getattr(args, "chart", False) and not args.tui:
+        print("quoteboard bench: --chart goes with --tui (the board on screen, a chart open)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if getattr(args, "day", False):
         if args.relay or args.tui or args.bench_nats:
             print("quoteboard bench: --day, --relay, --nats and --tui are separate benchmarks: choose one",

@@ -13,6 +13,7 @@
 - ``candles_query_ms``: from that store, a whole day of 1-minute candles of one symbol as a chart asks
   for them (:meth:`~quoteboard.history.store.TickStore.candles`: a new connection each time); the
   median over the 50 symbols.
+- ``chart_render_ms``: one full redraw of a 200x60 chart of 330 candles (:mod:`.chart`), the median.
 
 ``--json`` prints the report as one JSON object on the last line of stdout.
 """
@@ -55,6 +56,7 @@ TARGETS: Final = {
     "ingest_ratio_with_store": (">=", 0.9),
     "bytes_per_tick": ("<=", 40),
     "candles_query_ms": ("<=", 30),
+    "chart_render_ms": ("<=", 15),
 }
 DAY: Final = datetime(2026, 12, 3, tzinfo=JST)
 
@@ -102,11 +104,16 @@ def history_bench(
         query_ms = _candles_ms(day)
         say(f"a day of 1m candles: {query_ms:.2f} ms (median of {SYMBOLS})")
         with_store, without = _ingest(folder, messages, say)
+    from .chart import chart_render_ms
+
+    render_ms = chart_render_ms(rounds=5 if quick else 21)
+    say(f"a 200x60 chart of 330 candles: {render_ms:.2f} ms (median)")
     return {
         "write_ticks_per_s": round(max(rates)),
         "ingest_ratio_with_store": round(max(with_store) / max(without), 4),
         "bytes_per_tick": round(size / ticks, 2),
         "candles_query_ms": round(query_ms, 3),
+        "chart_render_ms": round(render_ms, 3),
         "day_ticks": ticks,
         "day_bytes": size,
         "write_runs_ticks_per_s": [round(rate) for rate in rates],

@@ -174,6 +174,8 @@ class QuoteboardApp(App[int]):
             # Shutting down without App.exit() (Pilot's run_test does so): timers still fire while
             # the widgets are taken down, and the panel would look for a child already gone.
             return
+        if self.screen is not self.table.screen and self.screen.styles.background.a == 1:
+            return  # covered (the chart): a repaint behind it would repaint it too; drawn when back
         self.positions.frame()
         self.feed_control.draw()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["BOARD_KEYS", "Key", "help_lines"]
+__all__ = ["BOARD_KEYS", "CHART_KEYS", "Key", "help_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +96,37 @@ BOARD_KEYS: Final = (
         "",
         "in the movers: the ranking type (← →) and the market (e, E); a or Enter adds the mover to the list",
     ),
+    Key(
+        "c",
+        "c",
+        "Chart",
+        "chart the highlighted symbol: the day's candles, volume, previous close and VWAP",
+        "screen.chart",
+    ),
     Key("up,down,pageup,pagedown", "↑ ↓ PgUp PgDn", "", "move the highlight; the side panel shows its book"),
-    Key("escape", "Escape", "", "leave the input; close the help screen or the positions view"),
+    Key(
+        "escape",
+        "Escape",
+        "",
+        "leave the input; close the help screen, the positions view, the movers or the chart",
+    ),
     Key("ctrl+p", "Ctrl+P", "", "command palette: actions by name; colours: theme, Japanese, colour-blind"),
     Key("question_mark", "?", "Help", "the help screen", "help"),
     Key("q", "q", "Quit", "quit (the watchlist is saved as you go)", "quit"),
 )
 
 
+#: The chart's own keys (the chart screen binds them; the board's keys rest while it is shown).
+CHART_KEYS: Final = (
+    Key("1", "1", "1m", "in the chart: one-minute candles", "interval('1m')"),
+    Key("2", "2", "5m", "in the chart: five-minute candles", "interval('5m')"),
+    Key("3", "3", "15m", "in the chart: fifteen-minute candles", "interval('15m')"),
+    Key("4", "4", "1h", "in the chart: hourly candles", "interval('1h')"),
+    Key("5", "5", "1d", "in the chart: daily candles", "interval('1d')"),
+    Key("escape,c", "Escape / c", "Back", "in the chart: back to the board", "close"),
+)
+
+
 def help_lines() -> list[tuple[str, str]]:
     """(key as written, what it does) for every key, in the help screen's order."""
-    return [(key.display, key.help) for key in BOARD_KEYS]
+    return [(key.display, key.help) for key in (*BOARD_KEYS, *CHART_KEYS)]

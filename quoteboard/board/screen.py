@@ -24,6 +24,7 @@ from textual.worker import Worker
 
 from quoteboard.board.controllers.alerts import AlertsController
 from quoteboard.board.controllers.card import CardController
+from quoteboard.board.controllers.charts import ChartController
 from quoteboard.board.controllers.feed import FeedController
 from quoteboard.board.controllers.lists import ListsController
 from quoteboard.board.controllers.movers import MoversController
@@ -102,6 +103,7 @@ class MainScreen(Screen[Any]):
         self.positions = positions
         self.card = CardController(feeds, widgets.panel.card)
         self.movers = MoversController(feeds, lists, widgets)
+        self.charts = ChartController(feeds)
 
     @on(QuoteTable.Highlighted)
     def _highlighted(self, event: QuoteTable.Highlighted) -> None:
@@ -152,3 +154,11 @@ class MainScreen(Screen[Any]):
     @on(PositionsView.ReloadAsked)
     def _reload_positions(self) -> None:
         self.positions.reload_now()
+
+    def action_chart(self) -> None:
+        """The chart of the highlighted row (``c``)."""
+        key = self.widgets.table.cursor_key
+        if key is None:
+            self.feeds.say("no symbol to chart: add one first (a)")
+            return
+        self.app.push_screen(self.charts.screen(key))

@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench.add_argument("--tui", action="store_true", help="benchmark the board on screen instead")
     bench.add_argument(
+        "--chart", action="store_true", help="--tui: with the chart of the first symbol open, at 125 msg/s"
+    )
+    bench.add_argument(
         "--alerts",
         type=positive_int,
         default=0,

@@ -24,8 +24,8 @@ from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 if TYPE_CHECKING:
     from quoteboard.kabu.positions import Position
-    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.kabu.ranking import Ranking
+    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.kabu.registry import Registry
     from quoteboard.server import TestServer
 
@@ -36,9 +36,9 @@ __all__ = [
     "FeedEvents",
     "FeedStatus",
     "OffersPositions",
+    "OffersRanking",
     "OffersSymbol",
     "OffersSymbolFacts",
-    "OffersRanking",
     "Refusals",
     "RelayAware",
     "State",
@@ -233,6 +233,7 @@ class OffersSymbol(Protocol):
         ...
 
 
+@runtime_checkable
 class OffersSymbolFacts(Protocol):
     """A feed that can read what its station says about a symbol (``/symbol``, ``/primaryexchange``,
     ``/regulations``). Each raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
@@ -251,6 +252,7 @@ class OffersSymbolFacts(Protocol):
         ...
 
 
+@runtime_checkable
 class OffersRanking(Protocol):
     """A feed that can ask the station's market movers (``GET /ranking``: no registration)."""
 

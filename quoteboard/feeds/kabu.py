@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 
     from quoteboard.kabu.positions import Position
     from quoteboard.kabu.protocol import SymbolKey
-    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.kabu.ranking import Ranking
+    from quoteboard.kabu.reference import PrimaryExchange, Regulation, SymbolFacts
     from quoteboard.server import TestServer
 
 __all__ = ["KabuFeed", "backoff_delay"]

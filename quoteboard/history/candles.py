@@ -151,6 +151,21 @@ class CandleBuilder:
         self._ticks += 1
         return closed
 
+    def resume(self, candle: Candle, day_volume: float) -> None:
+        """Go on with ``candle`` (the last one of a history) as the forming candle, the day's
+        cumulative volume so far being ``day_volume``: later ticks extend it rather than start a
+        second candle of the same bucket, and count only the volume traded after the history."""
+        if candle.interval != self.interval:
+            raise ValueError(f"a {candle.interval} candle cannot go on as a {self.interval} one")
+        self._forming_start = candle.start
+        self._day = jst_day(candle.start)
+        self._last_volume = day_volume
+        self._open, self._high, self._low, self._close = candle.open, candle.high, candle.low, candle.close
+        self._volume = candle.volume
+        self._turnover = candle.volume * candle.vwap if candle.vwap is not None else 0.0
+        self._day_vwap = candle.day_vwap
+        self._ticks = candle.ticks
+
     def due(self, now: float) -> Candle | None:
         """Close the forming candle if its time is over at ``now`` (no tick needed to close it)."""
         if self._forming_start is None or now < self._forming_start + INTERVAL_SECONDS[self.interval]:

@@ -37,8 +37,8 @@ from quoteboard.kabu.protocol import (
     register_body,
     token_body,
 )
-from quoteboard.kabu.reference import PrimaryExchange, Regulation, parse_primary_exchange, parse_regulations
 from quoteboard.kabu.ranking import Ranking, parse_ranking
+from quoteboard.kabu.reference import PrimaryExchange, Regulation, parse_primary_exchange, parse_regulations
 from quoteboard.secret import Secret
 
 __all__ = ["KabuRest"]

@@ -53,8 +53,8 @@ from quoteboard.relay.answers import (
     regist_list,
 )
 from quoteboard.relay.book import Book, Client, TooManyClients
-from quoteboard.relay.candles import CANDLES_PATH, candles_endpoint
 from quoteboard.relay.cache import DAILY_PATHS, CachedGets
+from quoteboard.relay.candles import CANDLES_PATH, candles_endpoint
 from quoteboard.relay.fanout import BEHIND_LIMIT
 from quoteboard.relay.pacing import Pacer
 from quoteboard.relay.push import PushSocket, drain, send_frames

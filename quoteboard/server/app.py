@@ -53,8 +53,8 @@ from .market import Market, encode
 from .outbox import QUEUE_FRAMES, Outbox, send_from
 from .portfolio import SIDE_CODES, Holding, price_positions
 from .push import KABU_INTERVAL, PushHub
-from .reference import EXCHANGES, encode_regulations, regulations
 from .ranking import Rankings
+from .reference import EXCHANGES, encode_regulations, regulations
 from .replay import Replay
 from .station import Station, StationError
 from .wallet import wallet_cash, wallet_future, wallet_margin, wallet_option

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 
@@ -33,7 +33,7 @@ from .reference import margin_flags
 from .states import NO_TRADE, dress, limit_book
 from .ticks import price_limit, snap, tick_down, tick_up
 
-__all__ = ["JST", "Board", "DayStats", "Market", "SymbolInfo", "encode"]
+__all__ = ["JST", "Board", "DayStats", "Market", "MorningTick", "SymbolInfo", "encode"]
 
 UP: Final = "0057"
 DOWN: Final = "0058"
@@ -47,6 +47,8 @@ ITAYOSE: Final = 3  # CurrentPriceStatus 板寄せ: set by (or waiting for) a ca
 STOCK: Final = 1  # SecurityType of an ordinary stock
 TRADING_UNIT: Final = 100
 LEVELS: Final = 10
+#: Station seconds between two synthesized trades of the session before a stock was first asked for.
+MORNING_SPACING: Final = 20
 
 
 def _now_jst() -> datetime:
@@ -204,7 +206,7 @@ class _Stock:
     """The state of one simulated stock. All prices in tenths of a yen."""
 
     __slots__ = (
-        "ask_sizes", "bid", "bid_sizes", "closed", "downs", "held", "high", "high_time", "last",
+        "ask_sizes", "bid", "bid_sizes", "born", "closed", "downs", "held", "high", "high_time", "last",
         "last_time", "listing", "lots", "low", "low_time", "lower", "open", "open_time", "opening_qty",
         "over", "prev_close", "prev_close_time", "price_status", "quote_time", "rng", "sign", "status",
         "ticks", "traded", "turnover", "under", "upper", "ups", "volume",
@@ -213,6 +215,7 @@ class _Stock:
     def __init__(self, listing: Listing, rng: random.Random, now: datetime, opened: bool = True) -> None:
         self.listing = listing
         self.rng = rng
+        self.born = now
         stamp = _stamp(now)
         self.prev_close = snap(round(listing.price * 10 * (1 + rng.uniform(-0.03, 0.03))))
         width = price_limit(self.prev_close)
@@ -412,6 +415,76 @@ class _Stock:
         )  # fmt: skip
 
 
+class MorningTick(NamedTuple):
+    """One synthesized trade of the session before the market started: epoch seconds, the price in
+    yen, and the day's volume and VWAP so far (the station's own shape, not the client's Tick)."""
+
+    time: float
+    price: float
+    volume: float
+    vwap: float
+
+
+def _trading_times(start: datetime, end: datetime) -> list[datetime]:
+    """Every MORNING_SPACING seconds from ``start`` to ``end`` while the session trades (no lunch)."""
+    times = []
+    moment = start
+    while moment <= end:
+        if phase_at(moment).trading:
+            times.append(moment)
+        moment += timedelta(seconds=MORNING_SPACING)
+    return times
+
+
+def _synthesize_morning(stock: _Stock, rng: random.Random) -> list[MorningTick]:
+    """Trades from the 09:00 open to the moment ``stock`` was made, ending where its state is then.
+
+    A random walk on the price grid bent to end at the stock's last price (a Brownian bridge), within
+    the daily limits; the day's high and low take it in, the volume grows from the opening auction's
+    to the stock's, and the VWAP is bent to end at the stock's, so the board and the chart agree."""
+    opened = today_at(OPEN, stock.born)
+    end = min(stock.born, today_at(CLOSE, stock.born))
+    if not stock.traded or end <= opened:
+        return []
+    times = _trading_times(opened, end)
+    count = len(times)
+    walk = [0.0]
+    wiggle = max(1.0, stock.open * 0.00025)  # tenths of a yen a step: the day moves about 1 %
+    for _ in range(count - 1):
+        walk.append(walk[-1] + rng.gauss(0, wiggle))
+    bend = walk[-1] - (stock.last - stock.open)
+    weights = [rng.expovariate(1.0) for _ in range(count - 1)]
+    total_weight = sum(weights) or 1.0
+    first_qty = min(stock.opening_qty, stock.volume)
+    ticks = []
+    volume = turnover = 0.0
+    for index, moment in enumerate(times):
+        share = index / (count - 1) if count > 1 else 1.0
+        price = snap(round(stock.open + walk[index] - share * bend))
+        price = stock.open if index == 0 else stock.last if index == count - 1 else price
+        price = min(max(price, tick_up(stock.lower)), tick_down(stock.upper))
+        stamp = _stamp(moment)
+        if price > stock.high:
+            stock.high, stock.high_time = price, stamp
+        if price < stock.low:
+            stock.low, stock.low_time = price, stamp
+        if index == 0:
+            traded = float(first_qty)
+        else:
+            traded = (stock.volume - first_qty) * weights[index - 1] / total_weight
+        volume += traded
+        turnover += traded * price
+        ticks.append([moment.timestamp(), price, volume, turnover / volume if volume else price])
+    # Bent to end at the stock's own VWAP and volume (rounding leaves them a hair apart otherwise).
+    vwap_gap = stock.turnover / stock.volume - ticks[-1][3] if stock.volume else 0.0
+    ticks[-1][2] = float(stock.volume)
+    last = max(1, count - 1)
+    return [
+        MorningTick(when, price / 10, round(volume), round((vwap + vwap_gap * index / last) / 10, 4))
+        for index, (when, price, volume, vwap) in enumerate(ticks)
+    ]
+
+
 class Market:
     """The simulated market: one random walk per catalogue stock, created when first asked for.
 
@@ -433,6 +506,7 @@ class Market:
         self._clock = clock or _now_jst
         self._catalogue = catalogue
         self._stocks: dict[str, _Stock] = {}
+        self._mornings: dict[str, list[MorningTick]] = {}
         self.day = day
 
     def __contains__(self, key: object) -> bool:
@@ -534,6 +608,17 @@ class Market:
             ups=stock.ups,
             downs=stock.downs,
         )
+
+    def morning(self, key: str) -> list[MorningTick]:
+        """The trades of ``key``'s session from the 09:00 open to when the market first made it
+        (none if that was before the open), synthesized once: a market started mid-day still has its
+        morning, for a tick store or a chart to fill from. With a ``seed`` they are the same each run."""
+        ticks = self._mornings.get(key)
+        if ticks is None:
+            stock = self._stock(key)
+            rng = random.Random(f"{self._seed}/{key}/morning") if self._seed is not None else random.Random()
+            ticks = self._mornings[key] = _synthesize_morning(stock, rng)
+        return ticks
 
     def last_price(self, key: str) -> float:
         """The last traded price of ``key`` in yen (what a position is valued at)."""
