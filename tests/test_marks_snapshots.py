@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.colours import PALETTES
 from quoteboard.board.widgets import status_bar
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.state import board_state
@@ -48,7 +49,7 @@ def marked(app) -> bool:
     )
 
 
-@pytest.mark.parametrize("palette", ["theme", "colour-blind"])
+@pytest.mark.parametrize("palette", PALETTES)
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "80x24"])
 def test_every_state_has_its_mark(snap_compare, tmp_path: Path, palette: str, size) -> None:
     app = make_app(tmp_path, demo_server=held_server, symbols=SYMBOLS)
