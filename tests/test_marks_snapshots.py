@@ -46,6 +46,8 @@ def marked(app) -> bool:
         all(row.quote is not None and board_state(row.quote, app.facts.limits(row.key)) for row in rows)
         and not any("waiting" in line for line in table_lines(app))
         and app.panel.shown_key == app.table.cursor_key
+        and app.panel.card.key == app.table.cursor_key
+        and not app.panel.card.facts.reading
     )
 
 

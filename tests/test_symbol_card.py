@@ -198,7 +198,7 @@ async def test_the_limits_are_drawn_in_the_palettes_up_and_down_colours(tmp_path
         lower, upper = format_price(symbol.lower_limit), format_price(symbol.upper_limit)
         for palette in ("theme", "colour-blind", "theme"):
             if app.palette != palette:
-                app.action_toggle_palette()
+                app.set_palette(palette, save=False)
                 await pilot.pause(0.1)
             variables = app.get_css_variables()
             assert drawn_colour(app.panel.card, upper) == variables["quote-up-text"].upper()
