@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from quoteboard.alerts.book import AlertStore
-from tests.app_support import frozen_demo_server, make_app
-from tests.test_snapshots import SIZE, SYMBOLS, fixed_clock, settled
+from tests.app_support import frozen_demo_server, make_app, wait_for
+from tests.test_snapshots import SIZE, SYMBOLS, card_read, fixed_clock, settled
 
 __all__ = ["fixed_clock"]  # the autouse fixture, used here too
 
@@ -38,6 +38,7 @@ def test_the_alert_input_says_what_is_wrong(snap_compare, tmp_path: Path) -> Non
     async def bad_rule(pilot) -> None:
         await settled(pilot)
         await pilot.press("exclamation_mark", *"1750", "enter")
+        await wait_for(pilot, lambda: card_read(pilot.app), what="the card")
         await pilot.pause(0.2)
 
     assert snap_compare(board_with_alerts(tmp_path), terminal_size=SIZE, run_before=bad_rule)

@@ -16,6 +16,7 @@ from quoteboard.board.model import Board
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.kabu import KabuFeed, backoff_delay
 from quoteboard.feeds.policy import ReconnectPolicy
+from quoteboard.kabu.errors import NotAsked
 from quoteboard.kabu.protocol import Quote, Rejection, SymbolKey
 
 
@@ -155,6 +156,35 @@ async def test_unregistering_what_the_station_already_lost_is_not_an_error(serve
     await feed.close()
     assert remaining == [SymbolKey("9433")] == feed.registry.watched
     assert server.registered == ["9433@1"]
+
+
+async def test_symbol_is_asked_only_for_what_is_registered_and_lands_before_an_unregister(
+    server, monkeypatch: pytest.MonkeyPatch
+):
+    """GET /symbol registers its symbol at the station (as at Kabu): one on the way when the symbol
+    is unregistered must land first, or the station keeps a symbol nobody wants; one not
+    registered is not asked at all."""
+    feed = KabuFeed(server.base_url, "pw")
+    toyota, kddi = SymbolKey("7203"), SymbolKey("9433")
+    await feed.register([toyota])
+    real, sent = feed.rest.symbol, asyncio.Event()
+
+    async def slow_symbol(key: SymbolKey) -> dict:
+        sent.set()
+        await asyncio.sleep(0.3)  # a station slow to answer: the unregister comes meanwhile
+        return await real(key)
+
+    monkeypatch.setattr(feed.rest, "symbol", slow_symbol)
+    asking = asyncio.create_task(feed.symbol(toyota))
+    await sent.wait()
+    await feed.unregister([toyota])
+    assert (await asking)["Symbol"] == "7203"
+    assert "7203@1" not in server.registered
+    for key in (toyota, kddi):  # unwatched now; never watched
+        with pytest.raises(NotAsked, match="not registered"):
+            await feed.symbol(key)
+    await feed.close()
+    assert server.registered == []
 
 
 def free_port() -> int:

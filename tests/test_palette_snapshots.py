@@ -9,7 +9,7 @@ import pytest
 
 from quoteboard.board.colours import Palette
 from tests.app_support import frozen_demo_server, make_app, wait_for
-from tests.test_snapshots import SIZE, SMALL, SYMBOLS, frozen_demo_server_with_positions, settled
+from tests.test_snapshots import SIZE, SMALL, SYMBOLS, card_read, frozen_demo_server_with_positions, settled
 from tests.test_snapshots import fixed_clock as fixed_clock  # autouse: the status bar's time
 
 
@@ -30,6 +30,7 @@ async def open_positions(pilot) -> None:
     await pilot.press("p")
     view = pilot.app.positions_view
     await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+    await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
     await pilot.pause(0.2)
 
 

@@ -31,6 +31,12 @@ def frozen_board(tmp_path: Path):
     return make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
 
 
+def card_read(app) -> bool:
+    """The highlighted row's card is in, every part of it."""
+    card = app.panel.card
+    return card.key == app.table.cursor_key and card.facts is not None and not card.facts.reading
+
+
 async def settled(pilot) -> None:
     app = pilot.app
     await wait_for(
@@ -39,8 +45,7 @@ async def settled(pilot) -> None:
             all(row.quote is not None for row in app.board)
             and not any("waiting" in line for line in table_lines(app))
             and app.panel.shown_key == app.table.cursor_key
-            and app.panel.card.key == app.table.cursor_key
-            and not app.panel.card.facts.reading
+            and card_read(app)
         ),
         what="every row drawn, and the card",
     )
@@ -67,6 +72,7 @@ def test_board_sorted_by_change(snap_compare, tmp_path: Path) -> None:
     async def sort_by_change(pilot) -> None:
         await settled(pilot)
         await pilot.press("s", "s")
+        await wait_for(pilot, lambda: card_read(pilot.app), what="the card after the sort")
         await pilot.pause(0.2)
 
     assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=sort_by_change)
@@ -86,6 +92,7 @@ def test_unknown_symbol_in_the_panel(snap_compare, tmp_path: Path) -> None:
         await settled(pilot)
         await pilot.press("a", *"1111", "enter")
         await wait_for(pilot, lambda: "4002001" in pilot.app.panel.outcome)
+        await wait_for(pilot, lambda: card_read(pilot.app), what="the card of the row highlighted")
         await pilot.pause(0.2)
 
     assert snap_compare(frozen_board(tmp_path), terminal_size=SIZE, run_before=add_unknown)
@@ -115,6 +122,7 @@ def test_positions_view(snap_compare, tmp_path: Path) -> None:
         await pilot.press("p")
         view = pilot.app.positions_view
         await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+        await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
         await pilot.pause(0.2)
 
     app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
@@ -135,6 +143,7 @@ def test_positions_view_at_80x24(snap_compare, tmp_path: Path) -> None:
         await pilot.press("p")
         view = pilot.app.positions_view
         await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+        await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
         await pilot.pause(0.2)
 
     app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)

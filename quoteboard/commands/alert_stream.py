@@ -18,7 +18,7 @@ import msgspec
 from quoteboard.alerts.book import Alert, AlertBook, AlertStore
 from quoteboard.alerts.command import run_alert_command
 from quoteboard.commands.follow import follow
-from quoteboard.feeds.contract import Feed, OffersSymbol
+from quoteboard.feeds.contract import Feed, OffersSymbolFacts
 from quoteboard.kabu.errors import KabuClientError
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.records import alert_line
@@ -89,11 +89,11 @@ async def _limits(feed: Feed, book: AlertBook, err: IO[str]) -> dict[SymbolKey, 
     """The day's limits of the symbols with an armed limit rule (registered: the feed watches them)."""
     keys = {alert.key for alert in book if alert.armed and alert.rule.kind in ("limit-up", "limit-down")}
     found: dict[SymbolKey, Limits] = {}
-    if not keys or not isinstance(feed, OffersSymbol):
+    if not keys or not isinstance(feed, OffersSymbolFacts):
         return found
     for key in sorted(keys):
         try:
-            limits = Limits.of(await feed.symbol(key))
+            limits = Limits.of(await feed.symbol_facts(key))
         except KabuClientError as exc:
             err.write(f"quoteboard: {key}: the day's limits are not known, its limit alerts wait: {exc}\n")
             continue

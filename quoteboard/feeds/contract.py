@@ -37,7 +37,6 @@ __all__ = [
     "FeedStatus",
     "OffersPositions",
     "OffersRanking",
-    "OffersSymbol",
     "OffersSymbolFacts",
     "Refusals",
     "RelayAware",
@@ -221,15 +220,6 @@ class OffersPositions(Protocol):
 
     async def positions(self) -> list[Position]:
         """Every position held; raises ``KabuError`` (refused) or ``KabuClientError`` (unreachable)."""
-        ...
-
-
-@runtime_checkable
-class OffersSymbol(Protocol):
-    """A feed that can answer ``GET /symbol`` (a Kabu station, the demo's, a relay's)."""
-
-    async def symbol(self, key: SymbolKey) -> dict[str, Any]:
-        """The ``SymbolSuccess`` answer; raises ``KabuError`` (refused) or ``KabuClientError``."""
         ...
 
 

@@ -45,6 +45,10 @@ class StationFacts:
             self._caches = _Caches(self._clock)
         return self._caches
 
+    def forget(self) -> None:
+        """Drop every answer held (as a new JST day does by itself)."""
+        self._caches = _Caches(self._clock)
+
     def peek(
         self, feed: OffersSymbolFacts, key: SymbolKey
     ) -> tuple[SymbolFacts | None, PrimaryExchange | None, tuple[Regulation, ...] | None]:

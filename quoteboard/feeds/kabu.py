@@ -159,8 +159,8 @@ class KabuFeed(RegisteringFeed):
         return await self.rest.positions()
 
     async def symbol_facts(self, key: SymbolKey) -> SymbolFacts:
-        """GET /symbol, the symbol card's part of it (the station registers ``key`` meanwhile)."""
-        answer = await self.rest.symbol(key)
+        """GET /symbol, decoded (asked only for a symbol registered: see :meth:`symbol`)."""
+        answer = await self.symbol(key)
         try:
             return symbol_facts(answer)
         except ValueError as exc:

@@ -18,7 +18,7 @@ from quoteboard.feeds.base import BaseFeed
 from quoteboard.feeds.closing import logged_out
 from quoteboard.feeds.contract import FeedStatus
 from quoteboard.feeds.policy import backoff_delay
-from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError
+from quoteboard.kabu.errors import NOT_REGISTERED_CODE, KabuClientError, KabuError, NotAsked
 from quoteboard.kabu.protocol import Quote, SymbolKey
 from quoteboard.kabu.registry import DEFAULT_MAX_SYMBOLS
 from quoteboard.kabu.rest import KabuRest
@@ -44,6 +44,8 @@ class RegisteringFeed(BaseFeed):
         self._rng = random.Random()
         #: Set when a registration found the station unreachable: retried while the socket is up.
         self._unregistered = asyncio.Event()
+        #: ``GET /symbol`` calls on the way, by symbol: an unregistration waits for them (below).
+        self._symbol_calls: dict[SymbolKey, asyncio.Future[None]] = {}
 
     async def _register(self, keys: list[SymbolKey]) -> list[SymbolKey]:
         """PUT /register within the cap; the station's answer goes to the registry."""
@@ -79,6 +81,11 @@ class RegisteringFeed(BaseFeed):
         keys = list(keys)
         registry = self.registry
         registry.unwatch(keys)
+        # A GET /symbol on the way registers its symbol when it lands: sent before this PUT, it
+        # must land before it too, or the symbol stays registered with nobody wanting it.
+        calls = [call for key in keys if (call := self._symbol_calls.get(key)) is not None]
+        if calls:
+            await asyncio.wait(calls)
         try:
             registry.station_lists(await self.rest.unregister(keys))
         except KabuError as exc:
@@ -110,9 +117,23 @@ class RegisteringFeed(BaseFeed):
         return failures
 
     async def symbol(self, key: SymbolKey) -> dict[str, Any]:
-        """GET /symbol for ``key``: its static facts and the day's price limits. The station registers
-        the symbol as a side effect, as for /board: ask only for symbols already registered."""
-        answer = await self.rest.symbol(key)
+        """GET /symbol for ``key``: its static facts and the day's price limits.
+
+        The station registers the symbol as a side effect, as for /board, so it is asked only for a
+        symbol watched and registered (else :class:`NotAsked`), and an unregistration of it waits
+        for the answer.
+        """
+        registry = self.registry
+        if not (registry.is_watched(key) and registry.is_registered(key)):
+            raise NotAsked(f"{key} is not registered, and GET /symbol would register it")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._symbol_calls[key] = done
+        try:
+            answer = await self.rest.symbol(key)
+        finally:
+            done.set_result(None)
+            if self._symbol_calls.get(key) is done:
+                del self._symbol_calls[key]
         self.registry.station_added(key)
         return answer
 

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+# JST is UTC+9 all year (no summer time), so bucketing is arithmetic on epoch seconds.
+from quoteboard.kabu.records import JST_OFFSET, jst_day
+
 __all__ = [
     "INTERVALS",
     "INTERVAL_SECONDS",
@@ -34,8 +37,6 @@ INTERVAL_SECONDS: Final[dict[Interval, int]] = {
     "1h": 3600,
     "1d": 86400,
 }
-#: JST is UTC+9 all year (no summer time), so bucketing is arithmetic on epoch seconds.
-_JST_OFFSET: Final = 9 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +72,10 @@ class Candle:
         return self.start + INTERVAL_SECONDS[self.interval]
 
 
-def jst_day(epoch: float) -> int:
-    """The JST day of ``epoch`` as a day number (days since 1970-01-01 in JST)."""
-    return int((epoch + _JST_OFFSET) // 86400)
-
-
 def bucket_start(epoch: float, interval: Interval) -> float:
     """The start of the JST bucket of ``interval`` that holds ``epoch``."""
     seconds = INTERVAL_SECONDS[interval]
-    return ((epoch + _JST_OFFSET) // seconds) * seconds - _JST_OFFSET
+    return ((epoch + JST_OFFSET) // seconds) * seconds - JST_OFFSET
 
 
 class CandleBuilder:

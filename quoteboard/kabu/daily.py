@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from quoteboard.history.candles import jst_day
+from quoteboard.kabu.records import jst_day
 
 __all__ = ["DailyCache"]
 

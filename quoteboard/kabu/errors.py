@@ -4,6 +4,8 @@
 
     KabuClientError            the base: callers catch this, and read ``transient`` to retry
     ├── StationUnreachable     no answer: not running, API disabled, wrong port, too slow (transient)
+    ├── NotAsked               a call not made: GET /symbol for a symbol not registered (it would
+    │                          register it, and take a slot the board does not want it to)
     └── KabuError              an error answer: ``{"Code", "Message"}`` and the HTTP status, with an
         │                      English explanation; transient when the station failed, not refused
         └── SymbolLimitError   registering would pass the symbol cap: refused before anything is sent
@@ -32,6 +34,7 @@ __all__ = [
     "WRONG_PASSWORD_CODE",
     "KabuClientError",
     "KabuError",
+    "NotAsked",
     "StationUnreachable",
     "SymbolLimitError",
     "error_from_response",
@@ -126,6 +129,10 @@ class StationUnreachable(KabuClientError, ConnectionError):
     @property
     def transient(self) -> bool:
         return True
+
+
+class NotAsked(KabuClientError):
+    """A call the client would not make; its message says why."""
 
 
 class KabuError(KabuClientError):

@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Final, Protocol
 if TYPE_CHECKING:
     from quoteboard.kabu.protocol import Quote, SymbolKey
 
-__all__ = ["JST", "FiredAlert", "alert_line", "quote_record", "received_at_text"]
+__all__ = ["JST", "JST_OFFSET", "FiredAlert", "alert_line", "jst_day", "quote_record", "received_at_text"]
 
 JST: Final = timezone(timedelta(hours=9), "JST")
+#: JST's offset from UTC in seconds (Japan keeps no summer time).
+JST_OFFSET: Final = 9 * 3600
+
+
+def jst_day(epoch: float) -> int:
+    """The JST day of ``epoch`` as a day number (days since 1970-01-01 in JST)."""
+    return int((epoch + JST_OFFSET) // 86400)
 
 
 def received_at_text(received_at: float) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from quoteboard.kabu.protocol import Quote
+from quoteboard.kabu.reference import SymbolFacts
 
 __all__ = [
     "AUCTION",
@@ -87,10 +88,9 @@ class Limits(NamedTuple):
     lower: float | None
 
     @classmethod
-    def of(cls, answer: dict[str, object]) -> Limits | None:
+    def of(cls, facts: SymbolFacts) -> Limits | None:
         """The limits in a ``/symbol`` answer, or None when it has neither (an index)."""
-        upper, lower = answer.get("UpperLimit"), answer.get("LowerLimit")
-        limits = cls(_price(upper), _price(lower))
+        limits = cls(_price(facts.upper_limit), _price(facts.lower_limit))
         return None if limits == (None, None) else limits
 
 

@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from quoteboard.history.candles import jst_day
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.ranking import MARKETS, RANKING_TYPES
+from quoteboard.kabu.records import jst_day
 from quoteboard.relay.answers import JSON_TYPE, path_symbol
 from quoteboard.relay.book import Client
 

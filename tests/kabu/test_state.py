@@ -7,6 +7,7 @@ import pytest
 from rich.cells import cell_len
 
 from quoteboard.kabu.protocol import Quote, decode_frame
+from quoteboard.kabu.reference import symbol_facts
 from quoteboard.kabu.state import (
     AUCTION,
     CAUTION,
@@ -82,9 +83,12 @@ def test_every_mark_fits_its_column_and_says_something_different() -> None:
 
 
 def test_the_limits_come_from_a_symbol_answer() -> None:
-    assert Limits.of({"UpperLimit": 3000.0, "LowerLimit": 2000}) == Limits(3000.0, 2000.0)
-    assert Limits.of({"UpperLimit": None, "LowerLimit": 0}) is None
-    assert Limits.of({"UpperLimit": "3000"}) is None
+    def of(**answer: object) -> Limits | None:
+        return Limits.of(symbol_facts({"Symbol": "7203", **answer}))
+
+    assert of(UpperLimit=3000.0, LowerLimit=2000) == Limits(3000.0, 2000.0)
+    assert of(UpperLimit=None, LowerLimit=0) is None  # an index: no limits
+    assert of(UpperLimit=3000.0) == Limits(3000.0, None)
 
 
 def test_before_the_open_the_price_shown_is_the_indicative_one_not_a_trade() -> None:

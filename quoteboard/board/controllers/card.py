@@ -12,7 +12,7 @@ the way) and is cancelled when it moves on or the feed changes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
@@ -80,24 +80,27 @@ class CardController:
         key, station = facts.key, self.feeds.station_facts
         parts: list[Awaitable[None]] = []
         if facts.primary == READING:
-            parts.append(self._part(key, "primary", station.primary_exchange(asker, key.code)))
+            parts.append(self._part(key, "primary", partial(station.primary_exchange, asker, key.code)))
         if facts.regulations == READING:
-            parts.append(self._part(key, "regulations", station.regulations(asker, key)))
+            parts.append(self._part(key, "regulations", partial(station.regulations, asker, key)))
         if facts.symbol in (READING, NOT_REGISTERED):
             parts.append(self._symbol(feed, asker, key))
         await asyncio.gather(*parts)
 
     async def _symbol(self, feed: Feed, asker: OffersSymbolFacts, key: SymbolKey) -> None:
         """``/symbol`` once the station holds ``key``: asked before, it would take a slot."""
-        while not feed.registry.is_registered(key):
+        registry = feed.registry
+        while not (registry.is_watched(key) and registry.is_registered(key)):
             await asyncio.sleep(REGISTERED_POLL)
         self.card.update_part(key, symbol=READING)
-        await self._part(key, "symbol", self.feeds.station_facts.symbol(asker, key))
+        await self._part(key, "symbol", partial(self.feeds.station_facts.symbol, asker, key))
 
-    async def _part(self, key: SymbolKey, name: str, answer: Awaitable[Part]) -> None:
-        """One part of ``key``'s card: its answer, or the failure in words."""
+    async def _part(self, key: SymbolKey, name: str, ask: Callable[[], Awaitable[Part]]) -> None:
+        """One part of ``key``'s card: its answer, or the failure in words. The call is made here,
+        not by the caller: a part cancelled before it runs leaves no coroutine never awaited (whose
+        warning would keep the feed alive)."""
         try:
-            value: Part = await answer
+            value: Part = await ask()
         except KabuClientError as exc:
             value = str(exc)
         self.card.update_part(key, **{name: value})

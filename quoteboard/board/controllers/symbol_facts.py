@@ -1,10 +1,9 @@
 """What the station says once a day about each symbol (``GET /symbol``), shared by the board.
 
 The board needs the day's price limits (``UpperLimit``/``LowerLimit``) to mark a row ストップ高 or
-ストップ安 and to fire the ``limit-up``/``limit-down`` alerts. They change once a day, so each symbol's
-answer is kept in one :class:`~quoteboard.kabu.daily.DailyCache` (:attr:`SymbolFacts.daily`, keyed by
-:class:`~quoteboard.kabu.protocol.SymbolKey`) until the JST day changes; whoever else wants the
-``/symbol`` answer (the symbol card) asks the same cache and no second call is made.
+ストップ安 and to fire the ``limit-up``/``limit-down`` alerts. They change once a day: the answers are
+the feed controller's :class:`~quoteboard.feeds.facts.StationFacts`, kept until the JST day changes,
+which the symbol card reads too (one call a day and symbol for both).
 
 A symbol is asked for once it pushes a quote, or once the table draws its row with a quote (a
 ``/board`` snapshot's, after the close): it is registered then, so ``/symbol``, which registers its
@@ -18,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from quoteboard.board.controllers.feed import FeedController
-from quoteboard.feeds.contract import OffersSymbol
-from quoteboard.history.candles import jst_day
-from quoteboard.kabu.daily import DailyCache
-from quoteboard.kabu.errors import KabuClientError
+from quoteboard.feeds.contract import OffersSymbolFacts
+from quoteboard.kabu.errors import KabuClientError, NotAsked
 from quoteboard.kabu.protocol import Quote, SymbolKey
+from quoteboard.kabu.records import jst_day
 from quoteboard.kabu.state import Limits
 
 __all__ = ["SymbolFacts"]
@@ -44,9 +42,6 @@ class SymbolFacts:
     def __init__(self, feeds: FeedController, clock: Callable[[], float] = time.time) -> None:
         self.feeds = feeds
         self._clock = clock
-        #: The day's ``/symbol`` answers, by SymbolKey: the one cache of them on the board. A new feed
-        #: gets a new cache (another station): read it through this attribute, do not keep it.
-        self.daily: DailyCache[dict[str, Any]] = DailyCache(clock)
         self._day = jst_day(clock())
         self._limits: dict[SymbolKey, Limits] = {}
         #: Symbols asked for today (answered, failed or on the way): each is asked once a day.
@@ -79,7 +74,7 @@ class SymbolFacts:
 
     def forget(self) -> None:
         """Drop every answer: a new day, or a new feed."""
-        self.daily = DailyCache(self._clock)
+        self.feeds.station_facts.forget()
         self._day = jst_day(self._clock())
         self._limits.clear()
         self._asked.clear()
@@ -108,7 +103,7 @@ class SymbolFacts:
     async def _ask_all(self) -> None:
         feed = self.feeds.feed
         try:
-            if not isinstance(feed, OffersSymbol):
+            if not isinstance(feed, OffersSymbolFacts):
                 self._waiting.clear()  # NATS: quotes only, no /symbol (no limits, no limit marks)
                 return
             first = True
@@ -121,9 +116,12 @@ class SymbolFacts:
         finally:
             self._running = False
 
-    async def _ask(self, feed: OffersSymbol, key: SymbolKey) -> None:
+    async def _ask(self, feed: OffersSymbolFacts, key: SymbolKey) -> None:
         try:
-            answer = await self.daily.get(key, lambda: feed.symbol(key))
+            facts = await self.feeds.station_facts.symbol(feed, key)
+        except NotAsked:  # unregistered since it was quoted (another list): asked when quoted again
+            self._asked.discard(key)
+            return
         except KabuClientError as exc:  # KabuError (a refusal) included
             self.failures[key] = f"limits not known: {exc}"
             self.feeds.board.mark_dirty(key)  # the panel says why
@@ -132,7 +130,7 @@ class SymbolFacts:
             return
         if self.feeds.feed is not cast(object, feed):  # a switch of feed while this was on the way
             return
-        limits = Limits.of(answer)
+        limits = Limits.of(facts)
         if limits is not None:
             self._limits[key] = limits
         self.failures.pop(key, None)
