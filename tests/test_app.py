@@ -270,7 +270,7 @@ async def test_a_feed_switch_cancels_the_old_feeds_workers_as_a_group(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: all_quoted(app))
         old_group, never = app.feed_control._group, asyncio.Event()
-        stuck = app.feed_control.spawn(never.wait(), "a call that never answers")
+        stuck = app.feed_control.spawn(never.wait, "a call that never answers")
         await pilot.press("f")
         await wait_for(pilot, lambda: app.feed.name == "kabu" and app.feed.status.state == "live")
         assert stuck.state is WorkerState.CANCELLED and app.feed_control._group != old_group

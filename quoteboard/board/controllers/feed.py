@@ -16,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from textual.app import App
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState, WorkType
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from quoteboard.board.controllers.keeping import FeedKeeping
 from quoteboard.board.model import Board
@@ -144,11 +145,11 @@ class FeedController:
         self.feed = feed
         self._via_relay = False
         self.history = None
-        self.spawn(self._keep_history(feed), "history")
-        self._feed_worker = self.spawn(self._run_feed(feed), "feed")
+        self.spawn(partial(self._keep_history, feed), "history")
+        self._feed_worker = self.spawn(partial(self._run_feed, feed), "feed")
         for started in self.started:
             started()
-        self.spawn(self._ask_if_relay(feed), "relay?")
+        self.spawn(partial(self._ask_if_relay, feed), "relay?")
         self.update_status()
 
     async def _ask_if_relay(self, feed: Feed) -> None:
@@ -158,8 +159,11 @@ class FeedController:
         self.history = served or self.history  # else the tick store's, if this board writes one
         self.update_status()
 
-    def spawn(self, work: WorkType[Any], name: str) -> Worker[Any]:
-        """A worker of the current feed: cancelled with it, so it never acts on the next feed."""
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], name: str) -> Worker[Any]:
+        """A worker of the current feed: cancelled with it, so it never acts on the next feed.
+
+        ``work`` is called when the worker starts: a coroutine made before would, cancelled unstarted
+        (the feed switched at once), never be awaited, and its warning would keep the feed alive."""
         return self.host.run_worker(work, name=name, group=self._group, exit_on_error=False)
 
     async def _keep_history(self, feed: Feed) -> None:
@@ -244,7 +248,7 @@ class FeedController:
 
     def fetch_boards(self, feed: Feed, keys: list[SymbolKey]) -> Worker[None]:
         """The first snapshots over REST: Kabu pushes nothing after the close, so they fill the board."""
-        return self.spawn(self._fetch_boards_work(feed, keys), "snapshots")
+        return self.spawn(partial(self._fetch_boards_work, feed, keys), "snapshots")
 
     async def _fetch_boards_work(self, feed: Feed, keys: list[SymbolKey]) -> None:
         def apply_if_empty(quote: Quote) -> None:
@@ -325,7 +329,7 @@ class FeedController:
 
         if self._syncing is not None and self._syncing.is_running:
             self._syncing.cancel()
-        self._syncing = self.spawn(sync(), "sync")
+        self._syncing = self.spawn(sync, "sync")
 
     def over_cap(self) -> int:
         """How many symbols of the list on screen and the pinned ones the station cannot take."""
@@ -379,7 +383,7 @@ class FeedController:
             if not quiet:
                 self.say(f"{key} unregistered ({feed.registry.count()})", "ok")
 
-        self.spawn(unregister(), "unregister")
+        self.spawn(unregister, "unregister")
 
     def worker_failed(self, event: Worker.StateChanged) -> None:
         """A feed or REST worker raised what nothing expected (a bug): say so, rather than leave

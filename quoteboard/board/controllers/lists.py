@@ -9,6 +9,7 @@ that a slip of the palette can be undone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Final
 
 from textual.app import App
@@ -134,7 +135,7 @@ class ListsController:
         self.save()
         if feeds.feed is not None:
             feeds.say(f"registering {key}…")
-            feeds.spawn(feeds.register_symbol(feeds.feed, key, previous), "register")
+            feeds.spawn(partial(feeds.register_symbol, feeds.feed, key, previous), "register")
 
     def remove(self) -> None:
         """The highlighted row off the list; unregistered unless something else keeps it."""

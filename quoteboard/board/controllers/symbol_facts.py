@@ -98,7 +98,7 @@ class SymbolFacts:
         self._waiting.append(key)
         if not self._running:
             self._running = True
-            self.feeds.spawn(self._ask_all(), name="symbol facts")
+            self.feeds.spawn(self._ask_all, name="symbol facts")
 
     async def _ask_all(self) -> None:
         feed = self.feeds.feed
