@@ -145,8 +145,9 @@ class CachedGets:
         return Response(await self.cache.get(("symbol", str(key), addinfo), ask, DAY), media_type=JSON_TYPE)
 
     async def daily(self, request: Request, client: Client) -> Response:
-        """``/primaryexchange/{symbol}``, ``/regulations/{symbol}``: kept until the next JST day."""
-        path_symbol(request)  # a malformed symbol is refused here, as the station would
+        """``/primaryexchange/{CODE}``, ``/regulations/{CODE@EX}``: kept until the next JST day."""
         path = request.url.path.removeprefix("/kabusapi")
+        if path.startswith("/regulations/"):  # (/primaryexchange takes a bare code)
+            path_symbol(request)  # a malformed symbol is refused here, as the station would
         body = await self.cache.get(("daily", path), functools.partial(self._upstream, client, path), DAY)
         return Response(body, media_type=JSON_TYPE)
