@@ -2,7 +2,8 @@
 
 The relay, and a board or ``stream`` connected to a station directly, write every quote that moved
 to the station's store; the demo and replays write to a store of their own (made-up days never mix
-with real ones). A board or ``stream`` behind a relay, or on NATS, writes nothing: the relay does.
+with real ones), emptied when each starts (a new run is a new made-up market). A board or
+``stream`` behind a relay, or on NATS, writes nothing: the relay does.
 ``--keep-days N`` and ``--no-history`` (:class:`HistoryOptions`, or None) come from the command line.
 """
 
@@ -60,7 +61,11 @@ class HistoryKeeper:
         if kind == "kabu" and isinstance(feed, RelayAware) and await feed.relay_status() is not None:
             return None  # the relay writes the station's store
         path, keep_days = self.options.path(kind), self.options.keep_days
-        writer = TickWriter(path, keep_days=keep_days, on_error=self.on_error, on_note=self.on_note)
+        # The demo (or a replay) is a market made up anew by each run: its store holds this run's
+        # only, or a chart would join the last run's prices to this one's.
+        writer = TickWriter(
+            path, keep_days=keep_days, on_error=self.on_error, on_note=self.on_note, fresh=kind != "kabu"
+        )
         writer.attach(feed.events.quote)
         self.writer = writer
         return StoreCandles(path)

@@ -319,6 +319,19 @@ def insert_rows(db: sqlite3.Connection, head: str, rows: Sequence[tuple[object, 
         db.execute(head + ", ".join([values] * len(rest)), tuple(itertools.chain.from_iterable(rest)))
 
 
+def clear(db: sqlite3.Connection) -> None:
+    """Delete every tick, candle and symbol the store holds."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for table in ("ticks", "minutes", "days", "symbols"):
+            db.execute(f"DELETE FROM {table}")  # (the schema's own names)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+
+
 def prune(db: sqlite3.Connection, keep_days: int) -> int:
     """Delete every day but the latest ``keep_days`` that hold ticks; returns the days deleted."""
     kept = db.execute("SELECT DISTINCT day FROM days ORDER BY day DESC LIMIT ?", (keep_days,)).fetchall()
@@ -359,9 +372,12 @@ class TickWriter:
         on_error: Callable[[str], object],
         on_note: Callable[[str], object] | None = None,
         interval: float = COMMIT_INTERVAL,
+        fresh: bool = False,
     ) -> None:
         self.path = path
         self.keep_days = keep_days
+        #: Start from an empty store: the demo's, whose market is made up anew by each run.
+        self.fresh = fresh
         self.on_error = on_error
         self.on_note = on_note if on_note is not None else on_error
         self.interval = interval
@@ -420,7 +436,10 @@ class TickWriter:
         if note is not None:
             self._tell(self.on_note, note)
         try:
-            prune(db, self.keep_days)
+            if self.fresh:
+                clear(db)
+            else:
+                prune(db, self.keep_days)
             ingest = Ingest(db)
             while not self.failed:
                 self._wake.wait(self.interval)

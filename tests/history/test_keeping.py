@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from quoteboard.feeds.contract import FeedEvents
 from quoteboard.feeds.source import FeedSource
 from quoteboard.history import store as store_module
 from quoteboard.history.keeping import HistoryKeeper, HistoryOptions
@@ -151,3 +152,33 @@ async def test_a_full_disk_is_one_notification_and_the_board_goes_on(tmp_path, m
         [message] = said()
     assert message.startswith("history off: could not write the tick store ")
     assert message.endswith("(the disk is full)")
+
+
+class _Quotes:
+    """Just what the keeper uses of a feed: its quote channel (not a RelayAware one)."""
+
+    def __init__(self) -> None:
+        self.events = FeedEvents()
+
+
+async def test_each_demo_run_starts_an_empty_demo_store_and_a_station_keeps_its_own(tmp_path) -> None:
+    """Each run of the demo is a new made-up market: what an earlier run stored is not charted with it
+    (prices would jump from one market to the other). A station's store keeps its days."""
+    options = HistoryOptions(directory=tmp_path)
+    for run, price in enumerate((2000.0, 3000.0)):
+        for kind in ("demo", "kabu"):
+            feed = _Quotes()
+            keeper = HistoryKeeper(options, on_error=print)
+            assert await keeper.keep(feed, kind) is not None  # type: ignore[arg-type]
+            at = OPEN.replace(minute=run)
+            for second in range(3):
+                feed.events.quote.publish(
+                    quote("7203", at.replace(second=second), price + second, 100.0 * (second + 1))
+                )
+            await keeper.stop()
+    demo, station = (TickStore(tmp_path / name) for name in ("demo-ticks.sqlite3", "ticks.sqlite3"))
+    [demo_day] = (
+        await StoreCandles(tmp_path / "demo-ticks.sqlite3").candles(TOYOTA, "1d", OPEN.date())
+    ).candles
+    assert (demo_day.open, demo_day.high) == (3000.0, 3002.0)  # the second run's only
+    assert sum(day.ticks for day in demo.days()) == 3 and sum(day.ticks for day in station.days()) == 6
