@@ -47,6 +47,7 @@ def test_help_lists_every_key_of_the_list():
 async def test_the_help_screen_and_the_footer_show_the_list(tmp_path: Path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: screen_text(app).splitlines()[-1].strip(), what="the footer drawn")
         footer = screen_text(app).splitlines()[-1]
         for key in BOARD_KEYS:
             if key.action is not None and key.show:

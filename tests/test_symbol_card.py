@@ -5,6 +5,7 @@ registration slot, and its failures said in words."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import msgspec
@@ -209,3 +210,20 @@ async def test_the_limits_are_drawn_in_the_palettes_up_and_down_colours(tmp_path
             variables = app.get_css_variables()
             assert drawn_colour(app.panel.card, upper) == variables["quote-up-text"].upper()
             assert drawn_colour(app.panel.card, lower) == variables["quote-down-text"].upper()
+
+
+async def test_the_card_takes_the_lines_its_tick_needs_as_the_price_comes_and_goes(tmp_path: Path) -> None:
+    """At 80x24 the card's first line wraps while the tick waits for a price, and fits once it has
+    one: its height follows (a line left blank under it, or one cut off, otherwise)."""
+    key = SymbolKey("7203")
+    app = make_app(tmp_path, demo_server=frozen_demo_server, symbols=SYMBOLS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await highlight(pilot, key)
+        card, row = app.panel.card, app.board.rows[key]
+        await wait_for(pilot, lambda: card.region.height == 3, what="three lines with a price")
+        unpriced = msgspec.structs.replace(row.quote, last=None, prev_close=None)
+        card.follow(SimpleNamespace(key=key, quote=unpriced))  # (what follow reads of a row)
+        assert "no price yet" in card.text
+        await wait_for(pilot, lambda: card.region.height == 4, what="the first line wrapped")
+        card.follow(row)
+        await wait_for(pilot, lambda: card.region.height == 3, what="three lines again")

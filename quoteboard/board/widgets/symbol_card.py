@@ -113,8 +113,8 @@ class SymbolCard(Widget):
         if price != self.price:
             before = self.tick_text()
             self.price = price
-            if self.tick_text() != before:
-                self.refresh()
+            if self.tick_text() != before:  # (another length: it may take another line, or one less)
+                self.refresh(layout=True)
 
     def tick_text(self) -> str:
         facts = self.facts.symbol if self.facts is not None else None
