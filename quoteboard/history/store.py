@@ -59,6 +59,7 @@ __all__ = [
     "describe_error",
     "open_for_writing",
     "store_path",
+    "transaction",
 ]
 
 DATA_DIR_ENV: Final = "QUOTEBOARD_DATA_DIR"
@@ -115,6 +116,19 @@ CREATE TABLE IF NOT EXISTS days (
 
 class StoreError(Exception):
     """The store cannot be used; the message is one line for the user."""
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taking the write lock at once: committed, or rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def data_dir() -> Path:

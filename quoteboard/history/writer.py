@@ -45,6 +45,7 @@ from quoteboard.history.store import (
     is_damage,
     move_aside,
     open_for_writing,
+    transaction,
 )
 from quoteboard.kabu.protocol import Quote
 
@@ -321,15 +322,9 @@ def insert_rows(db: sqlite3.Connection, head: str, rows: Sequence[tuple[object, 
 
 def clear(db: sqlite3.Connection) -> None:
     """Delete every tick, candle and symbol the store holds."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         for table in ("ticks", "minutes", "days", "symbols"):
             db.execute(f"DELETE FROM {table}")  # (the schema's own names)
-        db.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        raise
 
 
 def prune(db: sqlite3.Connection, keep_days: int) -> int:
@@ -342,18 +337,12 @@ def prune(db: sqlite3.Connection, keep_days: int) -> int:
     if not old:
         return 0
     cutoff = day_range_ms(cutoff_day)[0]
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         for (sym,) in db.execute("SELECT id FROM symbols").fetchall():
             # Per symbol, so each delete is a range of the key rather than a scan of the table.
             db.execute("DELETE FROM ticks WHERE sym = ? AND t < ?", (sym, cutoff))
             db.execute("DELETE FROM minutes WHERE sym = ? AND m < ?", (sym, cutoff // 60_000))
         db.execute("DELETE FROM days WHERE day < ?", (cutoff_day,))
-        db.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        raise
     return int(old)
 
 
@@ -472,9 +461,7 @@ class TickWriter:
             self.behind = True
             self._tell(self.on_note, f"history behind: {MAX_PENDING:,} quotes wait for {self.path}; "
                                      "older ones are not kept while the feed is this fast")  # fmt: skip
-        db = ingest.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(ingest.db):
             start = time.perf_counter()
             while pending:
                 # popleft is atomic: the event loop may append while this runs.
@@ -483,11 +470,6 @@ class TickWriter:
                 if budget is not None and time.perf_counter() - start >= budget:
                     break
             self.stored += ingest.flush()
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
 
     def _fail(self, message: str) -> None:
         if self.failed is None:
