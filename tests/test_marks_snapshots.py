@@ -13,6 +13,7 @@ from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.kabu.state import board_state
 from quoteboard.server import TestServer
 from tests.app_support import frozen_demo_server, make_app, table_lines, wait_for
+from tests.test_snapshots import card_read
 
 #: One stock in each state the test station can hold.
 HELD = {
@@ -46,8 +47,7 @@ def marked(app) -> bool:
         all(row.quote is not None and board_state(row.quote, app.facts.limits(row.key)) for row in rows)
         and not any("waiting" in line for line in table_lines(app))
         and app.panel.shown_key == app.table.cursor_key
-        and app.panel.card.key == app.table.cursor_key
-        and not app.panel.card.facts.reading
+        and card_read(app)
     )
 
 

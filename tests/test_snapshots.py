@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from quoteboard.board.controllers.card import NOT_REGISTERED
 from quoteboard.board.widgets import status_bar
 from quoteboard.kabu.protocol import SymbolKey
 from quoteboard.server import TestServer
@@ -33,8 +34,13 @@ def frozen_board(tmp_path: Path):
 
 def card_read(app) -> bool:
     """The highlighted row's card is in, every part of it."""
-    card = app.panel.card
-    return card.key == app.table.cursor_key and card.facts is not None and not card.facts.reading
+    card, facts = app.panel.card, app.panel.card.facts
+    return (
+        card.key == app.table.cursor_key
+        and facts is not None
+        and not facts.reading
+        and facts.symbol != NOT_REGISTERED  # (the moment before the row's registration is seen)
+    )
 
 
 async def settled(pilot) -> None:

@@ -24,9 +24,11 @@ SYMBOLS = [SymbolKey(code) for code in ("7203", "9984", "7201")]
 
 
 def card_of(app, key: SymbolKey):
-    """The card's facts once every part of ``key``'s has come in (None before)."""
+    """The card's facts once every part of ``key``'s has come in (None before; a row still on its
+    way to registration waits for it, then its /symbol is read)."""
     facts = app.panel.card.facts
-    return facts if facts is not None and facts.key == key and not facts.reading else None
+    done = facts is not None and facts.key == key and not facts.reading and facts.symbol != NOT_REGISTERED
+    return facts if done else None
 
 
 async def highlight(pilot, key: SymbolKey) -> None:
