@@ -33,7 +33,9 @@ async def test_a_state_alert_fires_once_on_the_quote_that_brings_its_state(
         assert alert.armed  # nothing brought its state yet
         await hold(app, held)
         await wait_for(pilot, lambda: not alert.armed, what=f"the {rule} alert to fire")
-        said = [n.message for n in app._notifications if n.title == "alert"]
+        notified = lambda: [n.message for n in app._notifications if n.title == "alert"]  # noqa: E731
+        await wait_for(pilot, notified, what="its notification")  # (a message, handled on a later turn)
+        said = notified()
         assert len(said) == 1 and f"\n{rule} at " in said[0]
         if rule == "limit-up":
             assert alert.fired_price == app.facts.limits(TOYOTA).upper
