@@ -123,8 +123,7 @@ class RegisteringFeed(BaseFeed):
         symbol watched and registered (else :class:`NotAsked`), and an unregistration of it waits
         for the answer.
         """
-        registry = self.registry
-        if not (registry.is_watched(key) and registry.is_registered(key)):
+        if not self.registry.holds(key):
             raise NotAsked(f"{key} is not registered, and GET /symbol would register it")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._symbol_calls[key] = done

@@ -63,6 +63,11 @@ class Registry:
     def is_registered(self, key: SymbolKey) -> bool:
         return key in self._registered
 
+    def holds(self, key: SymbolKey) -> bool:
+        """Watched and registered: a call that registers ``key`` as a side effect (``GET /symbol``)
+        takes no slot, and leaves nothing registered that is not wanted."""
+        return key in self._watched and key in self._registered
+
     def missing(self) -> list[SymbolKey]:
         """Watched symbols the station has not registered: what to register next."""
         return [key for key in self._watched if key not in self._registered]

@@ -28,6 +28,14 @@ def test_missing_is_what_is_watched_and_not_registered_at_the_station():
     assert registry.registered == [A, C, D] and registry.count() == f"3/{DEFAULT_MAX_SYMBOLS}"
 
 
+def test_it_holds_a_symbol_watched_and_registered_only():
+    registry = Registry([A, B])
+    registry.station_lists([A, D])  # D: another program's, on the same station
+    assert [registry.holds(key) for key in (A, B, D)] == [True, False, False]
+    registry.unwatch([A])  # on its way out: its unregister not answered yet
+    assert registry.is_registered(A) and not registry.holds(A)
+
+
 def test_the_stations_answer_replaces_what_it_held():
     registry = Registry([A, B])
     registry.station_lists([A, B])

@@ -89,8 +89,7 @@ class CardController:
 
     async def _symbol(self, feed: Feed, asker: OffersSymbolFacts, key: SymbolKey) -> None:
         """``/symbol`` once the station holds ``key``: asked before, it would take a slot."""
-        registry = feed.registry
-        while not (registry.is_watched(key) and registry.is_registered(key)):
+        while not feed.registry.holds(key):
             await asyncio.sleep(REGISTERED_POLL)
         self.card.update_part(key, symbol=READING)
         await self._part(key, "symbol", partial(self.feeds.station_facts.symbol, asker, key))
