@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from quoteboard.board.colours import Palette
-from tests.app_support import frozen_demo_server, make_app, wait_for
-from tests.test_snapshots import SIZE, SMALL, SYMBOLS, card_read, frozen_demo_server_with_positions, settled
+from tests.app_support import frozen_demo_server, make_app
+from tests.test_snapshots import (
+    SIZE,
+    SMALL,
+    SYMBOLS,
+    frozen_demo_server_with_positions,
+    open_positions,
+    settled_after,
+)
 from tests.test_snapshots import fixed_clock as fixed_clock  # autouse: the status bar's time
 
 
@@ -18,20 +25,8 @@ def board(tmp_path: Path, palette: Palette, *, positions: bool = False):
     return make_app(tmp_path, demo_server=server, symbols=SYMBOLS, palette=palette)
 
 
-async def down_twice(pilot) -> None:
-    """Two rows down, then the card of that row read: a snapshot taken while it reads differs."""
-    await settled(pilot)
-    await pilot.press("down", "down")
-    await settled(pilot)
-
-
-async def open_positions(pilot) -> None:
-    await settled(pilot)
-    await pilot.press("p")
-    view = pilot.app.positions_view
-    await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
-    await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
-    await pilot.pause(0.2)
+#: Two rows down, then the card of that row read: a snapshot taken while it reads differs.
+down_twice = settled_after("down", "down")
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["160x48", "80x24"])

@@ -122,15 +122,17 @@ def frozen_demo_server_with_positions() -> TestServer:
     return server
 
 
-def test_positions_view(snap_compare, tmp_path: Path) -> None:
-    async def open_positions(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("p")
-        view = pilot.app.positions_view
-        await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
-        await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
-        await pilot.pause(0.2)
+async def open_positions(pilot) -> None:
+    """``p`` once the board has settled: every position priced, and the card under them read."""
+    await settled(pilot)
+    await pilot.press("p")
+    view = pilot.app.positions_view
+    await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
+    await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
+    await pilot.pause(0.2)
 
+
+def test_positions_view(snap_compare, tmp_path: Path) -> None:
     app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_positions)
 
@@ -144,14 +146,6 @@ def test_board_at_80x24(snap_compare, tmp_path: Path) -> None:
 
 
 def test_positions_view_at_80x24(snap_compare, tmp_path: Path) -> None:
-    async def open_positions(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("p")
-        view = pilot.app.positions_view
-        await wait_for(pilot, lambda: view.loads and not view.book.unpriced, what="every position priced")
-        await wait_for(pilot, lambda: card_read(pilot.app), what="the card under the positions")
-        await pilot.pause(0.2)
-
     app = make_app(tmp_path, demo_server=frozen_demo_server_with_positions, symbols=SYMBOLS)
     assert snap_compare(app, terminal_size=SMALL, run_before=open_positions)
 
